@@ -1,0 +1,76 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "stoa",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "stoa", targets: ["stoa"]),
+        .library(name: "StoaCore", targets: ["StoaCore"]),
+        .library(name: "StoaStore", targets: ["StoaStore"]),
+        .library(name: "StoaNode", targets: ["StoaNode"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
+    ],
+    targets: [
+        /// Pure replication types: no I/O, no clock, no randomness.
+        .target(name: "StoaCore"),
+        /// The one database wrapper (GRDB over the system libsqlite3).
+        .target(
+            name: "StoaStore",
+            dependencies: [
+                "StoaCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        /// The running node: HTTP API, auth, metrics.
+        .target(
+            name: "StoaNode",
+            dependencies: [
+                "StoaCore",
+                "StoaStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "stoa",
+            dependencies: [
+                "StoaNode",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "StoaCoreTests", dependencies: ["StoaCore"]),
+        .testTarget(name: "StoaStoreTests", dependencies: ["StoaStore"]),
+        .testTarget(
+            name: "StoaNodeTests",
+            dependencies: [
+                "StoaNode",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+        .testTarget(
+            name: "StoaEndToEndTests",
+            dependencies: [
+                "StoaCore",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,104 @@
+/// The replicated state of one record: a last-writer-wins register per field, an add-wins set of
+/// tags, a causal length for delete/restore, and the stamp of the newest write seen.
+///
+/// A ``RecordState`` is also the unit of change: a local write is expressed as a *delta* state
+/// holding only what it touched, and applying a change is ``merge(_:)``. Merge is commutative,
+/// associative and idempotent, so replicas that have merged the same set of deltas are equal
+/// whatever the order or repetition of delivery.
+public struct RecordState: Hashable, Sendable, Codable {
+    /// Field registers by field name (never includes `tags`).
+    public var fields: [String: LWWRegister<FieldValue>]
+    /// The record's tags.
+    public var tags: AddWinsSet
+    /// Odd when live, even when deleted, 0 when no create has been seen.
+    public var length: CausalLength
+    /// Stamp of the write that set ``length``; among equal lengths the greater stamp is kept.
+    public var lengthStamp: Stamp
+    /// The greatest stamp of any write merged into this state; drives `updated`.
+    public var touched: Stamp
+
+    public init(
+        fields: [String: LWWRegister<FieldValue>] = [:],
+        tags: AddWinsSet = AddWinsSet(),
+        length: CausalLength = .absent,
+        lengthStamp: Stamp = .zero,
+        touched: Stamp = .zero
+    ) {
+        self.fields = fields
+        self.tags = tags
+        self.length = length
+        self.lengthStamp = lengthStamp
+        self.touched = touched
+    }
+
+    /// True when the record exists and is not deleted.
+    public var isLive: Bool { length.isLive }
+
+    /// The current value of a field, or `nil` when it was never written.
+    public subscript(field: String) -> FieldValue? { fields[field]?.value }
+
+    public mutating func merge(_ other: RecordState) {
+        for (name, register) in other.fields {
+            if let mine = fields[name] {
+                fields[name] = mine.merged(register)
+            } else {
+                fields[name] = register
+            }
+        }
+        tags.merge(other.tags)
+        if (other.length, other.lengthStamp) > (length, lengthStamp) {
+            length = other.length
+            lengthStamp = other.lengthStamp
+        }
+        touched = max(touched, other.touched)
+    }
+
+    public func merged(_ other: RecordState) -> RecordState {
+        var copy = self
+        copy.merge(other)
+        return copy
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case fields = "f", tags = "t", length = "l", lengthStamp = "ls", touched = "u"
+    }
+}
+
+extension RecordState {
+    // MARK: - Building deltas for local writes
+
+    /// The delta of a create at `stamp` with the given field values and tags.
+    public static func createDelta(fields values: [String: FieldValue], tags: [String], stamp: Stamp, over current: RecordState) -> RecordState {
+        var delta = RecordState(touched: stamp)
+        for (name, value) in values {
+            delta.fields[name] = LWWRegister(value: value, stamp: stamp)
+        }
+        delta.tags = current.tags.assignDelta(tags, stamp: stamp)
+        delta.length = current.length.restored()
+        delta.lengthStamp = stamp
+        return delta
+    }
+
+    /// The delta of an update at `stamp`: only the given fields, and tags only when `tags` is
+    /// non-nil (turned into adds and removes against the current value).
+    public static func updateDelta(fields values: [String: FieldValue], tags: [String]?, stamp: Stamp, over current: RecordState) -> RecordState {
+        var delta = RecordState(touched: stamp)
+        for (name, value) in values {
+            delta.fields[name] = LWWRegister(value: value, stamp: stamp)
+        }
+        if let tags {
+            delta.tags = current.tags.assignDelta(tags, stamp: stamp)
+        }
+        return delta
+    }
+
+    /// The delta of a delete at `stamp`: the next even causal length.
+    public static func deleteDelta(stamp: Stamp, over current: RecordState) -> RecordState {
+        RecordState(length: current.length.deleted(), lengthStamp: stamp, touched: stamp)
+    }
+
+    /// The delta of a restore at `stamp`: the next odd causal length.
+    public static func restoreDelta(stamp: Stamp, over current: RecordState) -> RecordState {
+        RecordState(length: current.length.restored(), lengthStamp: stamp, touched: stamp)
+    }
+}

@@ -1,0 +1,69 @@
+/// What a replica has seen of every origin's change sequence: per origin the highest number
+/// up to which every change is present, plus the numbers seen above it (the gaps' complement).
+///
+/// Merge is per-origin union, so it is commutative, associative and idempotent.
+public struct VersionVector: Hashable, Sendable, Codable {
+    public struct Entry: Hashable, Sendable, Codable {
+        /// Every number in `1...contiguous` has been seen.
+        public var contiguous: UInt64
+        /// Numbers above `contiguous + 1` that have been seen (never contains `contiguous + 1`).
+        public var extra: Set<UInt64>
+
+        public init(contiguous: UInt64 = 0, extra: Set<UInt64> = []) {
+            self.contiguous = contiguous
+            self.extra = extra
+        }
+
+        public func contains(_ seq: UInt64) -> Bool { seq <= contiguous || extra.contains(seq) }
+
+        /// The highest number seen.
+        public var maximum: UInt64 { max(contiguous, extra.max() ?? 0) }
+
+        mutating func insert(_ seq: UInt64) {
+            guard seq > contiguous else { return }
+            extra.insert(seq)
+            while extra.remove(contiguous + 1) != nil { contiguous += 1 }
+        }
+
+        private enum CodingKeys: String, CodingKey { case contiguous = "c", extra = "x" }
+    }
+
+    public private(set) var entries: [String: Entry]
+
+    public init(entries: [String: Entry] = [:]) { self.entries = entries }
+
+    public func contains(origin: String, seq: UInt64) -> Bool {
+        entries[origin]?.contains(seq) ?? false
+    }
+
+    /// Records that change `seq` of `origin` is present.
+    public mutating func insert(origin: String, seq: UInt64) {
+        entries[origin, default: Entry()].insert(seq)
+    }
+
+    public mutating func merge(_ other: VersionVector) {
+        for (origin, entry) in other.entries {
+            var mine = entries[origin, default: Entry()]
+            if entry.contiguous > mine.contiguous {
+                // Everything up to the other's contiguous mark is present.
+                mine.extra = mine.extra.filter { $0 > entry.contiguous }
+                mine.contiguous = entry.contiguous
+                while mine.extra.remove(mine.contiguous + 1) != nil { mine.contiguous += 1 }
+            }
+            for seq in entry.extra { mine.insert(seq) }
+            entries[origin] = mine
+        }
+    }
+
+    /// True when every change `other` has seen is also seen here.
+    public func dominates(_ other: VersionVector) -> Bool {
+        other.entries.allSatisfy { origin, entry in
+            let mine = entries[origin] ?? Entry()
+            return mine.contiguous >= entry.contiguous
+                || (entry.contiguous - mine.contiguous <= 4096
+                    && (mine.contiguous + 1...entry.contiguous).allSatisfy { mine.contains($0) })
+        } && other.entries.allSatisfy { origin, entry in
+            entry.extra.allSatisfy { contains(origin: origin, seq: $0) }
+        }
+    }
+}

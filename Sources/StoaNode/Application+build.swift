@@ -1,0 +1,51 @@
+import Foundation
+import Hummingbird
+import Logging
+import Prometheus
+import StoaStore
+
+/// Builds a node's HTTP application over an open database.
+///
+/// - Parameters:
+///   - registry: where `/metrics` reads from; the process's metrics factory should write to it.
+public func buildApplication(
+    configuration: NodeConfiguration,
+    database: StoaDatabase,
+    registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
+    logger: Logger = Logger(label: "stoa.node")
+) async throws -> some ApplicationProtocol {
+    let router = try await buildRouter(configuration: configuration, database: database, registry: registry)
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "stoa"),
+        logger: logger
+    )
+}
+
+/// Builds the router: PocketBase's Records API for `users` and `quotes`, health and metrics.
+public func buildRouter(
+    configuration: NodeConfiguration,
+    database: StoaDatabase,
+    registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()
+) async throws -> Router<StoaRequestContext> {
+    let secret = try configuration.tokenSecret ?? database.metaValue("token_secret") {
+        var rng = SystemRandomNumberGenerator()
+        return (0..<4).map { _ in String(rng.next(), radix: 16) }.joined()
+    }
+    let tokens = await TokenService(secret: secret, lifetime: configuration.tokenLifetimeSeconds)
+    let router = Router(context: StoaRequestContext.self)
+    router.add(middleware: PBErrorMiddleware())
+    router.add(middleware: MetricsMiddleware())
+    router.add(middleware: AuthMiddleware(tokens: tokens, maxBodyBytes: configuration.maxBodyBytes))
+    HealthController().addRoutes(to: router)
+    router.get("metrics") { _, _ in
+        Response(
+            status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer()))
+        )
+    }
+    UsersController(repository: database, tokens: tokens, passwords: PasswordHasher(cost: configuration.bcryptCost))
+        .addRoutes(to: router.group("api/collections/users"))
+    QuotesController(repository: database).addRoutes(to: router.group("api/collections/quotes/records"))
+    return router
+}

@@ -1,0 +1,88 @@
+import Foundation
+import StoaCore
+import StoaStore
+
+/// A request body checked against a collection's fields: either the values to write, or the
+/// field-level errors PocketBase reports in `data`. Unknown keys and system fields (`created`,
+/// `updated`, `collectionId`, `collectionName`) are ignored, as PocketBase does.
+struct RecordInput: Sendable {
+    var id: String?
+    var fields: [String: FieldValue] = [:]
+    var tags: [String]?
+    var errors: [String: PBError.FieldError] = [:]
+
+    /// Longest text accepted in one field (PocketBase's default text field limit).
+    static let maxTextLength = 5000
+    static let maxTags = 100
+    static let maxTagLength = 100
+
+    /// Decodes a JSON object body. An empty body is an empty object.
+    ///
+    /// - Throws: ``PBError`` 400 when the body is not a JSON object (malformed JSON, invalid UTF-8,
+    ///   an array or scalar at the top level).
+    static func decodeObject(_ body: Data) throws(PBError) -> [String: JSONValue] {
+        if body.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) { return [:] }
+        guard let value = try? JSONDecoder().decode(JSONValue.self, from: body), case .object(let object) = value else {
+            throw PBError.badRequest("Failed to load the submitted data due to invalid formatting.")
+        }
+        return object
+    }
+
+    /// Validates `object` for `schema`; `creating` makes required fields required and allows `id`.
+    init(_ object: [String: JSONValue], schema: CollectionSchema, creating: Bool, required: Set<String>) {
+        if let raw = object["id"] {
+            if creating {
+                if case .string(let id) = raw, RecordID.isValid(id) {
+                    self.id = id
+                } else if case .string(let id) = raw, id.isEmpty {
+                    self.id = nil
+                } else {
+                    errors["id"] = .init(code: "validation_invalid_format", message: "Must be 15 characters from a-z and 0-9.")
+                }
+            }
+        }
+        for field in schema.fields where !field.hidden {
+            let value = object[field.name]
+            switch (field.kind, value) {
+            case (_, nil):
+                break
+            case (.text, .string(let text)?):
+                if text.count > Self.maxTextLength {
+                    errors[field.name] = .init(code: "validation_length_out_of_range", message: "The length must be no more than \(Self.maxTextLength).")
+                } else {
+                    fields[field.name] = .string(text)
+                }
+            case (.text, .null?):
+                fields[field.name] = .string("")
+            case (.bool, .bool(let flag)?):
+                fields[field.name] = .bool(flag)
+            case (.bool, .null?):
+                fields[field.name] = .bool(false)
+            case (.tags, .null?):
+                tags = []
+            case (.tags, .array(let items)?):
+                var list: [String] = []
+                for item in items {
+                    guard case .string(let tag) = item, !tag.isEmpty, tag.count <= Self.maxTagLength else {
+                        errors[field.name] = .init(code: "validation_invalid_value", message: "Must be an array of non-empty strings of at most \(Self.maxTagLength) characters.")
+                        break
+                    }
+                    if !list.contains(tag) { list.append(tag) }
+                }
+                if list.count > Self.maxTags {
+                    errors[field.name] = .init(code: "validation_length_out_of_range", message: "Must have at most \(Self.maxTags) items.")
+                }
+                if errors[field.name] == nil { tags = list }
+            case (let kind, let other?):
+                let expected = kind == .bool ? "a boolean" : kind == .tags ? "an array of strings" : "a string"
+                errors[field.name] = .init(code: "validation_invalid_type", message: "Must be \(expected), not \(other.typeName).")
+            }
+        }
+        for name in required where errors[name] == nil {
+            // Absent is blank only on create; an explicit "" is blank on both.
+            if fields[name].map({ $0 == .string("") }) ?? creating {
+                errors[name] = .init(code: "validation_required", message: "Cannot be blank.")
+            }
+        }
+    }
+}

@@ -1,0 +1,122 @@
+import Foundation
+import Hummingbird
+import StoaCore
+import StoaStore
+
+/// The `users` auth collection: sign-up, password auth, token refresh, and viewing or listing
+/// one's own user record (rule `id = @request.auth.id`).
+struct UsersController<Repository: RecordRepository>: Sendable {
+    let repository: Repository
+    let tokens: TokenService
+    let passwords: PasswordHasher
+    let schema = CollectionSchema.users
+
+    static var minPasswordLength: Int { 8 }
+    /// bcrypt reads at most 72 bytes; longer passwords are refused rather than silently cut.
+    static var maxPasswordBytes: Int { 71 }
+
+    func addRoutes(to group: RouterGroup<StoaRequestContext>) {
+        group.post("records", use: signUp)
+        group.get("records", use: list)
+        group.get("records/:id", use: view)
+        group.post("auth-with-password", use: authWithPassword)
+        group.post("auth-refresh", use: authRefresh)
+    }
+
+    @Sendable func signUp(_ request: Request, context: StoaRequestContext) async throws -> Response {
+        var request = request
+        let object = try RecordInput.decodeObject(try await request.bodyData(context: context))
+        var input = RecordInput(object, schema: schema, creating: true, required: ["email"])
+        input.fields["verified"] = nil  // only the server may verify
+        var password = ""
+        switch object["password"] {
+        case .string(let text)? where text.utf8.count > Self.maxPasswordBytes:
+            input.errors["password"] = .init(code: "validation_length_out_of_range", message: "The length must be between \(Self.minPasswordLength) and \(Self.maxPasswordBytes).")
+        case .string(let text)? where text.count >= Self.minPasswordLength:
+            password = text
+        case .string(let text)? where !text.isEmpty:
+            input.errors["password"] = .init(code: "validation_length_out_of_range", message: "The length must be between \(Self.minPasswordLength) and \(Self.maxPasswordBytes).")
+        default:
+            input.errors["password"] = .init(code: "validation_required", message: "Cannot be blank.")
+        }
+        if input.errors["password"] == nil, object["passwordConfirm"] != .string(password) {
+            input.errors["passwordConfirm"] = .init(code: "validation_values_mismatch", message: "Values don't match.")
+        }
+        if case .string(let email)? = input.fields["email"], input.errors["email"] == nil, !Self.isValidEmail(email) {
+            input.errors["email"] = .init(code: "validation_is_email", message: "Must be a valid email address.")
+        }
+        guard input.errors.isEmpty else { throw PBError.badRequest("Failed to create record.", data: input.errors) }
+        var fields = input.fields
+        fields["passwordHash"] = .string(try await passwords.hash(password))
+        var rng = SystemRandomNumberGenerator()
+        fields["tokenKey"] = .string(RecordID.generate(using: &rng) + RecordID.generate(using: &rng))
+        let record = try await repository.create(
+            schema, id: input.id ?? RecordID.generate(using: &rng), fields: fields, tags: [], unique: ["email"]
+        )
+        return try .json(view(record, viewer: context.identity?.userID))
+    }
+
+    @Sendable func authWithPassword(_ request: Request, context: StoaRequestContext) async throws -> Response {
+        var request = request
+        let object = try RecordInput.decodeObject(try await request.bodyData(context: context))
+        var errors: [String: PBError.FieldError] = [:]
+        guard case .string(let identity)? = object["identity"], !identity.isEmpty else {
+            errors["identity"] = .init(code: "validation_required", message: "Cannot be blank.")
+            if case .string(let p)? = object["password"], !p.isEmpty {} else {
+                errors["password"] = .init(code: "validation_required", message: "Cannot be blank.")
+            }
+            throw PBError.badRequest("An error occurred while validating the submitted data.", data: errors)
+        }
+        guard case .string(let password)? = object["password"], !password.isEmpty else {
+            throw PBError.badRequest("An error occurred while validating the submitted data.", data: ["password": .init(code: "validation_required", message: "Cannot be blank.")])
+        }
+        let user = try await repository.user(email: identity)
+        // Hash even for an unknown email so timing does not reveal which emails exist.
+        let valid = try await passwords.verify(password, hash: user.map { $0.text("passwordHash") } ?? passwords.decoyHash)
+        guard let user, valid else { throw PBError.badRequest("Failed to authenticate.") }
+        return try await authResponse(user)
+    }
+
+    @Sendable func authRefresh(_ request: Request, context: StoaRequestContext) async throws -> Response {
+        guard let identity = context.identity, identity.refreshable, identity.collectionID == schema.id,
+              let user = try await repository.record(schema, id: identity.userID, owner: nil)
+        else { throw PBError.unauthorized }
+        return try await authResponse(user)
+    }
+
+    @Sendable func view(_ request: Request, context: StoaRequestContext) async throws -> Response {
+        let id = try context.parameters.require("id")
+        guard let owner = context.identity?.userID, let user = try await repository.record(schema, id: id, owner: owner) else {
+            throw PBError.notFound
+        }
+        return try .json(view(user, viewer: owner, only: RecordView.fieldSelection(request.uri.queryParameters.get("fields"))))
+    }
+
+    @Sendable func list(_ request: Request, context: StoaRequestContext) async throws -> Response {
+        let parameters = try ListParameters(request.uri.queryParameters, schema: schema, owner: context.identity?.userID)
+        let page = context.identity == nil ? parameters.emptyPage : try await repository.list(schema, query: parameters.query)
+        return try .json(ListEnvelope(
+            items: page.items.map { view($0, viewer: context.identity?.userID, only: parameters.fields) },
+            page: page.page, perPage: page.perPage, totalItems: page.totalItems, totalPages: page.totalPages
+        ))
+    }
+
+    private func authResponse(_ user: StoredRecord) async throws -> Response {
+        let token = try await tokens.issue(userID: user.id, collectionID: schema.id)
+        return try .json(AuthResponse(record: view(user, viewer: user.id), token: token))
+    }
+
+    private func view(_ user: StoredRecord, viewer: String?, only: Set<String>? = nil) -> RecordView {
+        RecordView(record: user, schema: schema, only: only, showEmail: viewer == user.id || user.values["emailVisibility"] == .bool(true))
+    }
+
+    /// A pragmatic email check: one `@`, a non-empty local part, a dotted domain, no spaces.
+    static func isValidEmail(_ email: String) -> Bool {
+        let parts = email.split(separator: "@", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, email.count <= 254,
+              !email.contains(where: { $0.isWhitespace || $0.isNewline })
+        else { return false }
+        let domain = parts[1]
+        return domain.contains(".") && !domain.hasPrefix(".") && !domain.hasSuffix(".") && !domain.contains("..")
+    }
+}

@@ -1,0 +1,80 @@
+import StoaCore
+
+/// The fields of one PocketBase collection as Stoa stores them: each user field is a column of
+/// the collection's table (the materialized view of the records' CRDT state).
+public struct CollectionSchema: Sendable {
+    /// The kinds of field a collection may hold.
+    public enum FieldKind: Sendable, Equatable {
+        /// Text; stored NOT NULL with `''` for empty, as PocketBase does.
+        case text
+        /// Boolean; stored as 0/1.
+        case bool
+        /// The record's tags: a JSON array of strings backed by an add-wins set.
+        case tags
+    }
+
+    public struct Field: Sendable {
+        public let name: String
+        public let kind: FieldKind
+        /// Hidden fields (password hashes, token keys) are never returned by the API.
+        public let hidden: Bool
+
+        public init(_ name: String, _ kind: FieldKind, hidden: Bool = false) {
+            self.name = name
+            self.kind = kind
+            self.hidden = hidden
+        }
+    }
+
+    /// `quotes` or `users`; also the table name.
+    public let name: String
+    /// PocketBase's `collectionId` for records of this collection.
+    public let id: String
+    /// User fields in column order (without `id`, `created`, `updated`).
+    public let fields: [Field]
+    /// The field whose value is the owning user's id (`userId` for quotes, `id` for users).
+    public let ownerField: String
+
+    public func field(named name: String) -> Field? { fields.first { $0.name == name } }
+
+    /// The field that holds the tags, if any.
+    public var tagsField: Field? { fields.first { $0.kind == .tags } }
+
+    /// Every column of the table, in `SELECT` order.
+    public var columns: [String] { ["id"] + fields.map(\.name) + ["created", "updated"] }
+
+    // MARK: - The two collections of the quote app
+
+    public static let quotes = CollectionSchema(
+        name: "quotes",
+        id: "pbc_quotes0000001",
+        fields: [
+            Field("content", .text),
+            Field("author", .text),
+            Field("source", .text),
+            Field("notes", .text),
+            Field("tags", .tags),
+            Field("userId", .text),
+        ],
+        ownerField: "userId"
+    )
+
+    public static let users = CollectionSchema(
+        name: "users",
+        id: "_pb_users_auth_",
+        fields: [
+            Field("email", .text),
+            Field("emailVisibility", .bool),
+            Field("verified", .bool),
+            Field("name", .text),
+            Field("avatar", .text),
+            Field("passwordHash", .text, hidden: true),
+            Field("tokenKey", .text, hidden: true),
+        ],
+        ownerField: "id"
+    )
+
+    public static let all: [CollectionSchema] = [.quotes, .users]
+
+    public static func named(_ name: String) -> CollectionSchema? { all.first { $0.name == name } }
+}

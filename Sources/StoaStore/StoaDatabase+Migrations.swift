@@ -1,0 +1,61 @@
+import GRDB
+
+extension StoaDatabase {
+    /// Schema migrations. A migration that has shipped is never edited; changes are new migrations.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE node_meta (
+                    key TEXT PRIMARY KEY NOT NULL,
+                    value TEXT NOT NULL
+                );
+                -- The CRDT state of every record ever created, deleted ones included.
+                CREATE TABLE record_state (
+                    collection TEXT NOT NULL,
+                    id TEXT NOT NULL,
+                    state BLOB NOT NULL,
+                    PRIMARY KEY (collection, id)
+                ) WITHOUT ROWID;
+                -- Every change this replica has, local and remote, numbered per origin.
+                CREATE TABLE changes (
+                    origin TEXT NOT NULL,
+                    seq INTEGER NOT NULL,
+                    hlc INTEGER NOT NULL,
+                    collection TEXT NOT NULL,
+                    record_id TEXT NOT NULL,
+                    delta BLOB NOT NULL,
+                    PRIMARY KEY (origin, seq)
+                ) WITHOUT ROWID;
+                CREATE INDEX changes_hlc ON changes (hlc);
+                -- Materialized live records, one table per collection.
+                CREATE TABLE quotes (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    content TEXT NOT NULL DEFAULT '',
+                    author TEXT NOT NULL DEFAULT '',
+                    source TEXT NOT NULL DEFAULT '',
+                    notes TEXT NOT NULL DEFAULT '',
+                    tags TEXT NOT NULL DEFAULT '[]',
+                    userId TEXT NOT NULL DEFAULT '',
+                    created TEXT NOT NULL DEFAULT '',
+                    updated TEXT NOT NULL DEFAULT ''
+                );
+                CREATE INDEX quotes_user_created ON quotes (userId, created);
+                CREATE TABLE users (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    email TEXT NOT NULL DEFAULT '',
+                    emailVisibility INTEGER NOT NULL DEFAULT 0,
+                    verified INTEGER NOT NULL DEFAULT 0,
+                    name TEXT NOT NULL DEFAULT '',
+                    avatar TEXT NOT NULL DEFAULT '',
+                    passwordHash TEXT NOT NULL DEFAULT '',
+                    tokenKey TEXT NOT NULL DEFAULT '',
+                    created TEXT NOT NULL DEFAULT '',
+                    updated TEXT NOT NULL DEFAULT ''
+                );
+                CREATE INDEX users_email ON users (email COLLATE NOCASE);
+                """)
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,107 @@
+import GRDB
+import StoaCore
+
+/// A page of a list query.
+public struct ListQuery: Sendable {
+    /// A WHERE fragment with `?` placeholders, or nil for all records.
+    public var condition: (sql: String, arguments: [SQLValue])?
+    /// An ORDER BY fragment (without the keywords), or nil for insertion order.
+    public var order: String?
+    /// When non-nil, only records owned by this user id.
+    public var owner: String?
+    /// 1-based page number.
+    public var page: Int
+    public var perPage: Int
+    /// When true, no count is made and totals are reported as -1.
+    public var skipTotal: Bool
+
+    public init(condition: (sql: String, arguments: [SQLValue])? = nil, order: String? = nil, owner: String? = nil,
+                page: Int = 1, perPage: Int = 30, skipTotal: Bool = false) {
+        self.condition = condition
+        self.order = order
+        self.owner = owner
+        self.page = page
+        self.perPage = perPage
+        self.skipTotal = skipTotal
+    }
+}
+
+/// One page of records with PocketBase's totals (-1 when skipped).
+public struct ListPage: Sendable {
+    public var items: [StoredRecord]
+    public var page: Int
+    public var perPage: Int
+    public var totalItems: Int
+    public var totalPages: Int
+
+    public init(items: [StoredRecord], page: Int, perPage: Int, totalItems: Int, totalPages: Int) {
+        self.items = items
+        self.page = page
+        self.perPage = perPage
+        self.totalItems = totalItems
+        self.totalPages = totalPages
+    }
+}
+
+extension SQLValue {
+    var databaseValue: DatabaseValue {
+        switch self {
+        case .null: return .null
+        case .integer(let value): return value.databaseValue
+        case .real(let value): return value.databaseValue
+        case .text(let value): return value.databaseValue
+        }
+    }
+}
+
+extension StoaDatabase {
+    /// The live record with that id, or nil when there is none the owner may see.
+    public func record(_ schema: CollectionSchema, id: String, owner: String?) async throws -> StoredRecord? {
+        try await writer.read { db in
+            guard let record = try self.fetchRecord(db, schema: schema, id: id), Self.owns(owner, record, schema) else { return nil }
+            return record
+        }
+    }
+
+    /// A user record found by email (case-insensitive), with hidden fields.
+    public func user(email: String) async throws -> StoredRecord? {
+        try await writer.read { db in
+            let columns = CollectionSchema.users.columns.map { "\"\($0)\"" }.joined(separator: ", ")
+            guard let row = try Row.fetchOne(db, sql: "SELECT \(columns) FROM users WHERE email = ? COLLATE NOCASE LIMIT 1", arguments: [email]) else {
+                return nil
+            }
+            return try self.storedRecord(row, schema: .users)
+        }
+    }
+
+    /// One page of live records matching the query, in one read transaction (items and totals agree).
+    public func list(_ schema: CollectionSchema, query: ListQuery) async throws -> ListPage {
+        try await writer.read { db in
+            var clauses: [String] = []
+            var arguments: [DatabaseValue] = []
+            if let owner = query.owner {
+                clauses.append("\"\(schema.ownerField)\" = ?")
+                arguments.append(owner.databaseValue)
+            }
+            if let condition = query.condition {
+                clauses.append("(\(condition.sql))")
+                arguments.append(contentsOf: condition.arguments.map(\.databaseValue))
+            }
+            let whereSQL = clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND ")
+            let orderSQL = " ORDER BY " + (query.order.map { "\($0), rowid" } ?? "rowid")
+            let columns = schema.columns.map { "\"\($0)\"" }.joined(separator: ", ")
+            let offset = (query.page - 1) * query.perPage
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT \(columns) FROM \(schema.name)\(whereSQL)\(orderSQL) LIMIT ? OFFSET ?",
+                arguments: StatementArguments(arguments + [query.perPage.databaseValue, offset.databaseValue])
+            )
+            let items = try rows.map { try self.storedRecord($0, schema: schema) }
+            var totalItems = -1, totalPages = -1
+            if !query.skipTotal {
+                totalItems = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(schema.name)\(whereSQL)", arguments: StatementArguments(arguments)) ?? 0
+                totalPages = (totalItems + query.perPage - 1) / query.perPage
+            }
+            return ListPage(items: items, page: query.page, perPage: query.perPage, totalItems: totalItems, totalPages: totalPages)
+        }
+    }
+}

@@ -1,0 +1,212 @@
+import Foundation
+import GRDB
+import StoaCore
+
+// MARK: - Loading and materializing record state
+
+extension StoaDatabase {
+    /// The CRDT state of a record, or nil when none was ever created or received.
+    func loadState(_ db: Database, collection: String, id: String) throws -> RecordState? {
+        guard let data = try Data.fetchOne(
+            db, sql: "SELECT state FROM record_state WHERE collection = ? AND id = ?", arguments: [collection, id]
+        ) else { return nil }
+        return try decoder.decode(RecordState.self, from: data)
+    }
+
+    func saveState(_ db: Database, collection: String, id: String, state: RecordState) throws {
+        try db.execute(
+            sql: "INSERT INTO record_state (collection, id, state) VALUES (?, ?, ?) ON CONFLICT (collection, id) DO UPDATE SET state = excluded.state",
+            arguments: [collection, id, try encoder.encode(state)]
+        )
+    }
+
+    /// Writes the materialized row of a record from its state: upserted when live, removed when
+    /// deleted.
+    func materialize(_ db: Database, schema: CollectionSchema, id: String, state: RecordState) throws {
+        guard state.isLive else {
+            try db.execute(sql: "DELETE FROM \(schema.name) WHERE id = ?", arguments: [id])
+            return
+        }
+        var arguments: [(any DatabaseValueConvertible)?] = [id]
+        for field in schema.fields {
+            switch field.kind {
+            case .text:
+                arguments.append(Self.columnText(state[field.name]))
+            case .bool:
+                arguments.append(state[field.name] == .bool(true) ? 1 : 0)
+            case .tags:
+                arguments.append(String(decoding: try encoder.encode(state.tags.elements), as: UTF8.self))
+            }
+        }
+        arguments.append(Self.columnText(state["created"]))
+        arguments.append(PocketBaseDate.format(millis: state.touched.hlc.millis))
+        try db.execute(sql: Self.upsertSQL(schema), arguments: StatementArguments(arguments))
+    }
+
+    static func columnText(_ value: FieldValue?) -> String {
+        switch value {
+        case .string(let text): return text
+        case .number(let number): return number == number.rounded() && abs(number) < 1e15 ? String(Int64(number)) : String(number)
+        case .bool(let flag): return flag ? "true" : "false"
+        case .null, nil: return ""
+        }
+    }
+
+    static func upsertSQL(_ schema: CollectionSchema) -> String {
+        let columns = schema.columns
+        let names = columns.map { "\"\($0)\"" }.joined(separator: ", ")
+        let marks = Array(repeating: "?", count: columns.count).joined(separator: ", ")
+        let updates = columns.dropFirst().map { "\"\($0)\" = excluded.\"\($0)\"" }.joined(separator: ", ")
+        return "INSERT INTO \(schema.name) (\(names)) VALUES (\(marks)) ON CONFLICT (id) DO UPDATE SET \(updates)"
+    }
+
+    /// Decodes a materialized row selected with ``CollectionSchema/columns``.
+    func storedRecord(_ row: Row, schema: CollectionSchema) throws -> StoredRecord {
+        var values: [String: FieldValue] = [:]
+        var tags: [String] = []
+        for (index, field) in schema.fields.enumerated() {
+            let column = index + 1
+            switch field.kind {
+            case .text: values[field.name] = .string(row[column])
+            case .bool: values[field.name] = .bool((row[column] as Int64) != 0)
+            case .tags: tags = try decoder.decode([String].self, from: Data((row[column] as String).utf8))
+            }
+        }
+        let count = schema.columns.count
+        return StoredRecord(
+            collection: schema.name, id: row[0], values: values, tags: tags,
+            created: row[count - 2], updated: row[count - 1]
+        )
+    }
+
+    func fetchRecord(_ db: Database, schema: CollectionSchema, id: String) throws -> StoredRecord? {
+        let columns = schema.columns.map { "\"\($0)\"" }.joined(separator: ", ")
+        guard let row = try Row.fetchOne(db, sql: "SELECT \(columns) FROM \(schema.name) WHERE id = ?", arguments: [id]) else {
+            return nil
+        }
+        return try storedRecord(row, schema: schema)
+    }
+}
+
+// MARK: - Local writes
+
+extension StoaDatabase {
+    /// Commits one local write: issues a stamp, builds the delta over the current state, merges
+    /// it, materializes the record and appends the change, all in the caller's transaction.
+    @discardableResult
+    func commitLocal(
+        _ db: Database, schema: CollectionSchema, id: String,
+        current: RecordState, makeDelta: (RecordState, Stamp) -> RecordState
+    ) throws -> RecordState {
+        let stamp = nextStamp()
+        let delta = makeDelta(current, stamp)
+        let merged = current.merged(delta)
+        try saveState(db, collection: schema.name, id: id, state: merged)
+        try materialize(db, schema: schema, id: id, state: merged)
+        let last = try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM changes WHERE origin = ?", arguments: [nodeName]) ?? 0
+        try insertChange(db, Change(origin: nodeName, seq: UInt64(last) + 1, collection: schema.name, recordID: id, delta: delta))
+        return merged
+    }
+
+    func insertChange(_ db: Database, _ change: Change) throws {
+        try db.execute(
+            sql: "INSERT INTO changes (origin, seq, hlc, collection, record_id, delta) VALUES (?, ?, ?, ?, ?, ?)",
+            arguments: [
+                change.origin, Int64(change.seq), Int64(bitPattern: change.stamp.hlc.rawValue),
+                change.collection, change.recordID, try encoder.encode(change.delta),
+            ]
+        )
+    }
+
+    /// Creates a record. `fields` holds the collection's field values (validated by the caller);
+    /// `unique` names fields whose value must not already be used by a live record.
+    ///
+    /// - Throws: ``StoreError/idTaken`` when the id exists or existed; ``StoreError/notUnique(field:)``.
+    public func create(
+        _ schema: CollectionSchema, id: String, fields: [String: FieldValue], tags: [String] = [], unique: [String] = []
+    ) async throws -> StoredRecord {
+        try await writer.write { db in
+            guard try self.loadState(db, collection: schema.name, id: id) == nil else { throw StoreError.idTaken }
+            for name in unique {
+                let value = Self.columnText(fields[name])
+                if try Bool.fetchOne(db, sql: "SELECT 1 FROM \(schema.name) WHERE \"\(name)\" = ? COLLATE NOCASE LIMIT 1", arguments: [value]) == true {
+                    throw StoreError.notUnique(field: name)
+                }
+            }
+            try self.commitLocal(db, schema: schema, id: id, current: RecordState()) { current, stamp in
+                var values = fields
+                values["created"] = .string(PocketBaseDate.format(millis: stamp.hlc.millis))
+                return .createDelta(fields: values, tags: tags, stamp: stamp, over: current)
+            }
+            guard let record = try self.fetchRecord(db, schema: schema, id: id) else { throw StoreError.notFound }
+            return record
+        }
+    }
+
+    /// Updates the given fields of a live record (and its tags when `tags` is non-nil). When
+    /// `owner` is non-nil the record's owner field must equal it.
+    ///
+    /// - Throws: ``StoreError/notFound`` when there is no such live record the owner may see.
+    public func update(
+        _ schema: CollectionSchema, id: String, owner: String?, fields: [String: FieldValue], tags: [String]? = nil,
+        unique: [String] = []
+    ) async throws -> StoredRecord {
+        try await writer.write { db in
+            guard let existing = try self.fetchRecord(db, schema: schema, id: id), Self.owns(owner, existing, schema),
+                  let current = try self.loadState(db, collection: schema.name, id: id)
+            else { throw StoreError.notFound }
+            for name in unique {
+                let value = Self.columnText(fields[name])
+                if fields[name] != nil, try Bool.fetchOne(
+                    db, sql: "SELECT 1 FROM \(schema.name) WHERE \"\(name)\" = ? COLLATE NOCASE AND id != ? LIMIT 1", arguments: [value, id]
+                ) == true {
+                    throw StoreError.notUnique(field: name)
+                }
+            }
+            try self.commitLocal(db, schema: schema, id: id, current: current) { current, stamp in
+                .updateDelta(fields: fields, tags: tags, stamp: stamp, over: current)
+            }
+            guard let record = try self.fetchRecord(db, schema: schema, id: id) else { throw StoreError.notFound }
+            return record
+        }
+    }
+
+    /// Deletes a live record (its state is kept, so a restore or a late remote edit merges
+    /// correctly). Returns the record as it was.
+    ///
+    /// - Throws: ``StoreError/notFound`` when there is no such live record the owner may see.
+    @discardableResult
+    public func delete(_ schema: CollectionSchema, id: String, owner: String?) async throws -> StoredRecord {
+        try await writer.write { db in
+            guard let existing = try self.fetchRecord(db, schema: schema, id: id), Self.owns(owner, existing, schema),
+                  let current = try self.loadState(db, collection: schema.name, id: id)
+            else { throw StoreError.notFound }
+            try self.commitLocal(db, schema: schema, id: id, current: current) { current, stamp in
+                .deleteDelta(stamp: stamp, over: current)
+            }
+            return existing
+        }
+    }
+
+    /// Restores a deleted record (the app's trash). When `owner` is non-nil the record's owner
+    /// field must equal it.
+    ///
+    /// - Throws: ``StoreError/notFound`` when no deleted record with that id belongs to the owner.
+    public func restore(_ schema: CollectionSchema, id: String, owner: String?) async throws -> StoredRecord {
+        try await writer.write { db in
+            guard let current = try self.loadState(db, collection: schema.name, id: id), !current.isLive,
+                  owner == nil || Self.columnText(current[schema.ownerField] ?? (schema.ownerField == "id" ? .string(id) : nil)) == owner
+            else { throw StoreError.notFound }
+            try self.commitLocal(db, schema: schema, id: id, current: current) { current, stamp in
+                .restoreDelta(stamp: stamp, over: current)
+            }
+            guard let record = try self.fetchRecord(db, schema: schema, id: id) else { throw StoreError.notFound }
+            return record
+        }
+    }
+
+    static func owns(_ owner: String?, _ record: StoredRecord, _ schema: CollectionSchema) -> Bool {
+        guard let owner else { return true }
+        return schema.ownerField == "id" ? record.id == owner : record.text(schema.ownerField) == owner
+    }
+}

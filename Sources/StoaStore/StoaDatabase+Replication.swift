@@ -1,0 +1,131 @@
+import Foundation
+import GRDB
+import StoaCore
+
+extension StoaDatabase {
+    /// The replica's version vector, read from the change log.
+    public func versionVector() async throws -> VersionVector {
+        try await writer.read { db in
+            var vector = VersionVector()
+            let rows = try Row.fetchCursor(db, sql: "SELECT origin, seq FROM changes ORDER BY origin, seq")
+            while let row = try rows.next() {
+                vector.insert(origin: row[0], seq: UInt64(row[1] as Int64))
+            }
+            return vector
+        }
+    }
+
+    /// Changes this replica has that `vector` does not cover, in (origin, seq) order, at most `limit`.
+    public func changes(notIn vector: VersionVector, limit: Int = 1000) async throws -> [Change] {
+        try await writer.read { db in
+            var out: [Change] = []
+            let origins = try String.fetchAll(db, sql: "SELECT DISTINCT origin FROM changes ORDER BY origin")
+            for origin in origins where out.count < limit {
+                let floor = vector.entries[origin]?.contiguous ?? 0
+                let rows = try Row.fetchCursor(
+                    db, sql: "SELECT seq, collection, record_id, delta FROM changes WHERE origin = ? AND seq > ? ORDER BY seq",
+                    arguments: [origin, Int64(floor)]
+                )
+                while out.count < limit, let row = try rows.next() {
+                    let seq = UInt64(row[0] as Int64)
+                    guard !vector.contains(origin: origin, seq: seq) else { continue }
+                    let delta = try self.decoder.decode(RecordState.self, from: row[3] as Data)
+                    out.append(Change(origin: origin, seq: seq, collection: row[1], recordID: row[2], delta: delta))
+                }
+            }
+            return out
+        }
+    }
+
+    /// Merges a batch of changes from other replicas in one transaction. Changes already present
+    /// are skipped, so applying a batch twice changes nothing. Returns the records whose state
+    /// changed (the live ones as now materialized).
+    ///
+    /// Changes stamped more than the drift bound ahead of local time are rejected: they are
+    /// skipped and reported in ``RemoteApplyResult/rejectedForDrift``.
+    public func apply(remote changes: [Change]) async throws -> RemoteApplyResult {
+        try await writer.write { db in
+            var result = RemoteApplyResult()
+            for change in changes {
+                guard let schema = CollectionSchema.named(change.collection) else { result.unknownCollection += 1; continue }
+                if try Bool.fetchOne(db, sql: "SELECT 1 FROM changes WHERE origin = ? AND seq = ?", arguments: [change.origin, Int64(change.seq)]) == true {
+                    result.duplicates += 1
+                    continue
+                }
+                let now = self.physicalMillis()
+                do {
+                    try self.clock.withLock { clock in _ = try clock.receive(change.stamp.hlc, physicalMillis: now) }
+                } catch {
+                    result.rejectedForDrift += 1
+                    continue
+                }
+                let current = try self.loadState(db, collection: change.collection, id: change.recordID) ?? RecordState()
+                let merged = current.merged(change.delta)
+                try self.insertChange(db, change)
+                guard merged != current else { continue }
+                try self.saveState(db, collection: change.collection, id: change.recordID, state: merged)
+                try self.materialize(db, schema: schema, id: change.recordID, state: merged)
+                result.applied.append(AppliedChange(collection: change.collection, id: change.recordID, live: merged.isLive))
+            }
+            return result
+        }
+    }
+
+    /// A digest of every record's CRDT state; two replicas with equal digests hold equal data.
+    public func digest() async throws -> String {
+        try await writer.read { db in
+            var hasher = DigestHasher()
+            let rows = try Row.fetchCursor(db, sql: "SELECT collection, id, state FROM record_state ORDER BY collection, id")
+            while let row = try rows.next() {
+                let state = try self.decoder.decode(RecordState.self, from: row[2] as Data)
+                hasher.combine(row[0] as String)
+                hasher.combine(row[1] as String)
+                hasher.combine(String(decoding: try Self.canonicalEncoder.encode(state), as: UTF8.self))
+            }
+            return hasher.hex
+        }
+    }
+
+    static let canonicalEncoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }()
+}
+
+/// What ``StoaDatabase/apply(remote:)`` did with a batch.
+public struct RemoteApplyResult: Sendable, Equatable {
+    public var applied: [AppliedChange] = []
+    public var duplicates = 0
+    public var rejectedForDrift = 0
+    public var unknownCollection = 0
+}
+
+/// A record whose state a remote change altered.
+public struct AppliedChange: Sendable, Equatable {
+    public var collection: String
+    public var id: String
+    public var live: Bool
+}
+
+/// 64-bit FNV-1a over length-prefixed strings: stable across processes and platforms (unlike
+/// `Hasher`), enough to compare replicas (not a security primitive).
+struct DigestHasher {
+    private var state: UInt64 = 0xcbf2_9ce4_8422_2325
+
+    mutating func combine(_ text: String) {
+        for byte in String(text.utf8.count).utf8 { mix(byte) }
+        mix(0x3A)
+        for byte in text.utf8 { mix(byte) }
+    }
+
+    private mutating func mix(_ byte: UInt8) {
+        state ^= UInt64(byte)
+        state = state &* 0x100_0000_01b3
+    }
+
+    var hex: String {
+        let text = String(state, radix: 16)
+        return String(repeating: "0", count: 16 - text.count) + text
+    }
+}

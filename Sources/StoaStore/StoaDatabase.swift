@@ -1,0 +1,100 @@
+import Foundation
+import GRDB
+import StoaCore
+import Synchronization
+
+/// The one database wrapper of a Stoa node: a GRDB writer over the system libsqlite3 holding
+/// the materialized collections, every record's CRDT state and the change log.
+///
+/// Every write method is one transaction that updates the record's materialized row, its CRDT
+/// state and appends the change, so a crash leaves either all of a write or none of it.
+public final class StoaDatabase: Sendable {
+    /// How hard SQLite flushes on commit.
+    public enum Durability: String, Sendable, CaseIterable {
+        /// `synchronous=NORMAL` in WAL mode: survives a process crash; an OS crash or power cut may
+        /// lose the last transactions (PocketBase's setting).
+        case normal
+        /// `synchronous=FULL`: every acknowledged write is on disk before it is acknowledged.
+        case full
+    }
+
+    /// The GRDB writer (a `DatabasePool` in WAL mode on disk, a `DatabaseQueue` in memory).
+    public let writer: any DatabaseWriter
+    /// The name of this node; origin of every change it writes.
+    public let nodeName: String
+    /// Milliseconds since the Unix epoch; injected so tests and the simulator control time.
+    let physicalMillis: @Sendable () -> UInt64
+    let clock: Mutex<HybridLogicalClock>
+    let encoder = JSONEncoder()
+    let decoder = JSONDecoder()
+
+    /// Opens (creating if needed) the database at `path` for node `nodeName`.
+    ///
+    /// - Throws: ``StoreError/nodeNameMismatch(stored:given:)`` when the file was created by
+    ///   another node name; GRDB errors when the file cannot be opened or migrated.
+    public convenience init(
+        path: String,
+        nodeName: String,
+        durability: Durability = .normal,
+        maxDriftMillis: UInt64 = 60_000,
+        physicalMillis: @escaping @Sendable () -> UInt64 = StoaDatabase.systemMillis
+    ) throws {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(5)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = \(durability == .full ? "FULL" : "NORMAL")")
+        }
+        let pool = try DatabasePool(path: path, configuration: configuration)
+        try self.init(writer: pool, nodeName: nodeName, maxDriftMillis: maxDriftMillis, physicalMillis: physicalMillis)
+    }
+
+    /// An in-memory database (tests and the simulator).
+    public static func inMemory(
+        nodeName: String,
+        maxDriftMillis: UInt64 = 60_000,
+        physicalMillis: @escaping @Sendable () -> UInt64 = StoaDatabase.systemMillis
+    ) throws -> StoaDatabase {
+        try StoaDatabase(writer: DatabaseQueue(), nodeName: nodeName, maxDriftMillis: maxDriftMillis, physicalMillis: physicalMillis)
+    }
+
+    init(writer: any DatabaseWriter, nodeName: String, maxDriftMillis: UInt64, physicalMillis: @escaping @Sendable () -> UInt64) throws {
+        self.writer = writer
+        self.nodeName = nodeName
+        self.physicalMillis = physicalMillis
+        try Self.migrator.migrate(writer)
+        let lastLocal = try writer.write { db -> UInt64? in
+            if let stored = try String.fetchOne(db, sql: "SELECT value FROM node_meta WHERE key = 'node_name'") {
+                guard stored == nodeName else { throw StoreError.nodeNameMismatch(stored: stored, given: nodeName) }
+            } else {
+                try db.execute(sql: "INSERT INTO node_meta (key, value) VALUES ('node_name', ?)", arguments: [nodeName])
+            }
+            return try Int64.fetchOne(db, sql: "SELECT MAX(hlc) FROM changes").map { UInt64(bitPattern: $0) }
+        }
+        var hlc = HybridLogicalClock(maxDriftMillis: maxDriftMillis)
+        hlc.advance(toAtLeast: HLCTimestamp(rawValue: lastLocal ?? 0))
+        self.clock = Mutex(hlc)
+    }
+
+    /// Wall-clock milliseconds since the Unix epoch.
+    public static let systemMillis: @Sendable () -> UInt64 = {
+        UInt64(max(0, Date().timeIntervalSince1970 * 1000))
+    }
+
+    /// A value stored in `node_meta`, creating it with `make()` on first use (e.g. a secret).
+    public func metaValue(_ key: String, orCreate make: @escaping @Sendable () -> String) throws -> String {
+        try writer.write { db in
+            if let value = try String.fetchOne(db, sql: "SELECT value FROM node_meta WHERE key = ?", arguments: [key]) {
+                return value
+            }
+            let value = make()
+            try db.execute(sql: "INSERT INTO node_meta (key, value) VALUES (?, ?)", arguments: [key, value])
+            return value
+        }
+    }
+
+    /// Issues the stamp of a local write.
+    func nextStamp() -> Stamp {
+        let now = physicalMillis()
+        return Stamp(hlc: clock.withLock { $0.now(physicalMillis: now) }, node: nodeName)
+    }
+}

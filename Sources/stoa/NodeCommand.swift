@@ -1,0 +1,76 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Metrics
+import Prometheus
+import StoaNode
+import StoaStore
+
+/// `stoa node`: one node serving PocketBase's Records API from its own SQLite replica.
+struct NodeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "node",
+        abstract: "Run one Stoa node (PocketBase Records API over SQLite).",
+        discussion: "Stops cleanly on SIGINT or SIGTERM. Every acknowledged write is durable against a process crash."
+    )
+
+    @Option(help: "The node's name; fixed for a data folder.")
+    var name: String
+
+    @Option(help: "Data folder (created if missing); holds stoa.sqlite.")
+    var data: String
+
+    @Option(help: "HTTP listen address HOST:PORT.")
+    var http: HostPort = HostPort(argument: "127.0.0.1:8090")!
+
+    @Option(help: "Largest accepted request body, in bytes.")
+    var maxBody: Int = NodeConfiguration.defaultMaxBodyBytes
+
+    @Option(help: "Token signing secret (default: $STOA_TOKEN_SECRET, else a random one kept in the data folder).")
+    var tokenSecret: String?
+
+    @Option(help: "Auth token lifetime in seconds.")
+    var tokenLifetime: Double = 604_800
+
+    @Option(help: "bcrypt cost for password hashes (4...31).")
+    var bcryptCost: UInt8 = 10
+
+    @Option(help: "normal (survives process crashes, PocketBase's setting) or full (fsync every commit).")
+    var durability: StoaDatabase.Durability = .normal
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .info
+
+    func validate() throws {
+        guard (4...31).contains(bcryptCost) else { throw ValidationError("--bcrypt-cost must be in 4...31") }
+        guard maxBody >= 1024 else { throw ValidationError("--max-body must be at least 1024 bytes") }
+        guard !name.isEmpty, name.utf8.count <= 64 else { throw ValidationError("--name must be 1 to 64 bytes") }
+    }
+
+    func run() async throws {
+        let level = logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let logger = Logger(label: "stoa.node.\(name)")
+
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        let path = URL(fileURLWithPath: data).appendingPathComponent("stoa.sqlite").path
+        let database = try StoaDatabase(path: path, nodeName: name, durability: durability)
+        let configuration = NodeConfiguration(
+            name: name, dataDirectory: data, httpHost: http.host, httpPort: http.port, maxBodyBytes: maxBody,
+            tokenSecret: tokenSecret ?? ProcessInfo.processInfo.environment["STOA_TOKEN_SECRET"],
+            tokenLifetimeSeconds: tokenLifetime, bcryptCost: bcryptCost, durability: durability
+        )
+        let app = try await buildApplication(configuration: configuration, database: database, registry: registry, logger: logger)
+        logger.info("node \(name) serving http://\(http) with data in \(path)")
+        try await app.runService()
+    }
+}
+
+extension StoaDatabase.Durability: ExpressibleByArgument {}
+extension Logger.Level: @retroactive ExpressibleByArgument {}

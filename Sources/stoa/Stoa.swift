@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// The one Stoa executable.
+@main
+struct Stoa: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stoa",
+        abstract: "Stoa: a PocketBase-compatible sync backend for the Meditations quote app.",
+        subcommands: [NodeCommand.self]
+    )
+}
