@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import JWTKit
 
@@ -21,9 +22,12 @@ public struct TokenService: Sendable {
     /// How long an issued token is valid (PocketBase's default for auth records: 7 days).
     public let lifetime: TimeInterval
 
+    /// - Parameter secret: any non-empty string; the HMAC key is its SHA-256, so short secrets
+    ///   still give a full-size key (a short secret is still a weak one).
     public init(secret: String, lifetime: TimeInterval = 604_800) async {
         keys = JWTKeyCollection()
-        await keys.add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256)
+        let key = SymmetricKey(data: SHA256.hash(data: Data(secret.utf8)))
+        await keys.add(hmac: HMACKey(key: key), digestAlgorithm: .sha256)
         self.lifetime = lifetime
     }
 
