@@ -4,6 +4,7 @@ public enum FieldValue: Hashable, Sendable, Codable {
     case bool(Bool)
     case number(Double)
     case string(String)
+    case strings([String])
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
@@ -13,8 +14,10 @@ public enum FieldValue: Hashable, Sendable, Codable {
             self = .bool(value)
         } else if let value = try? container.decode(Double.self) {
             self = .number(value)
+        } else if let value = try? container.decode(String.self) {
+            self = .string(value)
         } else {
-            self = .string(try container.decode(String.self))
+            self = .strings(try container.decode([String].self))
         }
     }
 
@@ -25,6 +28,7 @@ public enum FieldValue: Hashable, Sendable, Codable {
         case .bool(let value): try container.encode(value)
         case .number(let value): try container.encode(value)
         case .string(let value): try container.encode(value)
+        case .strings(let value): try container.encode(value)
         }
     }
 

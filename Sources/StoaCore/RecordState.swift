@@ -37,6 +37,23 @@ public struct RecordState: Hashable, Sendable, Codable {
     /// The current value of a field, or `nil` when it was never written.
     public subscript(field: String) -> FieldValue? { fields[field]?.value }
 
+    /// The field register that remembers the order of the last tag list a client wrote. Order
+    /// is presentation only: membership always comes from the add-wins set.
+    public static let tagOrderField = "tags"
+
+    /// The present tags in the order a client last wrote them; tags that list does not know
+    /// (added concurrently elsewhere) follow, sorted. Deterministic given the state, so
+    /// replicas with equal states show equal lists.
+    public var orderedTags: [String] {
+        let present = tags.elements
+        guard case .strings(let order)? = self[Self.tagOrderField] else { return present }
+        let presentSet = Set(present)
+        var seen = Set<String>()
+        var out = order.filter { presentSet.contains($0) && seen.insert($0).inserted }
+        out.append(contentsOf: present.filter { !seen.contains($0) })
+        return out
+    }
+
     public mutating func merge(_ other: RecordState) {
         for (name, register) in other.fields {
             if let mine = fields[name] {
@@ -74,6 +91,7 @@ extension RecordState {
             delta.fields[name] = LWWRegister(value: value, stamp: stamp)
         }
         delta.tags = current.tags.assignDelta(tags, stamp: stamp)
+        delta.fields[tagOrderField] = LWWRegister(value: .strings(tags), stamp: stamp)
         delta.length = current.length.restored()
         delta.lengthStamp = stamp
         return delta
@@ -88,6 +106,7 @@ extension RecordState {
         }
         if let tags {
             delta.tags = current.tags.assignDelta(tags, stamp: stamp)
+            delta.fields[tagOrderField] = LWWRegister(value: .strings(tags), stamp: stamp)
         }
         return delta
     }

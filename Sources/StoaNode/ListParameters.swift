@@ -11,7 +11,7 @@ struct ListParameters: Sendable {
     var query: ListQuery
     var fields: Set<String>?
 
-    init(_ parameters: Parameters, schema: CollectionSchema, owner: String?) throws(PBError) {
+    init(_ parameters: FormQuery, schema: CollectionSchema, owner: String?) throws(PBError) {
         let page = parameters.get("page").flatMap { Int($0) }.map { max(1, $0) } ?? 1
         var perPage = parameters.get("perPage").flatMap { Int($0) } ?? Self.defaultPerPage
         if perPage <= 0 { perPage = Self.defaultPerPage }

@@ -21,7 +21,7 @@ public struct NodeConfiguration: Sendable {
     public init(
         name: String, dataDirectory: String, httpHost: String = "127.0.0.1", httpPort: Int = 8090,
         maxBodyBytes: Int = NodeConfiguration.defaultMaxBodyBytes, tokenSecret: String? = nil,
-        tokenLifetimeSeconds: Double = 604_800, bcryptCost: UInt8 = 10, durability: StoaDatabase.Durability = .normal
+        tokenLifetimeSeconds: Double = 432_000, bcryptCost: UInt8 = 10, durability: StoaDatabase.Durability = .normal
     ) {
         self.name = name
         self.dataDirectory = dataDirectory

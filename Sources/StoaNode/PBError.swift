@@ -9,10 +9,23 @@ public struct PBError: HTTPResponseError, Sendable {
     public struct FieldError: Sendable, Equatable, Encodable {
         public let code: String
         public let message: String
+        /// Limits named by the message (`{"min":15}`), as PocketBase adds for length errors.
+        public let params: [String: Int]?
 
-        public init(code: String, message: String) {
+        public init(code: String, message: String, params: [String: Int]? = nil) {
             self.code = code
             self.message = message
+            self.params = params
+        }
+
+        public static let required = FieldError(code: "validation_required", message: "Cannot be blank.")
+
+        public static func minLength(_ min: Int, params: Bool = true) -> FieldError {
+            FieldError(code: "validation_min_text_constraint", message: "Must be at least \(min) character(s).", params: params ? ["min": min] : nil)
+        }
+
+        public static func maxLength(_ max: Int) -> FieldError {
+            FieldError(code: "validation_max_text_constraint", message: "Must be no more than \(max) character(s).", params: ["max": max])
         }
     }
 

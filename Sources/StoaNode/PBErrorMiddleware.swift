@@ -33,7 +33,7 @@ extension PBError {
         case .notFound:
             self = .notFound
         case .idTaken:
-            self = .badRequest("Failed to create record.", data: ["id": .init(code: "validation_invalid_id", message: "The model id is invalid or already exists.")])
+            self = .badRequest("Failed to create record.", data: ["id": .init(code: "validation_not_unique", message: "Value must be unique.")])
         case .notUnique(let field):
             self = .badRequest("Failed to create record.", data: [field: .init(code: "validation_not_unique", message: "Value must be unique.")])
         case .invalidQuery(let message):

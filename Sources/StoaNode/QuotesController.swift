@@ -38,11 +38,11 @@ struct QuotesController<Repository: RecordRepository>: Sendable {
         let record = try await repository.create(
             schema, id: input.id ?? RecordID.generate(using: &rng), fields: input.fields, tags: input.tags ?? [], unique: []
         )
-        return try .json(view(record, context: context))
+        return try .json(view(record, context: context, only: RecordView.fieldSelection(FormQuery(request.uri.query).get("fields"))))
     }
 
     @Sendable func list(_ request: Request, context: StoaRequestContext) async throws -> Response {
-        let parameters = try ListParameters(request.uri.queryParameters, schema: schema, owner: context.identity?.userID)
+        let parameters = try ListParameters(FormQuery(request.uri.query), schema: schema, owner: context.identity?.userID)
         let page = context.identity == nil ? parameters.emptyPage : try await repository.list(schema, query: parameters.query)
         return try .json(ListEnvelope(
             items: page.items.map { view($0, context: context, only: parameters.fields) },
@@ -55,7 +55,7 @@ struct QuotesController<Repository: RecordRepository>: Sendable {
         guard let owner = context.identity?.userID, let record = try await repository.record(schema, id: id, owner: owner) else {
             throw PBError.notFound
         }
-        return try .json(view(record, context: context, only: RecordView.fieldSelection(request.uri.queryParameters.get("fields"))))
+        return try .json(view(record, context: context, only: RecordView.fieldSelection(FormQuery(request.uri.query).get("fields"))))
     }
 
     @Sendable func update(_ request: Request, context: StoaRequestContext) async throws -> Response {
@@ -71,7 +71,7 @@ struct QuotesController<Repository: RecordRepository>: Sendable {
         guard try await repository.record(schema, id: id, owner: owner) != nil else { throw PBError.notFound }
         guard input.errors.isEmpty else { throw PBError.badRequest("Failed to update record.", data: input.errors) }
         let record = try await repository.update(schema, id: id, owner: owner, fields: input.fields, tags: input.tags, unique: [])
-        return try .json(view(record, context: context))
+        return try .json(view(record, context: context, only: RecordView.fieldSelection(FormQuery(request.uri.query).get("fields"))))
     }
 
     @Sendable func delete(_ request: Request, context: StoaRequestContext) async throws -> Response {

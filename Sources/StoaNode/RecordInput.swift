@@ -32,12 +32,17 @@ struct RecordInput: Sendable {
     init(_ object: [String: JSONValue], schema: CollectionSchema, creating: Bool, required: Set<String>) {
         if let raw = object["id"] {
             if creating {
-                if case .string(let id) = raw, RecordID.isValid(id) {
+                switch raw {
+                case .string(let id) where RecordID.isValid(id):
                     self.id = id
-                } else if case .string(let id) = raw, id.isEmpty {
+                case .string(let id) where id.isEmpty:
                     self.id = nil
-                } else {
-                    errors["id"] = .init(code: "validation_invalid_format", message: "Must be 15 characters from a-z and 0-9.")
+                case .string(let id) where id.count < RecordID.length:
+                    errors["id"] = .minLength(RecordID.length)
+                case .string(let id) where id.count > RecordID.length:
+                    errors["id"] = .maxLength(RecordID.length)
+                default:
+                    errors["id"] = .init(code: "validation_invalid_format", message: "Invalid value format.")
                 }
             }
         }
@@ -48,7 +53,7 @@ struct RecordInput: Sendable {
                 break
             case (.text, .string(let text)?):
                 if text.count > Self.maxTextLength {
-                    errors[field.name] = .init(code: "validation_length_out_of_range", message: "The length must be no more than \(Self.maxTextLength).")
+                    errors[field.name] = .maxLength(Self.maxTextLength)
                 } else {
                     fields[field.name] = .string(text)
                 }
@@ -81,7 +86,7 @@ struct RecordInput: Sendable {
         for name in required where errors[name] == nil {
             // Absent is blank only on create; an explicit "" is blank on both.
             if fields[name].map({ $0 == .string("") }) ?? creating {
-                errors[name] = .init(code: "validation_required", message: "Cannot be blank.")
+                errors[name] = .required
             }
         }
     }

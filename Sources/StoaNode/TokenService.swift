@@ -19,12 +19,12 @@ public struct TokenService: Sendable {
     }
 
     private let keys: JWTKeyCollection
-    /// How long an issued token is valid (PocketBase's default for auth records: 7 days).
+    /// How long an issued token is valid (PocketBase's default for auth records: 5 days).
     public let lifetime: TimeInterval
 
     /// - Parameter secret: any non-empty string; the HMAC key is its SHA-256, so short secrets
     ///   still give a full-size key (a short secret is still a weak one).
-    public init(secret: String, lifetime: TimeInterval = 604_800) async {
+    public init(secret: String, lifetime: TimeInterval = 432_000) async {
         keys = JWTKeyCollection()
         let key = SymmetricKey(data: SHA256.hash(data: Data(secret.utf8)))
         await keys.add(hmac: HMACKey(key: key), digestAlgorithm: .sha256)

@@ -13,7 +13,7 @@ struct UsersController<Repository: RecordRepository>: Sendable {
 
     static var minPasswordLength: Int { 8 }
     /// bcrypt reads at most 72 bytes; longer passwords are refused rather than silently cut.
-    static var maxPasswordBytes: Int { 71 }
+    static var maxPasswordBytes: Int { 72 }
 
     func addRoutes(to group: RouterGroup<StoaRequestContext>) {
         group.post("records", use: signUp)
@@ -31,13 +31,13 @@ struct UsersController<Repository: RecordRepository>: Sendable {
         var password = ""
         switch object["password"] {
         case .string(let text)? where text.utf8.count > Self.maxPasswordBytes:
-            input.errors["password"] = .init(code: "validation_length_out_of_range", message: "The length must be between \(Self.minPasswordLength) and \(Self.maxPasswordBytes).")
+            input.errors["password"] = .init(code: "validation_max_text_constraint", message: "Must be no more than \(Self.maxPasswordBytes) bytes.", params: ["max": Self.maxPasswordBytes])
         case .string(let text)? where text.count >= Self.minPasswordLength:
             password = text
         case .string(let text)? where !text.isEmpty:
-            input.errors["password"] = .init(code: "validation_length_out_of_range", message: "The length must be between \(Self.minPasswordLength) and \(Self.maxPasswordBytes).")
+            input.errors["password"] = .minLength(Self.minPasswordLength, params: false)
         default:
-            input.errors["password"] = .init(code: "validation_required", message: "Cannot be blank.")
+            input.errors["password"] = .required
         }
         if input.errors["password"] == nil, object["passwordConfirm"] != .string(password) {
             input.errors["passwordConfirm"] = .init(code: "validation_values_mismatch", message: "Values don't match.")
@@ -89,11 +89,11 @@ struct UsersController<Repository: RecordRepository>: Sendable {
         guard let owner = context.identity?.userID, let user = try await repository.record(schema, id: id, owner: owner) else {
             throw PBError.notFound
         }
-        return try .json(view(user, viewer: owner, only: RecordView.fieldSelection(request.uri.queryParameters.get("fields"))))
+        return try .json(view(user, viewer: owner, only: RecordView.fieldSelection(FormQuery(request.uri.query).get("fields"))))
     }
 
     @Sendable func list(_ request: Request, context: StoaRequestContext) async throws -> Response {
-        let parameters = try ListParameters(request.uri.queryParameters, schema: schema, owner: context.identity?.userID)
+        let parameters = try ListParameters(FormQuery(request.uri.query), schema: schema, owner: context.identity?.userID)
         let page = context.identity == nil ? parameters.emptyPage : try await repository.list(schema, query: parameters.query)
         return try .json(ListEnvelope(
             items: page.items.map { view($0, viewer: context.identity?.userID, only: parameters.fields) },

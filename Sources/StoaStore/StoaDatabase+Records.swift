@@ -35,7 +35,7 @@ extension StoaDatabase {
             case .bool:
                 arguments.append(state[field.name] == .bool(true) ? 1 : 0)
             case .tags:
-                arguments.append(String(decoding: try encoder.encode(state.tags.elements), as: UTF8.self))
+                arguments.append(String(decoding: try encoder.encode(state.orderedTags), as: UTF8.self))
             }
         }
         arguments.append(Self.columnText(state["created"]))
@@ -48,6 +48,7 @@ extension StoaDatabase {
         case .string(let text): return text
         case .number(let number): return number == number.rounded() && abs(number) < 1e15 ? String(Int64(number)) : String(number)
         case .bool(let flag): return flag ? "true" : "false"
+        case .strings(let list): return list.joined(separator: ",")
         case .null, nil: return ""
         }
     }

@@ -30,7 +30,7 @@ struct NodeCommand: AsyncParsableCommand {
     var tokenSecret: String?
 
     @Option(help: "Auth token lifetime in seconds.")
-    var tokenLifetime: Double = 604_800
+    var tokenLifetime: Double = 432_000
 
     @Option(help: "bcrypt cost for password hashes (4...31).")
     var bcryptCost: UInt8 = 10

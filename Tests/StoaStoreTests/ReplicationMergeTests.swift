@@ -35,7 +35,8 @@ struct ReplicationMergeTests {
         let one2 = try #require(try await n2.record(.quotes, id: "aaaaaaaaaaaaaa1", owner: nil))
         #expect(one1 == one2)
         #expect(one1.text("content") == "from n2", "same HLC: the greater node id wins")
-        #expect(one1.tags == ["seneca", "stoic", "time"])
+        // Both additions survive; the winning writer's order comes first, the concurrent add after.
+        #expect(one1.tags == ["stoic", "time", "seneca"])
         // A delete beats a concurrent edit of a live record (the edit lands in the deleted state).
         #expect(try await n1.record(.quotes, id: "aaaaaaaaaaaaaa2", owner: nil) == nil)
         #expect(try await n2.record(.quotes, id: "aaaaaaaaaaaaaa2", owner: nil) == nil)

@@ -33,7 +33,7 @@ struct StoaDatabaseTests {
         let db = try makeDatabase()
         let created = try await db.create(.quotes, id: "aaaaaaaaaaaaaa1", fields: quote("one"), tags: ["b", "a"])
         #expect(created.text("content") == "one")
-        #expect(created.tags == ["a", "b"])
+        #expect(created.tags == ["b", "a"], "the order the client wrote is kept")
         #expect(created.created == created.updated)
         clock.advance(5)
         let updated = try await db.update(.quotes, id: "aaaaaaaaaaaaaa1", owner: "user00000000001", fields: ["author": .string("Seneca")], tags: ["a", "c"])
