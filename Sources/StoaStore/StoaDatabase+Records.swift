@@ -110,6 +110,14 @@ extension StoaDatabase {
     }
 
     func insertChange(_ db: Database, _ change: Change) throws {
+        let committed = CommittedChange(
+            origin: change.origin, seq: change.seq, collection: change.collection, recordID: change.recordID,
+            isLocal: change.origin == nodeName
+        )
+        db.afterNextTransaction(onCommit: { _ in
+            self.vector.withLock { $0.insert(origin: committed.origin, seq: committed.seq) }
+            for observer in self.observers.withLock({ $0 }) { observer(committed) }
+        })
         try db.execute(
             sql: "INSERT INTO changes (origin, seq, hlc, collection, record_id, delta) VALUES (?, ?, ?, ?, ?, ?)",
             arguments: [

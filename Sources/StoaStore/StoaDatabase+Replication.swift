@@ -3,15 +3,25 @@ import GRDB
 import StoaCore
 
 extension StoaDatabase {
-    /// The replica's version vector, read from the change log.
-    public func versionVector() async throws -> VersionVector {
+    /// The replica's version vector: every (origin, seq) committed here. Kept in memory and
+    /// updated after each commit, so it never claims a change that is not on disk.
+    public func versionVector() -> VersionVector {
+        vector.withLock { $0 }
+    }
+
+    /// The highest sequence number this node has given to its own writes.
+    public var localSequence: UInt64 { versionVector().entries[nodeName]?.contiguous ?? 0 }
+
+    /// This node's own changes with sequence numbers in `seqs` (those present), in order.
+    public func localChanges(_ seqs: ClosedRange<UInt64>) async throws -> [Change] {
         try await writer.read { db in
-            var vector = VersionVector()
-            let rows = try Row.fetchCursor(db, sql: "SELECT origin, seq FROM changes ORDER BY origin, seq")
-            while let row = try rows.next() {
-                vector.insert(origin: row[0], seq: UInt64(row[1] as Int64))
+            try Row.fetchAll(
+                db, sql: "SELECT seq, collection, record_id, delta FROM changes WHERE origin = ? AND seq BETWEEN ? AND ? ORDER BY seq",
+                arguments: [self.nodeName, Int64(seqs.lowerBound), Int64(seqs.upperBound)]
+            ).map { row in
+                Change(origin: self.nodeName, seq: UInt64(row[0] as Int64), collection: row[1], recordID: row[2],
+                       delta: try self.decoder.decode(RecordState.self, from: row[3] as Data))
             }
-            return vector
         }
     }
 
@@ -19,7 +29,7 @@ extension StoaDatabase {
     public func changes(notIn vector: VersionVector, limit: Int = 1000) async throws -> [Change] {
         try await writer.read { db in
             var out: [Change] = []
-            let origins = try String.fetchAll(db, sql: "SELECT DISTINCT origin FROM changes ORDER BY origin")
+            let origins = self.versionVector().entries.keys.sorted()
             for origin in origins where out.count < limit {
                 let floor = vector.entries[origin]?.contiguous ?? 0
                 let rows = try Row.fetchCursor(

@@ -25,6 +25,9 @@ public final class StoaDatabase: Sendable {
     /// Milliseconds since the Unix epoch; injected so tests and the simulator control time.
     let physicalMillis: @Sendable () -> UInt64
     let clock: Mutex<HybridLogicalClock>
+    /// The replica's version vector, kept in step with the `changes` table on every commit.
+    let vector: Mutex<VersionVector>
+    let observers = Mutex<[@Sendable (CommittedChange) -> Void]>([])
     let encoder = JSONEncoder()
     let decoder = JSONDecoder()
 
@@ -62,14 +65,18 @@ public final class StoaDatabase: Sendable {
         self.nodeName = nodeName
         self.physicalMillis = physicalMillis
         try Self.migrator.migrate(writer)
-        let lastLocal = try writer.write { db -> UInt64? in
+        let (lastLocal, loadedVector) = try writer.write { db -> (UInt64?, VersionVector) in
             if let stored = try String.fetchOne(db, sql: "SELECT value FROM node_meta WHERE key = 'node_name'") {
                 guard stored == nodeName else { throw StoreError.nodeNameMismatch(stored: stored, given: nodeName) }
             } else {
                 try db.execute(sql: "INSERT INTO node_meta (key, value) VALUES ('node_name', ?)", arguments: [nodeName])
             }
-            return try Int64.fetchOne(db, sql: "SELECT MAX(hlc) FROM changes").map { UInt64(bitPattern: $0) }
+            var vector = VersionVector()
+            let rows = try Row.fetchCursor(db, sql: "SELECT origin, seq FROM changes ORDER BY origin, seq")
+            while let row = try rows.next() { vector.insert(origin: row[0], seq: UInt64(row[1] as Int64)) }
+            return (try Int64.fetchOne(db, sql: "SELECT MAX(hlc) FROM changes").map { UInt64(bitPattern: $0) }, vector)
         }
+        self.vector = Mutex(loadedVector)
         var hlc = HybridLogicalClock(maxDriftMillis: maxDriftMillis)
         hlc.advance(toAtLeast: HLCTimestamp(rawValue: lastLocal ?? 0))
         self.clock = Mutex(hlc)
@@ -92,9 +99,25 @@ public final class StoaDatabase: Sendable {
         }
     }
 
+    /// Registers `observer` to be called after every committed change, local or remote, in
+    /// commit order (on the database's writer thread: it must return quickly).
+    public func onCommit(_ observer: @escaping @Sendable (CommittedChange) -> Void) {
+        observers.withLock { $0.append(observer) }
+    }
+
     /// Issues the stamp of a local write.
     func nextStamp() -> Stamp {
         let now = physicalMillis()
         return Stamp(hlc: clock.withLock { $0.now(physicalMillis: now) }, node: nodeName)
     }
+}
+
+/// A change that has just been committed to this replica.
+public struct CommittedChange: Sendable, Equatable {
+    public let origin: String
+    public let seq: UInt64
+    public let collection: String
+    public let recordID: String
+    /// True when this node originated it (a local write).
+    public let isLocal: Bool
 }
