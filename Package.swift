@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
@@ -26,6 +27,8 @@ let package = Package(
     targets: [
         /// Pure replication types: no I/O, no clock, no randomness.
         .target(name: "StoaCore"),
+        /// SWIM membership and replication as pure state machines, and the wire codec.
+        .target(name: "StoaGossip", dependencies: ["StoaCore"]),
         /// The one database wrapper (GRDB over the system libsqlite3).
         .target(
             name: "StoaStore",
@@ -39,8 +42,12 @@ let package = Package(
             name: "StoaNode",
             dependencies: [
                 "StoaCore",
+                "StoaGossip",
                 "StoaStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOExtras", package: "swift-nio-extras"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "JWTKit", package: "jwt-kit"),
@@ -58,6 +65,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "StoaCoreTests", dependencies: ["StoaCore"]),
+        .testTarget(name: "StoaGossipTests", dependencies: ["StoaGossip"]),
         .testTarget(name: "StoaStoreTests", dependencies: ["StoaStore"]),
         .testTarget(
             name: "StoaNodeTests",

@@ -43,6 +43,10 @@ public struct AddWinsSet: Hashable, Sendable, Codable {
 
     public init() { entries = [:] }
 
+    /// Rebuilds a set from its raw state (per element: add tags and removed tags), as wire
+    /// decoding does; `AddWinsSet(entries: s.entries) == s` for every set `s`.
+    public init(entries: [String: Entry]) { self.entries = entries }
+
     /// Elements currently present, sorted for a stable output order.
     public var elements: [String] { entries.filter { $0.value.isPresent }.keys.sorted() }
 

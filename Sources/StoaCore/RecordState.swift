@@ -100,13 +100,28 @@ extension RecordState {
     /// The delta of an update at `stamp`: only the given fields, and tags only when `tags` is
     /// non-nil (turned into adds and removes against the current value).
     public static func updateDelta(fields values: [String: FieldValue], tags: [String]?, stamp: Stamp, over current: RecordState) -> RecordState {
+        updateDelta(fields: values, tagEdit: tags.map(TagEdit.assign), stamp: stamp, over: current)
+    }
+
+    /// The delta of an update at `stamp`: only the given fields, and the tag edit when non-nil.
+    public static func updateDelta(fields values: [String: FieldValue], tagEdit: TagEdit?, stamp: Stamp, over current: RecordState) -> RecordState {
         var delta = RecordState(touched: stamp)
         for (name, value) in values {
             delta.fields[name] = LWWRegister(value: value, stamp: stamp)
         }
-        if let tags {
+        switch tagEdit {
+        case nil:
+            break
+        case .assign(let tags):
             delta.tags = current.tags.assignDelta(tags, stamp: stamp)
             delta.fields[tagOrderField] = LWWRegister(value: .strings(tags), stamp: stamp)
+        case .modify(let add, let remove):
+            let removed = Set(remove)
+            for tag in add where !removed.contains(tag) { delta.tags.merge(AddWinsSet.addDelta(tag, stamp: stamp)) }
+            for tag in removed { delta.tags.merge(current.tags.removeDelta(tag)) }
+            var order = current.orderedTags.filter { !removed.contains($0) }
+            order.append(contentsOf: add.filter { !removed.contains($0) && !order.contains($0) })
+            delta.fields[tagOrderField] = LWWRegister(value: .strings(order), stamp: stamp)
         }
         return delta
     }

@@ -8,16 +8,20 @@ import StoaStore
 ///
 /// - Parameters:
 ///   - registry: where `/metrics` reads from; the process's metrics factory should write to it.
+///   - cluster: the node's cluster member, when it is part of a cluster; it runs as a service of
+///     the application and serves `/api/cluster`.
 public func buildApplication(
     configuration: NodeConfiguration,
     database: StoaDatabase,
+    cluster: ClusterNode? = nil,
     registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
     logger: Logger = Logger(label: "stoa.node")
 ) async throws -> some ApplicationProtocol {
-    let router = try await buildRouter(configuration: configuration, database: database, registry: registry)
+    let router = try await buildRouter(configuration: configuration, database: database, cluster: cluster, registry: registry)
     return Application(
         router: router,
         configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "stoa"),
+        services: cluster.map { [$0] } ?? [],
         logger: logger
     )
 }
@@ -26,6 +30,7 @@ public func buildApplication(
 public func buildRouter(
     configuration: NodeConfiguration,
     database: StoaDatabase,
+    cluster: ClusterNode? = nil,
     registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()
 ) async throws -> Router<StoaRequestContext> {
     let secret = try configuration.tokenSecret ?? database.metaValue("token_secret") {
@@ -38,6 +43,7 @@ public func buildRouter(
     router.add(middleware: MetricsMiddleware())
     router.add(middleware: AuthMiddleware(tokens: tokens, maxBodyBytes: configuration.maxBodyBytes))
     HealthController().addRoutes(to: router)
+    if let cluster { ClusterController(node: cluster, database: database).addRoutes(to: router) }
     router.get("metrics") { _, _ in
         Response(
             status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],

@@ -36,7 +36,7 @@ struct QuotesController<Repository: RecordRepository>: Sendable {
         guard input.errors.isEmpty else { throw PBError.badRequest("Failed to create record.", data: input.errors) }
         var rng = SystemRandomNumberGenerator()
         let record = try await repository.create(
-            schema, id: input.id ?? RecordID.generate(using: &rng), fields: input.fields, tags: input.tags ?? [], unique: []
+            schema, id: input.id ?? RecordID.generate(using: &rng), fields: input.fields, tags: input.createTags, unique: []
         )
         return try .json(view(record, context: context, only: RecordView.fieldSelection(FormQuery(request.uri.query).get("fields"))))
     }
@@ -70,7 +70,7 @@ struct QuotesController<Repository: RecordRepository>: Sendable {
         // A record the caller cannot see is a 404 even when the body is invalid.
         guard try await repository.record(schema, id: id, owner: owner) != nil else { throw PBError.notFound }
         guard input.errors.isEmpty else { throw PBError.badRequest("Failed to update record.", data: input.errors) }
-        let record = try await repository.update(schema, id: id, owner: owner, fields: input.fields, tags: input.tags, unique: [])
+        let record = try await repository.update(schema, id: id, owner: owner, fields: input.fields, tags: input.tagEdit, unique: [])
         return try .json(view(record, context: context, only: RecordView.fieldSelection(FormQuery(request.uri.query).get("fields"))))
     }
 

@@ -9,6 +9,9 @@ struct RecordInput: Sendable {
     var id: String?
     var fields: [String: FieldValue] = [:]
     var tags: [String]?
+    /// From PocketBase's `"tags+"` / `"tags-"` modifiers.
+    var addTags: [String] = []
+    var removeTags: [String] = []
     var errors: [String: PBError.FieldError] = [:]
 
     /// Longest text accepted in one field (PocketBase's default text field limit).
@@ -83,11 +86,50 @@ struct RecordInput: Sendable {
                 errors[field.name] = .init(code: "validation_invalid_type", message: "Must be \(expected), not \(other.typeName).")
             }
         }
+        if let tagsField = schema.tagsField {
+            for (suffix, isAdd) in [("+", true), ("-", false)] {
+                guard let value = object[tagsField.name + suffix] else { continue }
+                let list: [String]?
+                switch value {
+                case .string(let tag): list = [tag]
+                case .array(let items):
+                    let strings = items.compactMap { item -> String? in if case .string(let tag) = item { return tag } else { return nil } }
+                    list = strings.count == items.count ? strings : nil
+                default: list = nil
+                }
+                guard let list, list.allSatisfy({ !$0.isEmpty && $0.count <= Self.maxTagLength }) else {
+                    errors[tagsField.name] = .init(code: "validation_invalid_value", message: "\(tagsField.name)\(suffix) takes a non-empty string or an array of them.")
+                    continue
+                }
+                if isAdd { addTags += list } else { removeTags += list }
+            }
+        }
         for name in required where errors[name] == nil {
             // Absent is blank only on create; an explicit "" is blank on both.
             if fields[name].map({ $0 == .string("") }) ?? creating {
                 errors[name] = .required
             }
         }
+    }
+
+    /// The tag edit of an update: the whole array, the `+`/`-` modifiers, or both (the array
+    /// first, then the modifiers, as PocketBase applies them); nil when tags are untouched.
+    var tagEdit: TagEdit? {
+        if let tags {
+            let removed = Set(removeTags)
+            var result = tags.filter { !removed.contains($0) }
+            result += addTags.filter { !removed.contains($0) && !result.contains($0) }
+            return .assign(result)
+        }
+        if addTags.isEmpty && removeTags.isEmpty { return nil }
+        return .modify(add: addTags, remove: removeTags)
+    }
+
+    /// The tags of a new record (modifiers apply to the empty set).
+    var createTags: [String] {
+        let removed = Set(removeTags)
+        var result = (tags ?? []).filter { !removed.contains($0) }
+        result += addTags.filter { !removed.contains($0) && !result.contains($0) }
+        return result
     }
 }

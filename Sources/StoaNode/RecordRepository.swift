@@ -5,7 +5,7 @@ import StoaStore
 /// implementation; the protocol keeps controllers testable over any store.
 public protocol RecordRepository: Sendable {
     func create(_ schema: CollectionSchema, id: String, fields: [String: FieldValue], tags: [String], unique: [String]) async throws -> StoredRecord
-    func update(_ schema: CollectionSchema, id: String, owner: String?, fields: [String: FieldValue], tags: [String]?, unique: [String]) async throws -> StoredRecord
+    func update(_ schema: CollectionSchema, id: String, owner: String?, fields: [String: FieldValue], tags: TagEdit?, unique: [String]) async throws -> StoredRecord
     @discardableResult
     func delete(_ schema: CollectionSchema, id: String, owner: String?) async throws -> StoredRecord
     func record(_ schema: CollectionSchema, id: String, owner: String?) async throws -> StoredRecord?

@@ -157,7 +157,7 @@ extension StoaDatabase {
     ///
     /// - Throws: ``StoreError/notFound`` when there is no such live record the owner may see.
     public func update(
-        _ schema: CollectionSchema, id: String, owner: String?, fields: [String: FieldValue], tags: [String]? = nil,
+        _ schema: CollectionSchema, id: String, owner: String?, fields: [String: FieldValue], tags: TagEdit? = nil,
         unique: [String] = []
     ) async throws -> StoredRecord {
         try await writer.write { db in
@@ -173,7 +173,7 @@ extension StoaDatabase {
                 }
             }
             try self.commitLocal(db, schema: schema, id: id, current: current) { current, stamp in
-                .updateDelta(fields: fields, tags: tags, stamp: stamp, over: current)
+                .updateDelta(fields: fields, tagEdit: tags, stamp: stamp, over: current)
             }
             guard let record = try self.fetchRecord(db, schema: schema, id: id) else { throw StoreError.notFound }
             return record

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Metrics
 import Prometheus
+import StoaGossip
 import StoaNode
 import StoaStore
 
@@ -22,6 +23,18 @@ struct NodeCommand: AsyncParsableCommand {
 
     @Option(help: "HTTP listen address HOST:PORT.")
     var http: HostPort = HostPort(argument: "127.0.0.1:8090")!
+
+    @Option(help: "Gossip address HOST:PORT (UDP probes and TCP change streams); omit to run a single node.")
+    var gossip: HostPort?
+
+    @Option(help: "Gossip addresses of members to join, comma separated.")
+    var join: String?
+
+    @Option(help: "Shared cluster key (default: $STOA_CLUSTER_KEY); every cluster message is authenticated with it.")
+    var clusterKey: String?
+
+    @Option(help: "File holding the shared cluster key (first line).")
+    var clusterKeyFile: String?
 
     @Option(help: "Largest accepted request body, in bytes.")
     var maxBody: Int = NodeConfiguration.defaultMaxBodyBytes
@@ -45,6 +58,31 @@ struct NodeCommand: AsyncParsableCommand {
         guard (4...31).contains(bcryptCost) else { throw ValidationError("--bcrypt-cost must be in 4...31") }
         guard maxBody >= 1024 else { throw ValidationError("--max-body must be at least 1024 bytes") }
         guard !name.isEmpty, name.utf8.count <= 64 else { throw ValidationError("--name must be 1 to 64 bytes") }
+        if gossip == nil, join != nil { throw ValidationError("--join needs --gossip") }
+        _ = try joinAddresses()
+    }
+
+    func joinAddresses() throws -> [MemberAddress] {
+        try (join ?? "").split(separator: ",").map { part in
+            guard let address = HostPort(argument: part.trimmingCharacters(in: .whitespaces)) else {
+                throw ValidationError("--join: \"\(part)\" is not HOST:PORT")
+            }
+            return MemberAddress(host: address.host, port: address.port)
+        }
+    }
+
+    /// The cluster key from --cluster-key, --cluster-key-file or $STOA_CLUSTER_KEY.
+    func resolvedClusterKey() throws -> String {
+        if let clusterKey, !clusterKey.isEmpty { return clusterKey }
+        if let clusterKeyFile {
+            let text = try String(contentsOfFile: clusterKeyFile, encoding: .utf8)
+            guard let line = text.split(whereSeparator: \.isNewline).first.map(String.init), !line.isEmpty else {
+                throw ValidationError("--cluster-key-file \(clusterKeyFile) is empty")
+            }
+            return line
+        }
+        if let key = ProcessInfo.processInfo.environment["STOA_CLUSTER_KEY"], !key.isEmpty { return key }
+        throw ValidationError("a cluster node needs a cluster key: --cluster-key, --cluster-key-file or STOA_CLUSTER_KEY")
     }
 
     func run() async throws {
@@ -66,7 +104,15 @@ struct NodeCommand: AsyncParsableCommand {
             tokenSecret: tokenSecret ?? ProcessInfo.processInfo.environment["STOA_TOKEN_SECRET"],
             tokenLifetimeSeconds: tokenLifetime, bcryptCost: bcryptCost, durability: durability
         )
-        let app = try await buildApplication(configuration: configuration, database: database, registry: registry, logger: logger)
+        var cluster: ClusterNode?
+        if let gossip {
+            let clusterConfiguration = ClusterConfiguration(
+                gossipHost: gossip.host, gossipPort: gossip.port, join: try joinAddresses(),
+                clusterKey: try resolvedClusterKey(), httpURL: "http://\(http)"
+            )
+            cluster = ClusterNode(configuration: clusterConfiguration, database: database, logger: Logger(label: "stoa.cluster.\(name)"))
+        }
+        let app = try await buildApplication(configuration: configuration, database: database, cluster: cluster, registry: registry, logger: logger)
         logger.info("node \(name) serving http://\(http) with data in \(path)")
         try await app.runService()
     }

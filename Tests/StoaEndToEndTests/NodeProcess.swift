@@ -10,6 +10,8 @@ final class NodeProcess: @unchecked Sendable {
     let name: String
     let dataDirectory: URL
     private(set) var port = 0
+    /// The gossip port, when started with `--gossip` (read from the log).
+    private(set) var gossipPort = 0
     private let logPipe = Pipe()
     private var log = Data()
     private let lock = NSLock()
@@ -23,6 +25,13 @@ final class NodeProcess: @unchecked Sendable {
             directory.deleteLastPathComponent()
         }
         return directory.appendingPathComponent("stoa")
+    }
+
+    /// A cluster member: gossip on a free loopback port, joining `join` (gossip ports).
+    convenience init(name: String, dataDirectory: URL, clusterKey: String = "e2e-cluster-key", join: [Int], gossipPort: Int = 0) {
+        var arguments = ["--gossip", "127.0.0.1:\(gossipPort)", "--cluster-key", clusterKey]
+        if !join.isEmpty { arguments += ["--join", join.map { "127.0.0.1:\($0)" }.joined(separator: ",")] }
+        self.init(name: name, dataDirectory: dataDirectory, extraArguments: arguments)
     }
 
     init(name: String = "n1", dataDirectory: URL, extraArguments: [String] = []) {
@@ -46,9 +55,12 @@ final class NodeProcess: @unchecked Sendable {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             let text = lock.withLock { String(decoding: log, as: UTF8.self) }
-            if let range = text.range(of: #"listening on 127\.0\.0\.1:(\d+)"#, options: .regularExpression),
-               let port = Int(text[range].split(separator: ":").last ?? "") {
-                self.port = port
+            let http = Self.port(after: "Server started and listening on 127.0.0.1:", in: text)
+            let gossip = Self.port(after: "gossip listening on 127.0.0.1:", in: text)
+            let wantsGossip = process.arguments?.contains("--gossip") ?? false
+            if let http, gossip != nil || !wantsGossip {
+                self.port = http
+                self.gossipPort = gossip ?? 0
                 return
             }
             guard process.isRunning else { break }
@@ -56,6 +68,11 @@ final class NodeProcess: @unchecked Sendable {
         }
         kill(signal: SIGKILL)
         throw NodeProcessError.didNotStart(logText)
+    }
+
+    private static func port(after marker: String, in text: String) -> Int? {
+        guard let range = text.range(of: marker) else { return nil }
+        return Int(text[range.upperBound...].prefix(while: \.isNumber))
     }
 
     var logText: String { lock.withLock { String(decoding: log, as: UTF8.self) } }

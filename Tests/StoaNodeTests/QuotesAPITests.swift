@@ -188,3 +188,22 @@ struct QuotesAPITests {
         text.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? text
     }
 }
+
+@Suite("quotes: tag modifiers")
+struct TagModifierTests {
+    @Test("tags+ and tags- add and remove single tags; the whole array still replaces")
+    func modifiers() async throws {
+        try await withNode { api in
+            let ann = try await api.user("ann@b.co")
+            let created = try await api.createQuote(ann.token, ["content": "x", "tags": ["a"], "tags+": "b"])
+            #expect(created.json["tags"] as? [String] == ["a", "b"])
+            let path = "/api/collections/quotes/records/\(created.json["id"] as? String ?? "")"
+            let added = try await api.request(.patch, path, token: ann.token, json: ["tags+": ["c", "d"], "tags-": "a"])
+            #expect(added.json["tags"] as? [String] == ["b", "c", "d"])
+            let replaced = try await api.request(.patch, path, token: ann.token, json: ["tags": ["z"]])
+            #expect(replaced.json["tags"] as? [String] == ["z"])
+            let bad = try await api.request(.patch, path, token: ann.token, json: ["tags+": 5])
+            #expect(bad.status == .badRequest && bad.dataCode("tags") == "validation_invalid_value")
+        }
+    }
+}

@@ -24,8 +24,8 @@ struct ReplicationMergeTests {
         #expect(try await n1.digest() == n2.digest())
 
         clock.advance(10)
-        _ = try await n1.update(.quotes, id: "aaaaaaaaaaaaaa1", owner: owner, fields: ["content": .string("from n1")], tags: ["stoic", "seneca"])
-        _ = try await n2.update(.quotes, id: "aaaaaaaaaaaaaa1", owner: owner, fields: ["content": .string("from n2")], tags: ["stoic", "time"])
+        _ = try await n1.update(.quotes, id: "aaaaaaaaaaaaaa1", owner: owner, fields: ["content": .string("from n1")], tags: .assign(["stoic", "seneca"]))
+        _ = try await n2.update(.quotes, id: "aaaaaaaaaaaaaa1", owner: owner, fields: ["content": .string("from n2")], tags: .assign(["stoic", "time"]))
         try await n1.delete(.quotes, id: "aaaaaaaaaaaaaa2", owner: owner)
         _ = try await n2.update(.quotes, id: "aaaaaaaaaaaaaa2", owner: owner, fields: ["notes": .string("edited")])
         try await sync(n1, n2)

@@ -36,7 +36,7 @@ struct StoaDatabaseTests {
         #expect(created.tags == ["b", "a"], "the order the client wrote is kept")
         #expect(created.created == created.updated)
         clock.advance(5)
-        let updated = try await db.update(.quotes, id: "aaaaaaaaaaaaaa1", owner: "user00000000001", fields: ["author": .string("Seneca")], tags: ["a", "c"])
+        let updated = try await db.update(.quotes, id: "aaaaaaaaaaaaaa1", owner: "user00000000001", fields: ["author": .string("Seneca")], tags: .assign(["a", "c"]))
         #expect(updated.text("author") == "Seneca")
         #expect(updated.text("content") == "one")
         #expect(updated.tags == ["a", "c"])

@@ -1,0 +1,155 @@
+import StoaCore
+
+/// The compact binary encoding of ``WireMessage``.
+///
+/// Layout: one version byte (``version``), one tag byte (1 `swim`, 2 `vector`, 3 `changes`),
+/// then the fields in declaration order. Integers are LEB128 varints (signed ones zigzag
+/// mapped), strings a varint byte count followed by UTF-8, doubles 8 bytes little-endian,
+/// optionals a 0/1 byte. Sets and maps are written sorted (strings by UTF-8 bytes), so equal
+/// messages have equal encodings, and the decoder accepts only that canonical form.
+///
+/// Decoding never traps and never allocates much more than the input: every length is
+/// checked against the bytes left, counts are capped at 100 000 and strings at 1 MiB, and an
+/// unknown version or tag, invalid UTF-8, a non-canonical order or trailing bytes are
+/// rejected with a ``WireCodecError``. Authentication is added around these bytes by the
+/// transport.
+public enum WireCodec {
+    /// The format version written as the first byte; other versions are rejected.
+    public static let version: UInt8 = 1
+
+    enum Tag: UInt8 {
+        case swim = 1
+        case vector = 2
+        case changes = 3
+    }
+
+    // MARK: - Entry points
+
+    /// Encodes a message; deterministic (equal messages give equal bytes).
+    public static func encode(_ message: WireMessage) -> [UInt8] {
+        var writer = WireWriter()
+        writer.byte(version)
+        switch message {
+        case .swim(let envelope):
+            writer.byte(Tag.swim.rawValue)
+            write(envelope, into: &writer)
+        case .vector(let from, let vector):
+            writer.byte(Tag.vector.rawValue)
+            writer.string(from)
+            write(vector, into: &writer)
+        case .changes(let from, let changes, let vector):
+            writer.byte(Tag.changes.rawValue)
+            writer.string(from)
+            writer.count(changes.count)
+            for change in changes { write(change, into: &writer) }
+            if let vector {
+                writer.bool(true)
+                write(vector, into: &writer)
+            } else {
+                writer.bool(false)
+            }
+        }
+        return writer.bytes
+    }
+
+    /// Decodes exactly one message occupying all of `bytes`.
+    ///
+    /// - Throws: ``WireCodecError`` for anything but a canonical encoding of this version.
+    public static func decode(_ bytes: [UInt8]) throws(WireCodecError) -> WireMessage {
+        var reader = WireReader(bytes)
+        let version = try reader.byte()
+        guard version == Self.version else { throw WireCodecError(reason: "unsupported version \(version)") }
+        let rawTag = try reader.byte()
+        guard let tag = Tag(rawValue: rawTag) else { throw WireCodecError(reason: "unknown message tag \(rawTag)") }
+        let message: WireMessage
+        switch tag {
+        case .swim:
+            message = .swim(try readEnvelope(from: &reader))
+        case .vector:
+            let from = try reader.string()
+            message = .vector(from: from, try readVector(from: &reader))
+        case .changes:
+            let from = try reader.string()
+            let count = try reader.count()
+            var changes: [Change] = []
+            changes.reserveCapacity(count)
+            for _ in 0..<count { changes.append(try readChange(from: &reader)) }
+            let vector = try reader.bool() ? try readVector(from: &reader) : nil
+            message = .changes(from: from, changes, vector: vector)
+        }
+        try reader.finish()
+        return message
+    }
+
+    // MARK: - Canonical order
+
+    /// Strings order by their UTF-8 bytes: platform-independent and cheap.
+    static func precedes(_ lhs: String, _ rhs: String) -> Bool {
+        lhs.utf8.lexicographicallyPrecedes(rhs.utf8)
+    }
+
+    /// Stamps order by HLC, then node name bytes.
+    static func precedes(_ lhs: Stamp, _ rhs: Stamp) -> Bool {
+        if lhs.hlc != rhs.hlc { return lhs.hlc < rhs.hlc }
+        return precedes(lhs.node, rhs.node)
+    }
+
+    // MARK: - Version vectors
+
+    /// Origins sorted; per origin the contiguous mark, then the extra numbers ascending, the
+    /// first absolute and each next one as the (positive) difference to the previous.
+    static func write(_ vector: VersionVector, into writer: inout WireWriter) {
+        let entries = vector.entries.sorted { precedes($0.key, $1.key) }
+        writer.count(entries.count)
+        for (origin, entry) in entries {
+            writer.string(origin)
+            writer.varint(entry.contiguous)
+            let extra = entry.extra.sorted()
+            writer.count(extra.count)
+            var previous: UInt64 = 0
+            for (index, seq) in extra.enumerated() {
+                writer.varint(index == 0 ? seq : seq - previous)
+                previous = seq
+            }
+        }
+    }
+
+    static func readVector(from reader: inout WireReader) throws(WireCodecError) -> VersionVector {
+        let count = try reader.count()
+        var entries: [String: VersionVector.Entry] = [:]
+        var previousOrigin: String?
+        for _ in 0..<count {
+            let origin = try reader.string()
+            try requireAscending(previousOrigin, origin)
+            previousOrigin = origin
+            let contiguous = try reader.varint()
+            let extraCount = try reader.count()
+            var extra = Set<UInt64>()
+            extra.reserveCapacity(extraCount)
+            var previous: UInt64 = 0
+            for index in 0..<extraCount {
+                let step = try reader.varint()
+                if index == 0 {
+                    previous = step
+                } else {
+                    guard step > 0 else { throw WireCodecError(reason: "extra numbers not ascending") }
+                    let (next, overflow) = previous.addingReportingOverflow(step)
+                    guard !overflow else { throw WireCodecError(reason: "extra number overflows") }
+                    previous = next
+                }
+                extra.insert(previous)
+            }
+            guard entries.updateValue(VersionVector.Entry(contiguous: contiguous, extra: extra), forKey: origin) == nil else {
+                throw WireCodecError(reason: "duplicate origin")
+            }
+        }
+        return VersionVector(entries: entries)
+    }
+
+    /// Fails unless `next` sorts strictly after `previous` (when there is one).
+    static func requireAscending(_ previous: String?, _ next: String) throws(WireCodecError) {
+        if let previous, !precedes(previous, next) {
+            throw WireCodecError(reason: "keys not in canonical order")
+        }
+    }
+}

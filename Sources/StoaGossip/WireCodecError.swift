@@ -1,0 +1,9 @@
+/// Why bytes could not be decoded as a ``WireMessage``.
+public struct WireCodecError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// A short human-readable reason, e.g. `"truncated"`.
+    public let reason: String
+
+    public init(reason: String) { self.reason = reason }
+
+    public var description: String { "WireCodecError: \(reason)" }
+}

@@ -1,0 +1,11 @@
+import StoaCore
+
+/// Everything nodes send each other over the cluster transport.
+public enum WireMessage: Sendable, Hashable {
+    /// A membership message (usually over UDP).
+    case swim(SWIMEnvelope)
+    /// A version vector: "this is what I have; send me what I lack" (anti-entropy request).
+    case vector(from: String, VersionVector)
+    /// Changes pushed or sent in answer to a vector, optionally with the sender's vector.
+    case changes(from: String, [Change], vector: VersionVector?)
+}

@@ -1,0 +1,19 @@
+import Hummingbird
+import StoaStore
+
+/// `GET /api/cluster`: membership (state, incarnation, address), the version vector and
+/// per-peer replication lag; `?digest=1` adds the replica digest (reads every record state).
+struct ClusterController: Sendable {
+    let node: ClusterNode
+    let database: StoaDatabase
+
+    func addRoutes(to router: Router<StoaRequestContext>) {
+        router.get("api/cluster") { request, _ in
+            var status = await node.status()
+            if FormQuery(request.uri.query).get("digest").map({ ["1", "true"].contains($0) }) == true {
+                status.digest = try await database.digest()
+            }
+            return try Response.json(status)
+        }
+    }
+}

@@ -1,0 +1,69 @@
+import StoaCore
+import StoaGossip
+
+/// `GET /api/cluster`: this node's view of membership and replication.
+public struct ClusterStatus: Encodable, Sendable {
+    public struct MemberView: Encodable, Sendable {
+        public let name: String
+        public let address: String
+        public let status: String
+        public let incarnation: UInt64
+        public let http: String
+        /// How many of this node's own changes the member is known to lack (nil: not heard yet).
+        public let lag: UInt64?
+    }
+
+    public struct VectorEntry: Encodable, Sendable {
+        public let contiguous: UInt64
+        /// Sequence numbers seen above `contiguous` (non-empty only while a gap is open).
+        public let above: [UInt64]
+    }
+
+    public struct Counters: Encodable, Sendable {
+        public let unauthenticatedMessages: Int
+        public let malformedMessages: Int
+        public let changesApplied: Int
+        public let changesRejectedForDrift: Int
+        public let sendFailures: Int
+    }
+
+    public let node: String
+    public let gossip: String
+    public let incarnation: UInt64
+    public let localHealth: Int
+    public let members: [MemberView]
+    public let versionVector: [String: VectorEntry]
+    public let localSequence: UInt64
+    public let counters: Counters
+    /// Digest of all record states; present when asked for with `?digest=1`.
+    public var digest: String?
+}
+
+extension ClusterNode {
+    /// A consistent snapshot of membership, vector, lag and counters.
+    public func status() -> ClusterStatus {
+        let vector = database.versionVector()
+        let local = vector.entries[database.nodeName]?.contiguous ?? 0
+        let members = (swim?.members ?? []).map { member in
+            ClusterStatus.MemberView(
+                name: member.id.name, address: "\(member.id.host):\(member.id.port)", status: member.status.rawValue,
+                incarnation: member.incarnation, http: member.meta,
+                lag: replication.lag(of: member.id.name, localMaxSeq: local)
+            )
+        }
+        return ClusterStatus(
+            node: database.nodeName,
+            gossip: "\(configuration.gossipHost):\(gossipPort ?? configuration.gossipPort)",
+            incarnation: swim?.incarnation ?? 0,
+            localHealth: swim?.localHealth ?? 0,
+            members: members,
+            versionVector: vector.entries.mapValues { ClusterStatus.VectorEntry(contiguous: $0.contiguous, above: $0.extra.sorted()) },
+            localSequence: local,
+            counters: .init(
+                unauthenticatedMessages: counters.unauthenticated, malformedMessages: counters.malformed,
+                changesApplied: counters.applied, changesRejectedForDrift: counters.driftRejected, sendFailures: counters.sendFailures
+            ),
+            digest: nil
+        )
+    }
+}

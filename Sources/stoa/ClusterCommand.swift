@@ -1,0 +1,104 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// `stoa cluster`: run a local cluster from a cluster file.
+struct ClusterCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cluster",
+        abstract: "Run a local Stoa cluster.",
+        subcommands: [ClusterUpCommand.self]
+    )
+}
+
+/// `stoa cluster up`: starts every node of the cluster file as a child process, waits until they
+/// see each other, prints their URLs, and stops them all on Ctrl-C or SIGTERM. Data, the cluster
+/// key and the token secret are kept under the file's `data` folder, so a restarted cluster keeps
+/// its records and its users' tokens stay valid.
+struct ClusterUpCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "up", abstract: "Start the cluster in the foreground.")
+
+    @Option(help: "Cluster file.")
+    var config: String = "cluster/local.toml"
+
+    @Option(help: "Seconds to wait for the nodes to see each other.")
+    var timeout: Double = 60
+
+    @Option(help: "bcrypt cost for password hashes.")
+    var bcryptCost: UInt8 = 10
+
+    func run() async throws {
+        let file = try ClusterFile(path: config)
+        let root = URL(fileURLWithPath: file.dataDirectory)
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        let keyFile = root.appendingPathComponent("cluster.key")
+        let tokenSecret = try Self.secret(at: root.appendingPathComponent("token.secret"))
+        _ = try Self.secret(at: keyFile)
+
+        let executable = URL(fileURLWithPath: Bundle.main.executablePath ?? CommandLine.arguments[0])
+        let supervisor = Supervisor()
+        for node in file.nodes {
+            let others = file.nodes.filter { $0.name != node.name }.map(\.gossip.description).joined(separator: ",")
+            var arguments = [
+                "node", "--name", node.name, "--data", root.appendingPathComponent(node.name).path,
+                "--http", node.http.description, "--gossip", node.gossip.description,
+                "--cluster-key-file", keyFile.path, "--bcrypt-cost", String(bcryptCost),
+            ]
+            if !others.isEmpty { arguments += ["--join", others] }
+            try supervisor.start(name: node.name, executable: executable, arguments: arguments, environment: ["STOA_TOKEN_SECRET": tokenSecret])
+        }
+        supervisor.stopOnSignals()
+
+        let ready = await Self.waitUntilJoined(file.nodes, timeout: timeout, supervisor: supervisor)
+        if ready {
+            print("\nStoa cluster is up (data in \(root.path)):")
+            for node in file.nodes {
+                print("  \(node.name)  http://\(node.http)   (gossip \(node.gossip))")
+            }
+            if let gateway = file.gatewayHTTP {
+                print("  gateway slot \(gateway): the gateway is not built yet; talk to any node directly")
+            }
+            print("Press Ctrl-C to stop.\n")
+        } else if !supervisor.stopping {
+            FileHandle.standardError.write(Data("the nodes did not all see each other within \(Int(timeout)) s; stopping\n".utf8))
+            supervisor.stopAll()
+        }
+        let status = await supervisor.waitUntilStopped()
+        if !ready || status != 0 { throw ExitCode(1) }
+    }
+
+    /// Reads the secret in `url`, creating a random one (mode 0600) on first use.
+    static func secret(at url: URL) throws -> String {
+        if let text = try? String(contentsOf: url, encoding: .utf8), let line = text.split(whereSeparator: \.isNewline).first, !line.isEmpty {
+            return String(line)
+        }
+        var rng = SystemRandomNumberGenerator()
+        let secret = (0..<4).map { _ in String(rng.next(), radix: 16) }.joined()
+        FileManager.default.createFile(atPath: url.path, contents: Data((secret + "\n").utf8), attributes: [.posixPermissions: 0o600])
+        return secret
+    }
+
+    /// Polls every node's `/api/cluster` until each lists all the others as alive.
+    static func waitUntilJoined(_ nodes: [ClusterFile.Node], timeout: Double, supervisor: Supervisor) async -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        let session = URLSession(configuration: .ephemeral)
+        while Date() < deadline, !supervisor.stopping {
+            var joined = 0
+            for node in nodes {
+                guard let url = URL(string: "http://\(node.http)/api/cluster"),
+                      let (data, _) = try? await session.data(from: url),
+                      let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+                      let members = json["members"] as? [[String: Any]]
+                else { continue }
+                let alive = members.filter { $0["status"] as? String == "alive" }.count
+                if alive >= nodes.count - 1 { joined += 1 }
+            }
+            if joined == nodes.count { return true }
+            try? await Task.sleep(for: .milliseconds(200))
+        }
+        return false
+    }
+}
