@@ -54,14 +54,16 @@ struct ClusterUpCommand: AsyncParsableCommand {
 
         let ready = await Self.waitUntilJoined(file.nodes, timeout: timeout, supervisor: supervisor)
         if ready {
-            print("\nStoa cluster is up (data in \(root.path)):")
+            var lines = ["", "Stoa cluster is up (data in \(root.path)):"]
             for node in file.nodes {
-                print("  \(node.name)  http://\(node.http)   (gossip \(node.gossip))")
+                lines.append("  \(node.name)  http://\(node.http)   (gossip \(node.gossip))")
             }
             if let gateway = file.gatewayHTTP {
-                print("  gateway slot \(gateway): the gateway is not built yet; talk to any node directly")
+                lines.append("  gateway slot \(gateway): the gateway is not built yet; talk to any node directly")
             }
-            print("Press Ctrl-C to stop.\n")
+            lines.append("Press Ctrl-C to stop.")
+            // Written unbuffered, so the URLs show at once also when the output is piped.
+            FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n\n").utf8))
         } else if !supervisor.stopping {
             FileHandle.standardError.write(Data("the nodes did not all see each other within \(Int(timeout)) s; stopping\n".utf8))
             supervisor.stopAll()

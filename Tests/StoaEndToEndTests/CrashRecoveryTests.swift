@@ -69,11 +69,11 @@ struct CrashRecoveryTests {
         #expect(after.status == 200)
     }
 
-    @Test("SIGTERM stops the node cleanly and the data folder reopens")
+    @Test("SIGTERM stops a cluster node cleanly (exit 0) and the data folder refuses another name")
     func gracefulStop() async throws {
         let data = try temporaryDirectory("term")
         defer { try? FileManager.default.removeItem(at: data) }
-        let node = NodeProcess(dataDirectory: data)
+        let node = NodeProcess(name: "n1", dataDirectory: data, join: [])
         try node.start()
         let http = HTTPJSON(base: node.baseURL)
         #expect(try await http.send("GET", "/api/health").status == 200)

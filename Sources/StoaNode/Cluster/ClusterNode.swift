@@ -58,12 +58,16 @@ public actor ClusterNode: Service {
             guard change.isLocal, let self else { return }
             Task { await self.localCommitted(seq: change.seq) }
         }
-        try await cancelWhenGracefulShutdown {
-            try await withThrowingDiscardingTaskGroup { tasks in
-                tasks.addTask { try await self.serveStreams(server) }
-                tasks.addTask { try await self.serveDatagrams(datagrams) }
-                tasks.addTask { try await self.tickLoop() }
+        do {
+            try await cancelWhenGracefulShutdown {
+                try await withThrowingDiscardingTaskGroup { tasks in
+                    tasks.addTask { try await self.serveStreams(server) }
+                    tasks.addTask { try await self.serveDatagrams(datagrams) }
+                    tasks.addTask { try await self.tickLoop() }
+                }
             }
+        } catch is CancellationError {
+            // Graceful shutdown: the tick loop's sleep was cancelled.
         }
         for link in links.values { try? await link.close() }
         links.removeAll()
