@@ -1,0 +1,89 @@
+import Foundation
+import Testing
+
+@Suite("stoa cluster up", .timeLimit(.minutes(2)))
+struct ClusterUpTests {
+    /// A free loopback TCP port (the OS picks it; released before use).
+    static func freePort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 ? getsockname(fd, $0, &length) : -1 }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// Runs `stoa cluster up` in `folder` until it prints that the cluster is up.
+    func start(in folder: URL) throws -> (Process, Pipe) {
+        let process = Process()
+        process.executableURL = NodeProcess.binary
+        process.arguments = ["cluster", "up", "--config", "local.toml", "--bcrypt-cost", "4", "--timeout", "30"]
+        process.currentDirectoryURL = folder
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return (process, pipe)
+    }
+
+    func waitForUp(_ pipe: Pipe) throws -> String {
+        var output = Data()
+        let deadline = Date().addingTimeInterval(40)
+        while Date() < deadline {
+            output.append(pipe.fileHandleForReading.availableData)
+            let text = String(decoding: output, as: UTF8.self)
+            if text.contains("Press Ctrl-C to stop.") { return text }
+        }
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    @Test("starts three nodes that see each other, prints their URLs, stops them all on SIGTERM, and keeps data across restarts")
+    func upDownUp() async throws {
+        let folder = try temporaryDirectory("cluster-up")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let http = (0..<3).map { _ in Self.freePort() }
+        let gossip = (0..<3).map { _ in Self.freePort() }
+        var toml = "data = \"data\"\n"
+        for index in 0..<3 {
+            toml += "\n[[node]]\nname = \"n\(index + 1)\"\nhttp = \"127.0.0.1:\(http[index])\"\ngossip = \"127.0.0.1:\(gossip[index])\"\n"
+        }
+        try toml.write(to: folder.appendingPathComponent("local.toml"), atomically: true, encoding: .utf8)
+
+        let (first, pipe) = try start(in: folder)
+        defer { if first.isRunning { kill(first.processIdentifier, SIGKILL) } }
+        let banner = try waitForUp(pipe)
+        for port in http { #expect(banner.contains("http://127.0.0.1:\(port)")) }
+        let n1 = HTTPJSON(base: "http://127.0.0.1:\(http[0])")
+        let n3 = HTTPJSON(base: "http://127.0.0.1:\(http[2])")
+        _ = try await n1.send("POST", "/api/collections/users/records", json: ["email": "up@example.com", "password": "12345678", "passwordConfirm": "12345678"])
+        var token = ""
+        #expect(try await eventually {
+            let auth = try await n3.send("POST", "/api/collections/users/auth-with-password", json: ["identity": "up@example.com", "password": "12345678"])
+            token = auth.json["token"] as? String ?? ""
+            return auth.status == 200
+        })
+        let created = try await n3.send("POST", "/api/collections/quotes/records", token: token, json: ["content": "survives restarts"])
+        #expect(created.status == 200)
+        let id = created.json["id"] as? String ?? ""
+
+        kill(first.processIdentifier, SIGTERM)
+        first.waitUntilExit()
+        #expect(first.terminationStatus == 0)
+        // No node is left running: the HTTP ports refuse connections.
+        #expect(await (try? n1.send("GET", "/api/health")) == nil)
+
+        let (second, pipe2) = try start(in: folder)
+        defer { if second.isRunning { kill(second.processIdentifier, SIGKILL) } }
+        _ = try waitForUp(pipe2)
+        let n2 = HTTPJSON(base: "http://127.0.0.1:\(http[1])")
+        #expect(try await eventually { try await n2.send("GET", "/api/collections/quotes/records/\(id)", token: token).status == 200 },
+                "the record and the token survive a restart of the cluster")
+        kill(second.processIdentifier, SIGINT)
+        second.waitUntilExit()
+        #expect(second.terminationStatus == 0)
+    }
+}
