@@ -53,12 +53,23 @@ extension StoaDatabase {
     ///
     /// Changes stamped more than the drift bound ahead of local time are rejected: they are
     /// skipped and reported in ``RemoteApplyResult/rejectedForDrift``.
-    public func apply(remote changes: [Change]) async throws -> RemoteApplyResult {
+    ///
+    /// - Parameter merge: how a change's delta is merged into the record's current state. The
+    ///   default, ``RecordState/merged(_:)``, is the only correct one; another is passed only to
+    ///   inject a fault (the simulator's deliberately broken merge) and check that it is caught.
+    public func apply(
+        remote changes: [Change],
+        merge: @escaping @Sendable (_ current: RecordState, _ delta: RecordState) -> RecordState = { $0.merged($1) }
+    ) async throws -> RemoteApplyResult {
         try await writer.write { db in
             var result = RemoteApplyResult()
+            // Already committed (the in-memory vector) or already in this batch: skip cheaply.
+            let committed = self.versionVector()
+            var inBatch = Set<ChangeKey>()
             for change in changes {
                 guard let schema = CollectionSchema.named(change.collection) else { result.unknownCollection += 1; continue }
-                if try Bool.fetchOne(db, sql: "SELECT 1 FROM changes WHERE origin = ? AND seq = ?", arguments: [change.origin, Int64(change.seq)]) == true {
+                let key = ChangeKey(origin: change.origin, seq: change.seq)
+                guard !committed.contains(origin: change.origin, seq: change.seq), inBatch.insert(key).inserted else {
                     result.duplicates += 1
                     continue
                 }
@@ -70,7 +81,7 @@ extension StoaDatabase {
                     continue
                 }
                 let current = try self.loadState(db, collection: change.collection, id: change.recordID) ?? RecordState()
-                let merged = current.merged(change.delta)
+                let merged = merge(current, change.delta)
                 try self.insertChange(db, change)
                 guard merged != current else { continue }
                 try self.saveState(db, collection: change.collection, id: change.recordID, state: merged)
@@ -101,6 +112,11 @@ extension StoaDatabase {
         encoder.outputFormatting = [.sortedKeys]
         return encoder
     }()
+}
+
+struct ChangeKey: Hashable {
+    let origin: String
+    let seq: UInt64
 }
 
 /// What ``StoaDatabase/apply(remote:)`` did with a batch.
