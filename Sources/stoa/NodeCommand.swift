@@ -36,6 +36,24 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(help: "File holding the shared cluster key (first line).")
     var clusterKeyFile: String?
 
+    @Option(help: "SWIM: milliseconds between probes.")
+    var probeIntervalMs: UInt64 = SWIMConfiguration().probeIntervalMillis
+
+    @Option(help: "SWIM: milliseconds to wait for a direct ack before asking others.")
+    var probeTimeoutMs: UInt64 = SWIMConfiguration().probeTimeoutMillis
+
+    @Option(help: "SWIM/Lifeguard: shortest suspicion timeout (with enough confirmations), ms.")
+    var suspicionMinMs: UInt64 = SWIMConfiguration().suspicionMinMillis
+
+    @Option(help: "SWIM/Lifeguard: suspicion timeout without confirmations, ms.")
+    var suspicionMaxMs: UInt64 = SWIMConfiguration().suspicionMaxMillis
+
+    @Option(help: "Replication: milliseconds between anti-entropy rounds.")
+    var antiEntropyMs: UInt64 = ReplicationConfiguration().antiEntropyIntervalMillis
+
+    @Option(help: "Reject remote changes stamped more than this many ms ahead of the local clock.")
+    var maxDriftMs: UInt64 = 60_000
+
     @Option(help: "Largest accepted request body, in bytes.")
     var maxBody: Int = NodeConfiguration.defaultMaxBodyBytes
 
@@ -59,6 +77,9 @@ struct NodeCommand: AsyncParsableCommand {
         guard maxBody >= 1024 else { throw ValidationError("--max-body must be at least 1024 bytes") }
         guard !name.isEmpty, name.utf8.count <= 64 else { throw ValidationError("--name must be 1 to 64 bytes") }
         if gossip == nil, join != nil { throw ValidationError("--join needs --gossip") }
+        guard probeTimeoutMs > 0, probeTimeoutMs < probeIntervalMs else { throw ValidationError("--probe-timeout-ms must be > 0 and below --probe-interval-ms") }
+        guard suspicionMinMs > 0, suspicionMinMs <= suspicionMaxMs else { throw ValidationError("--suspicion-min-ms must be > 0 and at most --suspicion-max-ms") }
+        guard antiEntropyMs >= 50 else { throw ValidationError("--anti-entropy-ms must be at least 50") }
         _ = try joinAddresses()
     }
 
@@ -98,7 +119,7 @@ struct NodeCommand: AsyncParsableCommand {
 
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
         let path = URL(fileURLWithPath: data).appendingPathComponent("stoa.sqlite").path
-        let database = try StoaDatabase(path: path, nodeName: name, durability: durability)
+        let database = try StoaDatabase(path: path, nodeName: name, durability: durability, maxDriftMillis: maxDriftMs)
         let configuration = NodeConfiguration(
             name: name, dataDirectory: data, httpHost: http.host, httpPort: http.port, maxBodyBytes: maxBody,
             tokenSecret: tokenSecret ?? ProcessInfo.processInfo.environment["STOA_TOKEN_SECRET"],
@@ -106,9 +127,16 @@ struct NodeCommand: AsyncParsableCommand {
         )
         var cluster: ClusterNode?
         if let gossip {
+            var swim = SWIMConfiguration()
+            swim.probeIntervalMillis = probeIntervalMs
+            swim.probeTimeoutMillis = probeTimeoutMs
+            swim.suspicionMinMillis = suspicionMinMs
+            swim.suspicionMaxMillis = suspicionMaxMs
+            var replication = ReplicationConfiguration()
+            replication.antiEntropyIntervalMillis = antiEntropyMs
             let clusterConfiguration = ClusterConfiguration(
                 gossipHost: gossip.host, gossipPort: gossip.port, join: try joinAddresses(),
-                clusterKey: try resolvedClusterKey(), httpURL: "http://\(http)"
+                clusterKey: try resolvedClusterKey(), httpURL: "http://\(http)", swim: swim, replication: replication
             )
             cluster = ClusterNode(configuration: clusterConfiguration, database: database, logger: Logger(label: "stoa.cluster.\(name)"))
         }
