@@ -127,12 +127,13 @@ def main():
             t0 = time.monotonic()
             list(pool.map(write, range(args.catch_up)))
             write_secs = time.monotonic() - t0
-        target = client.get(nodes["n1"].url + "/api/cluster").json()["localSequence"]
+        n1_status = client.get(nodes["n1"].url + "/api/cluster").json()
+        target, n1_origin = n1_status["localSequence"], n1_status["origin"]
         nodes["n3"] = Node(args.stoa, "n3", data, *ports["n3"], [ports["n1"][1]])
 
         def caught_up():
             vv = client.get(nodes["n3"].url + "/api/cluster").json()["versionVector"]
-            return vv.get("n1", {}).get("contiguous", 0) >= target
+            return vv.get(n1_origin, {}).get("contiguous", 0) >= target
 
         assert wait(lambda: client.get(nodes["n3"].url + "/api/health").status_code == 200, 30)
         serving = time.monotonic()

@@ -33,7 +33,9 @@ public func buildRouter(
     cluster: ClusterNode? = nil,
     registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()
 ) async throws -> Router<StoaRequestContext> {
-    let secret = try configuration.tokenSecret ?? database.metaValue("token_secret") {
+    // An empty secret would make tokens forgeable: it counts as no secret.
+    let given = configuration.tokenSecret.flatMap { $0.isEmpty ? nil : $0 }
+    let secret = try given ?? database.metaValue("token_secret") {
         var rng = SystemRandomNumberGenerator()
         return (0..<4).map { _ in String(rng.next(), radix: 16) }.joined()
     }

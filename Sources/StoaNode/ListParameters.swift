@@ -7,12 +7,14 @@ import StoaStore
 struct ListParameters: Sendable {
     static let defaultPerPage = 30
     static let maxPerPage = 1000
+    static let maxPage = 1_000_000_000
 
     var query: ListQuery
     var fields: Set<String>?
 
     init(_ parameters: FormQuery, schema: CollectionSchema, owner: String?) throws(PBError) {
-        let page = parameters.get("page").flatMap { Int($0) }.map { max(1, $0) } ?? 1
+        // Bounded so that (page - 1) * perPage cannot overflow; pages past the end are empty.
+        let page = parameters.get("page").flatMap { Int($0) }.map { min(max(1, $0), Self.maxPage) } ?? 1
         var perPage = parameters.get("perPage").flatMap { Int($0) } ?? Self.defaultPerPage
         if perPage <= 0 { perPage = Self.defaultPerPage }
         perPage = min(perPage, Self.maxPerPage)

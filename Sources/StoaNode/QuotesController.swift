@@ -33,6 +33,9 @@ struct QuotesController<Repository: RecordRepository>: Sendable {
         default:
             input.errors["userId"] = .init(code: "validation_invalid_value", message: "Must be the id of the authenticated user.")
         }
+        if input.createTags.count > RecordInput.maxTags {
+            input.errors["tags"] = .init(code: "validation_length_out_of_range", message: "Must have at most \(RecordInput.maxTags) items.")
+        }
         guard input.errors.isEmpty else { throw PBError.badRequest("Failed to create record.", data: input.errors) }
         var rng = SystemRandomNumberGenerator()
         let record = try await repository.create(
@@ -68,7 +71,11 @@ struct QuotesController<Repository: RecordRepository>: Sendable {
             input.errors["userId"] = .init(code: "validation_invalid_value", message: "Must be the id of the authenticated user.")
         }
         // A record the caller cannot see is a 404 even when the body is invalid.
-        guard try await repository.record(schema, id: id, owner: owner) != nil else { throw PBError.notFound }
+        guard let existing = try await repository.record(schema, id: id, owner: owner) else { throw PBError.notFound }
+        if case .modify(let add, let remove)? = input.tagEdit,
+           Set(existing.tags).union(add).subtracting(remove).count > RecordInput.maxTags {
+            input.errors["tags"] = .init(code: "validation_length_out_of_range", message: "Must have at most \(RecordInput.maxTags) items.")
+        }
         guard input.errors.isEmpty else { throw PBError.badRequest("Failed to update record.", data: input.errors) }
         let record = try await repository.update(schema, id: id, owner: owner, fields: input.fields, tags: input.tagEdit, unique: [])
         return try .json(view(record, context: context, only: RecordView.fieldSelection(FormQuery(request.uri.query).get("fields"))))

@@ -55,7 +55,9 @@ struct RecordInput: Sendable {
             case (_, nil):
                 break
             case (.text, .string(let text)?):
-                if text.count > Self.maxTextLength {
+                // Counted in Unicode scalars, as PocketBase counts runes (a grapheme count would
+                // let combining marks make one "character" arbitrarily large).
+                if text.unicodeScalars.count > Self.maxTextLength {
                     errors[field.name] = .maxLength(Self.maxTextLength)
                 } else {
                     fields[field.name] = .string(text)
@@ -71,7 +73,7 @@ struct RecordInput: Sendable {
             case (.tags, .array(let items)?):
                 var list: [String] = []
                 for item in items {
-                    guard case .string(let tag) = item, !tag.isEmpty, tag.count <= Self.maxTagLength else {
+                    guard case .string(let tag) = item, !tag.isEmpty, tag.unicodeScalars.count <= Self.maxTagLength else {
                         errors[field.name] = .init(code: "validation_invalid_value", message: "Must be an array of non-empty strings of at most \(Self.maxTagLength) characters.")
                         break
                     }
@@ -97,7 +99,7 @@ struct RecordInput: Sendable {
                     list = strings.count == items.count ? strings : nil
                 default: list = nil
                 }
-                guard let list, list.allSatisfy({ !$0.isEmpty && $0.count <= Self.maxTagLength }) else {
+                guard let list, list.count <= Self.maxTags, list.allSatisfy({ !$0.isEmpty && $0.unicodeScalars.count <= Self.maxTagLength }) else {
                     errors[tagsField.name] = .init(code: "validation_invalid_value", message: "\(tagsField.name)\(suffix) takes a non-empty string or an array of them.")
                     continue
                 }

@@ -30,6 +30,9 @@ struct UsersController<Repository: RecordRepository>: Sendable {
         input.fields["verified"] = nil  // only the server may verify
         var password = ""
         switch object["password"] {
+        case .string(let text)? where text.utf8.contains(0):
+            // bcrypt reads a C string: everything after a NUL would be ignored.
+            input.errors["password"] = .init(code: "validation_invalid_format", message: "Must not contain NUL characters.")
         case .string(let text)? where text.utf8.count > Self.maxPasswordBytes:
             input.errors["password"] = .init(code: "validation_max_text_constraint", message: "Must be no more than \(Self.maxPasswordBytes) bytes.", params: ["max": Self.maxPasswordBytes])
         case .string(let text)? where text.count >= Self.minPasswordLength:

@@ -104,15 +104,15 @@ extension StoaDatabase {
         let merged = current.merged(delta)
         try saveState(db, collection: schema.name, id: id, state: merged)
         try materialize(db, schema: schema, id: id, state: merged)
-        let last = try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM changes WHERE origin = ?", arguments: [nodeName]) ?? 0
-        try insertChange(db, Change(origin: nodeName, seq: UInt64(last) + 1, collection: schema.name, recordID: id, delta: delta))
+        let last = try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM changes WHERE origin = ?", arguments: [origin]) ?? 0
+        try insertChange(db, Change(origin: origin, seq: UInt64(last) + 1, collection: schema.name, recordID: id, delta: delta))
         return merged
     }
 
     func insertChange(_ db: Database, _ change: Change) throws {
         let committed = CommittedChange(
             origin: change.origin, seq: change.seq, collection: change.collection, recordID: change.recordID,
-            isLocal: change.origin == nodeName
+            isLocal: change.origin == origin
         )
         db.afterNextTransaction(onCommit: { _ in
             self.vector.withLock { $0.insert(origin: committed.origin, seq: committed.seq) }

@@ -10,16 +10,16 @@ extension StoaDatabase {
     }
 
     /// The highest sequence number this node has given to its own writes.
-    public var localSequence: UInt64 { versionVector().entries[nodeName]?.contiguous ?? 0 }
+    public var localSequence: UInt64 { versionVector().entries[origin]?.contiguous ?? 0 }
 
     /// This node's own changes with sequence numbers in `seqs` (those present), in order.
     public func localChanges(_ seqs: ClosedRange<UInt64>) async throws -> [Change] {
         try await writer.read { db in
             try Row.fetchAll(
                 db, sql: "SELECT seq, collection, record_id, delta FROM changes WHERE origin = ? AND seq BETWEEN ? AND ? ORDER BY seq",
-                arguments: [self.nodeName, Int64(seqs.lowerBound), Int64(seqs.upperBound)]
+                arguments: [self.origin, Int64(seqs.lowerBound), Int64(seqs.upperBound)]
             ).map { row in
-                Change(origin: self.nodeName, seq: UInt64(row[0] as Int64), collection: row[1], recordID: row[2],
+                Change(origin: self.origin, seq: UInt64(row[0] as Int64), collection: row[1], recordID: row[2],
                        delta: try self.decoder.decode(RecordState.self, from: row[3] as Data))
             }
         }

@@ -20,8 +20,13 @@ public final class StoaDatabase: Sendable {
 
     /// The GRDB writer (a `DatabasePool` in WAL mode on disk, a `DatabaseQueue` in memory).
     public let writer: any DatabaseWriter
-    /// The name of this node; origin of every change it writes.
+    /// The name of this node.
     public let nodeName: String
+    /// The origin of every change this replica writes: the node name, plus (on disk) an epoch
+    /// that is new for a new data folder and after every unclean shutdown. Sequence numbers are
+    /// per origin, so a wiped folder or commits lost in an OS crash (`synchronous=NORMAL`)
+    /// can never make a new write reuse a (origin, seq) that peers already hold.
+    public let origin: String
     /// Milliseconds since the Unix epoch; injected so tests and the simulator control time.
     let physicalMillis: @Sendable () -> UInt64
     let clock: Mutex<HybridLogicalClock>
@@ -48,7 +53,7 @@ public final class StoaDatabase: Sendable {
             try db.execute(sql: "PRAGMA synchronous = \(durability == .full ? "FULL" : "NORMAL")")
         }
         let pool = try DatabasePool(path: path, configuration: configuration)
-        try self.init(writer: pool, nodeName: nodeName, maxDriftMillis: maxDriftMillis, physicalMillis: physicalMillis)
+        try self.init(writer: pool, nodeName: nodeName, persistent: true, maxDriftMillis: maxDriftMillis, physicalMillis: physicalMillis)
     }
 
     /// An in-memory database (tests and the simulator).
@@ -57,25 +62,38 @@ public final class StoaDatabase: Sendable {
         maxDriftMillis: UInt64 = 60_000,
         physicalMillis: @escaping @Sendable () -> UInt64 = StoaDatabase.systemMillis
     ) throws -> StoaDatabase {
-        try StoaDatabase(writer: DatabaseQueue(), nodeName: nodeName, maxDriftMillis: maxDriftMillis, physicalMillis: physicalMillis)
+        try StoaDatabase(writer: DatabaseQueue(), nodeName: nodeName, persistent: false, maxDriftMillis: maxDriftMillis, physicalMillis: physicalMillis)
     }
 
-    init(writer: any DatabaseWriter, nodeName: String, maxDriftMillis: UInt64, physicalMillis: @escaping @Sendable () -> UInt64) throws {
+    /// - Parameter persistent: on-disk databases get an epoch in their origin (see ``origin``);
+    ///   an in-memory one has no earlier life and uses the bare node name.
+    init(writer: any DatabaseWriter, nodeName: String, persistent: Bool, maxDriftMillis: UInt64, physicalMillis: @escaping @Sendable () -> UInt64) throws {
         self.writer = writer
         self.nodeName = nodeName
         self.physicalMillis = physicalMillis
         try Self.migrator.migrate(writer)
-        let (lastLocal, loadedVector) = try writer.write { db -> (UInt64?, VersionVector) in
+        let (lastLocal, loadedVector, epoch) = try writer.write { db -> (UInt64?, VersionVector, String?) in
             if let stored = try String.fetchOne(db, sql: "SELECT value FROM node_meta WHERE key = 'node_name'") {
                 guard stored == nodeName else { throw StoreError.nodeNameMismatch(stored: stored, given: nodeName) }
             } else {
                 try db.execute(sql: "INSERT INTO node_meta (key, value) VALUES ('node_name', ?)", arguments: [nodeName])
             }
+            var epoch: String?
+            if persistent {
+                let clean = try String.fetchOne(db, sql: "SELECT value FROM node_meta WHERE key = 'clean_shutdown'") == "1"
+                epoch = try String.fetchOne(db, sql: "SELECT value FROM node_meta WHERE key = 'epoch'")
+                if epoch == nil || !clean {
+                    var rng = SystemRandomNumberGenerator()
+                    epoch = String(RecordID.generate(using: &rng).prefix(8))
+                }
+                try db.execute(sql: "INSERT OR REPLACE INTO node_meta (key, value) VALUES ('epoch', ?), ('clean_shutdown', '0')", arguments: [epoch])
+            }
             var vector = VersionVector()
             let rows = try Row.fetchCursor(db, sql: "SELECT origin, seq FROM changes ORDER BY origin, seq")
             while let row = try rows.next() { vector.insert(origin: row[0], seq: UInt64(row[1] as Int64)) }
-            return (try Int64.fetchOne(db, sql: "SELECT MAX(hlc) FROM changes").map { UInt64(bitPattern: $0) }, vector)
+            return (try Int64.fetchOne(db, sql: "SELECT MAX(hlc) FROM changes").map { UInt64(bitPattern: $0) }, vector, epoch)
         }
+        self.origin = epoch.map { "\(nodeName)~\($0)" } ?? nodeName
         self.vector = Mutex(loadedVector)
         var hlc = HybridLogicalClock(maxDriftMillis: maxDriftMillis)
         hlc.advance(toAtLeast: HLCTimestamp(rawValue: lastLocal ?? 0))
@@ -99,6 +117,14 @@ public final class StoaDatabase: Sendable {
         }
     }
 
+    /// Records that the node is stopping cleanly: the next open keeps this epoch (``origin``).
+    /// Call it last, after every write has completed.
+    public func markCleanShutdown() throws {
+        try writer.write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO node_meta (key, value) VALUES ('clean_shutdown', '1')")
+        }
+    }
+
     /// Registers `observer` to be called after every committed change, local or remote, in
     /// commit order (on the database's writer thread: it must return quickly).
     public func onCommit(_ observer: @escaping @Sendable (CommittedChange) -> Void) {
@@ -108,7 +134,7 @@ public final class StoaDatabase: Sendable {
     /// Issues the stamp of a local write.
     func nextStamp() -> Stamp {
         let now = physicalMillis()
-        return Stamp(hlc: clock.withLock { $0.now(physicalMillis: now) }, node: nodeName)
+        return Stamp(hlc: clock.withLock { $0.now(physicalMillis: now) }, node: origin)
     }
 }
 

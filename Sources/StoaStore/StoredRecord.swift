@@ -6,7 +6,7 @@ public struct StoredRecord: Sendable, Equatable {
     public let id: String
     /// Field values by name; text fields are `.string`, booleans `.bool`. Tags are in ``tags``.
     public var values: [String: FieldValue]
-    /// The record's tags, sorted.
+    /// The record's tags, in the order a client last wrote them (see ``RecordState/orderedTags``).
     public var tags: [String]
     public var created: String
     public var updated: String

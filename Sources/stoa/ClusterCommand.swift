@@ -40,7 +40,8 @@ struct ClusterUpCommand: AsyncParsableCommand {
 
         let executable = URL(fileURLWithPath: Bundle.main.executablePath ?? CommandLine.arguments[0])
         let supervisor = Supervisor()
-        for node in file.nodes {
+        supervisor.stopOnSignals()
+        for node in file.nodes where !supervisor.stopping {
             let others = file.nodes.filter { $0.name != node.name }.map(\.gossip.description).joined(separator: ",")
             var arguments = [
                 "node", "--name", node.name, "--data", root.appendingPathComponent(node.name).path,
@@ -48,9 +49,15 @@ struct ClusterUpCommand: AsyncParsableCommand {
                 "--cluster-key-file", keyFile.path, "--bcrypt-cost", String(bcryptCost),
             ]
             if !others.isEmpty { arguments += ["--join", others] }
-            try supervisor.start(name: node.name, executable: executable, arguments: arguments, environment: ["STOA_TOKEN_SECRET": tokenSecret])
+            do {
+                try supervisor.start(name: node.name, executable: executable, arguments: arguments, environment: ["STOA_TOKEN_SECRET": tokenSecret])
+            } catch {
+                // Never leave the nodes already started running on their own.
+                supervisor.stopAll()
+                _ = await supervisor.waitUntilStopped()
+                throw error
+            }
         }
-        supervisor.stopOnSignals()
 
         let ready = await Self.waitUntilJoined(file.nodes, timeout: timeout, supervisor: supervisor)
         if ready {
@@ -72,14 +79,25 @@ struct ClusterUpCommand: AsyncParsableCommand {
         if !ready || status != 0 { throw ExitCode(1) }
     }
 
-    /// Reads the secret in `url`, creating a random one (mode 0600) on first use.
+    struct SecretError: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// Reads the secret in `url`, creating a random one (mode 0600) on first use. An existing
+    /// file that cannot be read or is empty is an error, never silently replaced (that would
+    /// invalidate every token or split the cluster).
     static func secret(at url: URL) throws -> String {
-        if let text = try? String(contentsOf: url, encoding: .utf8), let line = text.split(whereSeparator: \.isNewline).first, !line.isEmpty {
+        if FileManager.default.fileExists(atPath: url.path) {
+            guard let text = try? String(contentsOf: url, encoding: .utf8),
+                  let line = text.split(whereSeparator: \.isNewline).first, !line.isEmpty
+            else { throw SecretError(description: "\(url.path) exists but holds no readable secret; fix or remove it") }
             return String(line)
         }
         var rng = SystemRandomNumberGenerator()
         let secret = (0..<4).map { _ in String(rng.next(), radix: 16) }.joined()
-        FileManager.default.createFile(atPath: url.path, contents: Data((secret + "\n").utf8), attributes: [.posixPermissions: 0o600])
+        guard FileManager.default.createFile(atPath: url.path, contents: Data((secret + "\n").utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw SecretError(description: "cannot write \(url.path)")
+        }
         return secret
     }
 

@@ -77,6 +77,9 @@ struct NodeCommand: AsyncParsableCommand {
         guard maxBody >= 1024 else { throw ValidationError("--max-body must be at least 1024 bytes") }
         guard !name.isEmpty, name.utf8.count <= 64 else { throw ValidationError("--name must be 1 to 64 bytes") }
         if gossip == nil, join != nil { throw ValidationError("--join needs --gossip") }
+        if let gossip, ["0.0.0.0", "::", ""].contains(gossip.host) || gossip.host.hasPrefix("[") {
+            throw ValidationError("--gossip must be a concrete address: it is announced to the other members")
+        }
         guard probeTimeoutMs > 0, probeTimeoutMs < probeIntervalMs else { throw ValidationError("--probe-timeout-ms must be > 0 and below --probe-interval-ms") }
         guard suspicionMinMs > 0, suspicionMinMs <= suspicionMaxMs else { throw ValidationError("--suspicion-min-ms must be > 0 and at most --suspicion-max-ms") }
         guard antiEntropyMs >= 50 else { throw ValidationError("--anti-entropy-ms must be at least 50") }
@@ -122,7 +125,7 @@ struct NodeCommand: AsyncParsableCommand {
         let database = try StoaDatabase(path: path, nodeName: name, durability: durability, maxDriftMillis: maxDriftMs)
         let configuration = NodeConfiguration(
             name: name, dataDirectory: data, httpHost: http.host, httpPort: http.port, maxBodyBytes: maxBody,
-            tokenSecret: tokenSecret ?? ProcessInfo.processInfo.environment["STOA_TOKEN_SECRET"],
+            tokenSecret: [tokenSecret, ProcessInfo.processInfo.environment["STOA_TOKEN_SECRET"]].compactMap { $0 }.first { !$0.isEmpty },
             tokenLifetimeSeconds: tokenLifetime, bcryptCost: bcryptCost, durability: durability
         )
         var cluster: ClusterNode?
@@ -143,6 +146,8 @@ struct NodeCommand: AsyncParsableCommand {
         let app = try await buildApplication(configuration: configuration, database: database, cluster: cluster, registry: registry, logger: logger)
         logger.info("node \(name) serving http://\(http) with data in \(path)")
         try await app.runService()
+        try database.markCleanShutdown()
+        logger.info("node \(name) stopped cleanly")
     }
 }
 

@@ -34,6 +34,8 @@ struct AuthTests {
             let missing = try await api.request(.post, "/api/collections/users/records", json: [String: Any]())
             #expect(missing.dataCode("email") == "validation_required")
             #expect(missing.dataCode("password") == "validation_required")
+            let nul = try await api.request(.post, "/api/collections/users/records", json: ["email": "n@b.co", "password": "\u{0}12345678", "passwordConfirm": "\u{0}12345678"])
+            #expect(nul.dataCode("password") == "validation_invalid_format")
             let badEmail = try await api.request(.post, "/api/collections/users/records", json: ["email": "not-an-email", "password": "12345678", "passwordConfirm": "12345678"])
             #expect(badEmail.dataCode("email") == "validation_is_email")
             _ = try await api.user("a@b.co")

@@ -74,6 +74,8 @@ struct QuotesAPITests {
             #expect(badTags.dataCode("tags") == "validation_invalid_value")
             let long = try await api.createQuote(ann.token, ["content": String(repeating: "a", count: 5001)])
             #expect(long.dataCode("content") == "validation_max_text_constraint")
+            let hugePage = try await api.request(.get, "/api/collections/quotes/records?page=400000000000000000", token: ann.token)
+            #expect(hugePage.status == .ok && hugePage.items.isEmpty, "no overflow on absurd pages")
             for raw in [Array("{bad".utf8), Array("[1,2]".utf8), Array("\"text\"".utf8), [0x7B, 0x22, 0x63, 0x22, 0x3A, 0x22, 0xFF, 0xFE, 0x22, 0x7D]] {
                 let response = try await api.request(.post, "/api/collections/quotes/records", token: ann.token, raw: raw)
                 #expect(response.status == .badRequest)
@@ -202,8 +204,16 @@ struct TagModifierTests {
             #expect(added.json["tags"] as? [String] == ["b", "c", "d"])
             let replaced = try await api.request(.patch, path, token: ann.token, json: ["tags": ["z"]])
             #expect(replaced.json["tags"] as? [String] == ["z"])
+            // Lengths count Unicode scalars: one grapheme with 5000 combining marks is over the limit.
+            let marks = try await api.createQuote(ann.token, ["content": "e" + String(repeating: "\u{301}", count: 5000)])
+            #expect(marks.dataCode("content") == "validation_max_text_constraint")
             let bad = try await api.request(.patch, path, token: ann.token, json: ["tags+": 5])
             #expect(bad.status == .badRequest && bad.dataCode("tags") == "validation_invalid_value")
+            // The tag limit holds for modifiers too.
+            let many = (0..<100).map { "t\($0)" }
+            #expect(try await api.request(.patch, path, token: ann.token, json: ["tags+": many]).dataCode("tags") == "validation_length_out_of_range")
+            #expect(try await api.request(.patch, path, token: ann.token, json: ["tags+": Array(many.prefix(99))]).status == .ok)
+            #expect(try await api.request(.patch, path, token: ann.token, json: ["tags+": "one-too-many"]).dataCode("tags") == "validation_length_out_of_range")
         }
     }
 }

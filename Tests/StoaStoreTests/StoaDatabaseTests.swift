@@ -112,10 +112,16 @@ struct StoaDatabaseTests {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         let path = folder.appendingPathComponent("stoa.sqlite").path
+        let firstOrigin: String
         do {
             let db = try StoaDatabase(path: path, nodeName: "n1", physicalMillis: clock.now)
+            firstOrigin = db.origin
+            #expect(firstOrigin.hasPrefix("n1~"))
             _ = try await db.create(.quotes, id: "aaaaaaaaaaaaaa1", fields: quote("kept"))
+            try db.markCleanShutdown()
         }
+        // A clean shutdown keeps the epoch.
+        #expect(try StoaDatabase(path: path, nodeName: "n1", physicalMillis: clock.now).origin == firstOrigin)
         #expect(throws: StoreError.nodeNameMismatch(stored: "n1", given: "n2")) {
             _ = try StoaDatabase(path: path, nodeName: "n2", physicalMillis: clock.now)
         }
@@ -125,7 +131,11 @@ struct StoaDatabaseTests {
         let updated = try await db.update(.quotes, id: "aaaaaaaaaaaaaa1", owner: nil, fields: ["notes": .string("n")])
         #expect(updated.text("content") == "kept")
         #expect(updated.updated >= updated.created)
+        // The previous open ended without a clean shutdown: a new epoch, so sequence numbers of
+        // the old one can never be reused for different writes.
+        #expect(db.origin != firstOrigin)
         let vector = db.versionVector()
-        #expect(vector.entries["n1"] == VersionVector.Entry(contiguous: 2))
+        #expect(vector.entries[firstOrigin] == VersionVector.Entry(contiguous: 1))
+        #expect(vector.entries[db.origin] == VersionVector.Entry(contiguous: 1))
     }
 }

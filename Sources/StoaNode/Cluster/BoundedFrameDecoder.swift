@@ -1,8 +1,8 @@
 import NIOCore
 
 /// Splits a TCP stream into frames prefixed by a 4-byte big-endian length, refusing frames
-/// larger than `maxFrameBytes` (the connection is then closed), so a peer cannot make the node
-/// buffer without bound.
+/// larger than `maxFrameBytes` (the connection is then closed), so one connection cannot make
+/// the node buffer more than about one frame; connections are capped in number by the server.
 struct BoundedFrameDecoder: ByteToMessageDecoder {
     typealias InboundOut = ByteBuffer
     let maxFrameBytes: Int

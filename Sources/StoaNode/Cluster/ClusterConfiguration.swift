@@ -22,7 +22,7 @@ public struct ClusterConfiguration: Sendable {
     public init(
         gossipHost: String, gossipPort: Int, join: [MemberAddress], clusterKey: String, httpURL: String,
         swim: SWIMConfiguration = .init(), replication: ReplicationConfiguration = .init(),
-        tickMillis: UInt64 = 50, maxFrameBytes: Int = 32 << 20
+        tickMillis: UInt64 = 50, maxFrameBytes: Int = 8 << 20
     ) {
         self.gossipHost = gossipHost
         self.gossipPort = gossipPort

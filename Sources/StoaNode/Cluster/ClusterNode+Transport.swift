@@ -2,6 +2,7 @@ import NIOCore
 import NIOExtras
 import NIOPosix
 import StoaGossip
+import Synchronization
 
 extension ClusterNode {
     typealias StreamServer = NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, Never>, Never>
@@ -15,8 +16,13 @@ extension ClusterNode {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .bind(host: configuration.gossipHost, port: configuration.gossipPort) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(BoundedFrameDecoder(maxFrameBytes: maxFrame)))
-                    return try NIOAsyncChannel<ByteBuffer, Never>(wrappingChannelSynchronously: channel)
+                    try channel.pipeline.syncOperations.addHandler(
+                        ByteToMessageHandler(BoundedFrameDecoder(maxFrameBytes: maxFrame), maximumBufferSize: maxFrame + 4)
+                    )
+                    return try NIOAsyncChannel<ByteBuffer, Never>(
+                        wrappingChannelSynchronously: channel,
+                        configuration: .init(backPressureStrategy: .init(lowWatermark: 1, highWatermark: 2))
+                    )
                 }
             }
         guard let port = server.channel.localAddress?.port else { throw ClusterError.noLocalAddress }
@@ -31,29 +37,69 @@ extension ClusterNode {
         return (server, datagrams)
     }
 
-    func serveStreams(_ server: StreamServer) async throws {
+    /// Most inbound stream connections served at once (a cluster needs one per peer).
+    static let maxConnections = 64
+
+    /// Serves stream connections. Frames are authenticated and decoded in the connection's own
+    /// task, so junk never occupies the actor that answers probes.
+    nonisolated func serveStreams(_ server: StreamServer) async throws {
+        let active = ConnectionCount()
         try await server.executeThenClose { connections in
             try await withThrowingDiscardingTaskGroup { group in
                 for try await connection in connections {
+                    let admitted = active.value.withLock { count in
+                        guard count < Self.maxConnections else { return false }
+                        count += 1
+                        return true
+                    }
+                    guard admitted else {
+                        await reject(.connectionLimit)
+                        try? await connection.channel.close()
+                        continue
+                    }
                     group.addTask {
-                        try? await connection.executeThenClose { frames, _ in
-                            for try await frame in frames {
-                                await self.received(frame: Array(frame.readableBytesView))
+                        defer { active.value.withLock { $0 -= 1 } }
+                        do {
+                            try await connection.executeThenClose { frames, _ in
+                                for try await frame in frames {
+                                    guard let message = self.authenticate(Array(frame.readableBytesView)) else {
+                                        await self.reject(.authentication)
+                                        continue
+                                    }
+                                    await self.received(message: message)
+                                }
                             }
-                        }
+                        } catch is BoundedFrameDecoder.FrameTooLarge {
+                            await self.reject(.oversized)
+                        } catch {}
                     }
                 }
             }
         }
     }
 
-    func serveDatagrams(_ channel: DatagramChannel) async throws {
+    nonisolated func serveDatagrams(_ channel: DatagramChannel) async throws {
         try await channel.executeThenClose { inbound, outbound in
-            setDatagramWriter(outbound)
+            await setDatagramWriter(outbound)
             for try await datagram in inbound {
-                received(datagram: Array(datagram.data.readableBytesView))
+                guard let message = authenticate(Array(datagram.data.readableBytesView)) else {
+                    await reject(.authentication)
+                    continue
+                }
+                guard case .swim(let envelope) = message else {
+                    await reject(.malformed)
+                    continue
+                }
+                await received(envelope: envelope)
             }
         }
+    }
+
+    /// The message in a sealed frame, or nil when it fails authentication; a frame that
+    /// authenticates but does not decode is counted as malformed by the caller's next step.
+    nonisolated func authenticate(_ frame: [UInt8]) -> WireMessage? {
+        guard let payload = sealer.open(frame) else { return nil }
+        return try? WireCodec.decode(payload)
     }
 
     private func setDatagramWriter(_ writer: NIOAsyncChannelOutboundWriter<AddressedEnvelope<ByteBuffer>>) {
@@ -75,18 +121,36 @@ extension ClusterNode {
         Task { try? await writer.write(AddressedEnvelope(remoteAddress: target, data: ByteBuffer(bytes: bytes))) }
     }
 
-    /// Sends one message on the stream to `peer`, connecting first when needed. A failed send
-    /// drops the connection; anti-entropy repairs whatever did not arrive.
-    func send(_ message: WireMessage, to peer: String) async {
-        guard let id = memberIDs[peer] else { return }
-        let bytes = sealer.seal(WireCodec.encode(message))
+    /// Sends one message on the stream to `peer`, connecting first when needed.
+    @discardableResult
+    func send(_ message: WireMessage, to peer: String) async -> Bool {
+        await send(encoded: WireCodec.encode(message), to: peer, droppable: false)
+    }
+
+    /// Seals and sends encoded bytes. A failed send closes that connection (not one another
+    /// task opened meanwhile) and returns false; a droppable message is not queued behind a
+    /// peer that is not reading. Anti-entropy repairs whatever did not arrive.
+    func send(encoded: [UInt8], to peer: String, droppable: Bool) async -> Bool {
+        guard let id = memberIDs[peer] else { return false }
+        let bytes = sealer.seal(encoded)
+        var channel: (any Channel)?
         do {
-            let channel = try await link(to: id)
-            try await channel.writeAndFlush(ByteBuffer(bytes: bytes))
+            let link = try await link(to: id)
+            channel = link
+            if droppable, !link.isWritable {
+                counters.droppedPushes += 1
+                return false
+            }
+            try await link.writeAndFlush(ByteBuffer(bytes: bytes))
+            return true
         } catch {
             counters.sendFailures += 1
-            if let link = links.removeValue(forKey: peer) { link.close(promise: nil) }
+            if let channel, let current = links[peer], current === channel {
+                links.removeValue(forKey: peer)
+                channel.close(promise: nil)
+            }
             logger.debug("send to \(peer) failed: \(error)")
+            return false
         }
     }
 
@@ -110,6 +174,11 @@ extension ClusterNode {
         links[id.name] = channel
         return channel
     }
+}
+
+/// Open inbound stream connections, shared by the accept loop and the connection tasks.
+final class ConnectionCount: Sendable {
+    let value = Mutex(0)
 }
 
 enum ClusterError: Error {

@@ -92,26 +92,23 @@ public actor ClusterNode: Service {
 
     // MARK: - Inbound
 
-    /// A datagram arrived: authenticate, decode, feed SWIM.
-    func received(datagram bytes: [UInt8]) {
-        guard let payload = sealer.open(bytes) else { return reject(.authentication) }
-        guard case .swim(let envelope)? = try? WireCodec.decode(payload), var instance = swim else { return reject(.malformed) }
+    /// A datagram arrived and authenticated: feed SWIM.
+    func received(envelope: SWIMEnvelope) {
+        guard var instance = swim else { return }
         let directives = instance.onMessage(envelope, now: Self.nowMillis(), rng: &rng)
         swim = instance
         handle(directives)
     }
 
-    /// A stream frame arrived: authenticate, decode, then merge changes or answer a vector.
-    func received(frame bytes: [UInt8]) async {
-        guard let payload = sealer.open(bytes) else { return reject(.authentication) }
-        let message: WireMessage
-        do { message = try WireCodec.decode(payload) } catch { return reject(.malformed) }
+    /// An authenticated stream message: merge changes or answer a vector.
+    func received(message: WireMessage) async {
         switch message {
         case .swim:
             reject(.malformed)
         case .vector(let peer, let vector):
             replication.onPeerVector(peer, vector: vector, now: Self.nowMillis())
-            await sendMissing(to: peer, theirVector: vector)
+            // Always answer (possibly with an empty batch) so the asker learns our vector.
+            await sendMissing(to: peer, skipEmpty: false)
         case .changes(let peer, let changes, let vector):
             if !changes.isEmpty {
                 do {
@@ -129,20 +126,30 @@ public actor ClusterNode: Service {
                 }
             }
             if let vector {
+                // An answer to a vector: hand back what the peer lacks, if anything. Empty
+                // differences are never sent, so the exchange ends.
                 replication.onPeerVector(peer, vector: vector, now: Self.nowMillis())
-            } else if !changes.isEmpty {
-                // A push: answer with our vector so the pusher fills any gap and learns our lag.
+                await sendMissing(to: peer, skipEmpty: true)
+            } else if !changes.isEmpty, hasGap(in: Set(changes.map(\.origin))) {
+                // A push that left a gap: ask the pusher to fill it.
                 await send(.vector(from: database.nodeName, database.versionVector()), to: peer)
             }
         }
     }
 
-    enum Rejection: String { case authentication, malformed }
+    /// True when some change of one of `origins` is missing below one we have.
+    private func hasGap(in origins: Set<String>) -> Bool {
+        let vector = database.versionVector()
+        return origins.contains { !(vector.entries[$0]?.extra.isEmpty ?? true) }
+    }
 
-    private func reject(_ reason: Rejection) {
+    enum Rejection: String { case authentication, malformed, oversized, connectionLimit = "connection_limit" }
+
+    func reject(_ reason: Rejection) {
         switch reason {
         case .authentication: counters.unauthenticated += 1
-        case .malformed: counters.malformed += 1
+        case .malformed, .oversized: counters.malformed += 1
+        case .connectionLimit: counters.refusedConnections += 1
         }
         Counter(label: "stoa_cluster_messages_rejected_total", dimensions: [("reason", reason.rawValue)]).increment()
     }
@@ -155,10 +162,19 @@ public actor ClusterNode: Service {
             case .send(let envelope, let address):
                 sendDatagram(.swim(envelope), to: address)
             case .statusChanged(let id, let from, let to, _):
-                memberIDs[id.name] = id
+                // A member that came back on a new address has two identities under one name:
+                // replication follows the name's current, most alive identity.
+                let current = swim?.member(named: id.name)
+                let effective = current?.id ?? id
+                let status = current?.status ?? to
+                if let known = memberIDs[id.name], known != effective, let link = links.removeValue(forKey: id.name) {
+                    link.close(promise: nil)
+                }
+                memberIDs[id.name] = effective
                 logger.info("member \(id.name) at \(id.host):\(id.port): \(from.map(\.rawValue) ?? "new") -> \(to.rawValue)")
-                if to == .dead, let link = links.removeValue(forKey: id.name) { link.close(promise: nil) }
-                handle(replication.onPeerStatus(id.name, alive: to == .alive, now: Self.nowMillis()))
+                if status == .dead, let link = links.removeValue(forKey: id.name) { link.close(promise: nil) }
+                // Suspect members still get changes: suspicion is often a false alarm.
+                handle(replication.onPeerStatus(id.name, alive: status != .dead, now: Self.nowMillis()))
             }
         }
     }
@@ -182,20 +198,42 @@ public actor ClusterNode: Service {
     private func push(seqs: ClosedRange<UInt64>, to peers: [String]) async {
         guard let changes = try? await database.localChanges(seqs), !changes.isEmpty else { return }
         for peer in peers {
-            await send(.changes(from: database.nodeName, changes, vector: nil), to: peer)
+            // A push to a peer that is not reading is dropped: anti-entropy repairs it later.
+            await sendBatch(changes, vector: nil, to: peer, droppable: true)
         }
     }
 
-    /// Sends `peer` every change it lacks, in batches, each carrying our vector.
-    private func sendMissing(to peer: String, theirVector: VersionVector) async {
-        var known = theirVector
+    /// Sends `peer` every change it is known to lack (from the vectors it reported), in
+    /// batches of at most `maxBatch` changes and `maxFrameBytes`, each carrying our vector.
+    /// Stops at the first failed send.
+    private func sendMissing(to peer: String, skipEmpty: Bool) async {
+        var known = replication.vector(of: peer) ?? VersionVector()
         let limit = configuration.replication.maxBatch
-        for _ in 0..<10_000 {
+        for _ in 0..<100_000 {
             guard let batch = try? await database.changes(notIn: known, limit: limit) else { return }
-            await send(.changes(from: database.nodeName, batch, vector: database.versionVector()), to: peer)
+            if batch.isEmpty && skipEmpty { return }
+            guard await sendBatch(batch, vector: database.versionVector(), to: peer, droppable: false) else { return }
             guard batch.count == limit else { return }
             for change in batch { known.insert(origin: change.origin, seq: change.seq) }
         }
+    }
+
+    /// Sends changes in frames that fit ``ClusterConfiguration/maxFrameBytes``, splitting a
+    /// batch in halves when needed; a single change too large for a frame is skipped and logged.
+    @discardableResult
+    private func sendBatch(_ changes: [Change], vector: VersionVector?, to peer: String, droppable: Bool) async -> Bool {
+        let message = WireMessage.changes(from: database.nodeName, changes, vector: vector)
+        let bytes = WireCodec.encode(message)
+        if bytes.count + FrameSealer.tagLength > configuration.maxFrameBytes {
+            guard changes.count > 1 else {
+                logger.error("change \(changes.first.map { "\($0.origin)/\($0.seq)" } ?? "?") is larger than a frame; not sent")
+                return true
+            }
+            let half = changes.count / 2
+            guard await sendBatch(Array(changes[..<half]), vector: vector, to: peer, droppable: droppable) else { return false }
+            return await sendBatch(Array(changes[half...]), vector: vector, to: peer, droppable: droppable)
+        }
+        return await send(encoded: bytes, to: peer, droppable: droppable)
     }
 }
 
@@ -206,4 +244,6 @@ struct ClusterCounters: Sendable {
     var applied = 0
     var driftRejected = 0
     var sendFailures = 0
+    var droppedPushes = 0
+    var refusedConnections = 0
 }

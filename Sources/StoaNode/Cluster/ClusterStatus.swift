@@ -25,9 +25,14 @@ public struct ClusterStatus: Encodable, Sendable {
         public let changesApplied: Int
         public let changesRejectedForDrift: Int
         public let sendFailures: Int
+        /// Pushes not queued because the peer was not reading (anti-entropy repairs them).
+        public let droppedPushes: Int
+        public let refusedConnections: Int
     }
 
     public let node: String
+    /// The origin of this node's changes in version vectors (name and data-folder epoch).
+    public let origin: String
     public let gossip: String
     public let incarnation: UInt64
     public let localHealth: Int
@@ -43,16 +48,17 @@ extension ClusterNode {
     /// A consistent snapshot of membership, vector, lag and counters.
     public func status() -> ClusterStatus {
         let vector = database.versionVector()
-        let local = vector.entries[database.nodeName]?.contiguous ?? 0
+        let local = vector.entries[database.origin]?.contiguous ?? 0
         let members = (swim?.members ?? []).map { member in
             ClusterStatus.MemberView(
                 name: member.id.name, address: "\(member.id.host):\(member.id.port)", status: member.status.rawValue,
                 incarnation: member.incarnation, http: member.meta,
-                lag: replication.lag(of: member.id.name, localMaxSeq: local)
+                lag: replication.vector(of: member.id.name).map { local - min(local, $0.entries[database.origin]?.contiguous ?? 0) }
             )
         }
         return ClusterStatus(
             node: database.nodeName,
+            origin: database.origin,
             gossip: "\(configuration.gossipHost):\(gossipPort ?? configuration.gossipPort)",
             incarnation: swim?.incarnation ?? 0,
             localHealth: swim?.localHealth ?? 0,
@@ -61,7 +67,8 @@ extension ClusterNode {
             localSequence: local,
             counters: .init(
                 unauthenticatedMessages: counters.unauthenticated, malformedMessages: counters.malformed,
-                changesApplied: counters.applied, changesRejectedForDrift: counters.driftRejected, sendFailures: counters.sendFailures
+                changesApplied: counters.applied, changesRejectedForDrift: counters.driftRejected, sendFailures: counters.sendFailures,
+                droppedPushes: counters.droppedPushes, refusedConnections: counters.refusedConnections
             ),
             digest: nil
         )
