@@ -13,10 +13,11 @@ extension StoaDatabase {
         return try decoder.decode(RecordState.self, from: data)
     }
 
-    func saveState(_ db: Database, collection: String, id: String, state: RecordState) throws {
+    /// Stores a record's state; `encoded` may carry its encoding when the caller has it.
+    func saveState(_ db: Database, collection: String, id: String, state: RecordState, encoded: Data? = nil) throws {
         try db.execute(
             sql: "INSERT INTO record_state (collection, id, state) VALUES (?, ?, ?) ON CONFLICT (collection, id) DO UPDATE SET state = excluded.state",
-            arguments: [collection, id, try encoder.encode(state)]
+            arguments: [collection, id, try encoded ?? encoder.encode(state)]
         )
     }
 
@@ -35,7 +36,8 @@ extension StoaDatabase {
             case .bool:
                 arguments.append(state[field.name] == .bool(true) ? 1 : 0)
             case .tags:
-                arguments.append(String(decoding: try encoder.encode(state.orderedTags), as: UTF8.self))
+                let tags = state.orderedTags
+                arguments.append(tags.isEmpty ? "[]" : String(decoding: try encoder.encode(tags), as: UTF8.self))
             }
         }
         arguments.append(Self.columnText(state["created"]))
@@ -109,7 +111,9 @@ extension StoaDatabase {
         return merged
     }
 
-    func insertChange(_ db: Database, _ change: Change) throws {
+    /// Appends a change to the log; returns the encoded delta (callers may reuse it).
+    @discardableResult
+    func insertChange(_ db: Database, _ change: Change) throws -> Data {
         let committed = CommittedChange(
             origin: change.origin, seq: change.seq, collection: change.collection, recordID: change.recordID,
             isLocal: change.origin == origin
@@ -118,13 +122,15 @@ extension StoaDatabase {
             self.vector.withLock { $0.insert(origin: committed.origin, seq: committed.seq) }
             for observer in self.observers.withLock({ $0 }) { observer(committed) }
         })
+        let encoded = try encoder.encode(change.delta)
         try db.execute(
             sql: "INSERT INTO changes (origin, seq, hlc, collection, record_id, delta) VALUES (?, ?, ?, ?, ?, ?)",
             arguments: [
                 change.origin, Int64(change.seq), Int64(bitPattern: change.stamp.hlc.rawValue),
-                change.collection, change.recordID, try encoder.encode(change.delta),
+                change.collection, change.recordID, encoded,
             ]
         )
+        return encoded
     }
 
     /// Creates a record. `fields` holds the collection's field values (validated by the caller);

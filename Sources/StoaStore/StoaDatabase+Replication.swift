@@ -80,11 +80,13 @@ extension StoaDatabase {
                     result.rejectedForDrift += 1
                     continue
                 }
-                let current = try self.loadState(db, collection: change.collection, id: change.recordID) ?? RecordState()
-                let merged = merge(current, change.delta)
-                try self.insertChange(db, change)
+                let current = try self.loadState(db, collection: change.collection, id: change.recordID)
+                let merged = merge(current ?? RecordState(), change.delta)
+                let encodedDelta = try self.insertChange(db, change)
                 guard merged != current else { continue }
-                try self.saveState(db, collection: change.collection, id: change.recordID, state: merged)
+                // A record first seen in this change has the delta as its state: encode once.
+                try self.saveState(db, collection: change.collection, id: change.recordID, state: merged,
+                                   encoded: current == nil && merged == change.delta ? encodedDelta : nil)
                 try self.materialize(db, schema: schema, id: change.recordID, state: merged)
                 result.applied.append(AppliedChange(collection: change.collection, id: change.recordID, live: merged.isLive))
             }
