@@ -27,6 +27,11 @@ public actor ClusterNode: Service {
     var datagramWriter: NIOAsyncChannelOutboundWriter<AddressedEnvelope<ByteBuffer>>?
     var links: [String: any Channel] = [:]
     var memberIDs: [String: MemberID] = [:]
+    /// Peers a ``sendMissing(to:skipEmpty:)`` stream is currently running to.
+    var streaming: Set<String> = []
+    /// Pulls (our vector sent) still streaming back, by peer, with the time they started.
+    var pulls: [String: UInt64] = [:]
+    static let pullWindowMillis: UInt64 = 3000
     var resolved: [MemberAddress: SocketAddress] = [:]
     /// The gossip port actually bound (known once ``run()`` has bound it).
     public internal(set) var gossipPort: Int?
@@ -126,10 +131,9 @@ public actor ClusterNode: Service {
                 }
             }
             if let vector {
-                // An answer to a vector: hand back what the peer lacks, if anything. Empty
-                // differences are never sent, so the exchange ends.
+                // An answer to our vector (the other direction is the peer's own pull).
                 replication.onPeerVector(peer, vector: vector, now: Self.nowMillis())
-                await sendMissing(to: peer, skipEmpty: true)
+                if changes.count < configuration.replication.maxBatch { pulls[peer] = nil }
             } else if !changes.isEmpty, hasGap(in: Set(changes.map(\.origin))) {
                 // A push that left a gap: ask the pusher to fill it.
                 await send(.vector(from: database.nodeName, database.versionVector()), to: peer)
@@ -185,6 +189,12 @@ public actor ClusterNode: Service {
             case .push(let seqs, let peers):
                 Task { await self.push(seqs: seqs, to: peers) }
             case .antiEntropy(let peer):
+                // While a pull from another peer is still streaming, skip this one: that stream
+                // usually brings the same changes, and the next periodic round covers the rest.
+                let now = Self.nowMillis()
+                pulls = pulls.filter { now - $0.value < Self.pullWindowMillis }
+                guard pulls.keys.allSatisfy({ $0 == peer }) else { continue }
+                pulls[peer] = now
                 let vector = database.versionVector()
                 Task { await self.send(.vector(from: self.database.nodeName, vector), to: peer) }
             }
@@ -207,6 +217,10 @@ public actor ClusterNode: Service {
     /// batches of at most `maxBatch` changes and `maxFrameBytes`, each carrying our vector.
     /// Stops at the first failed send.
     private func sendMissing(to peer: String, skipEmpty: Bool) async {
+        // One stream per peer: a stream in progress already sends everything missing, so a
+        // second request (the peer's pull and our own exchange crossing) would only duplicate it.
+        guard streaming.insert(peer).inserted else { return }
+        defer { streaming.remove(peer) }
         var known = replication.vector(of: peer) ?? VersionVector()
         let limit = configuration.replication.maxBatch
         for _ in 0..<100_000 {
