@@ -57,16 +57,21 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        /// The deterministic simulator: the real gossip machines and store under simulated
+        /// clocks and network, scenario files, invariant checks, replay by seed. Never imports NIO.
+        .target(name: "StoaSimulator", dependencies: ["StoaCore", "StoaGossip", "StoaStore"]),
         .executableTarget(
             name: "stoa",
             dependencies: [
                 "StoaNode",
+                "StoaSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "StoaCoreTests", dependencies: ["StoaCore"]),
         .testTarget(name: "StoaGossipTests", dependencies: ["StoaGossip"]),
         .testTarget(name: "StoaStoreTests", dependencies: ["StoaStore"]),
+        .testTarget(name: "StoaSimulatorTests", dependencies: ["StoaSimulator", "StoaCore", "StoaGossip", "StoaStore"]),
         .testTarget(
             name: "StoaNodeTests",
             dependencies: [

@@ -1,3 +1,5 @@
+import StoaCore
+
 extension SWIMInstance {
     // MARK: - Applying claims (SWIM §4.2)
 
@@ -141,7 +143,7 @@ extension SWIMInstance {
     static func suspicionTimeout(confirmations: Int, expected: Int, minMillis: UInt64, maxMillis: UInt64) -> UInt64 {
         guard expected > 0, maxMillis > minMillis else { return minMillis }
         let confirmed = max(0, min(confirmations, expected))
-        let fraction = LifeguardMath.naturalLog(Double(confirmed + 1)) / LifeguardMath.naturalLog(Double(expected + 1))
+        let fraction = PortableMath.naturalLog(Double(confirmed + 1)) / PortableMath.naturalLog(Double(expected + 1))
         let clamped = fraction.isNaN ? 0 : min(1, max(0, fraction))
         let span = maxMillis - minMillis
         let scaled = Double(span) * clamped

@@ -1,12 +1,12 @@
-/// Floating-point helpers for Lifeguard's suspicion timeout, written with IEEE-754 operations
-/// only (no Foundation, no libm) so every platform computes bit-identical results and a
-/// simulated run replays exactly.
-enum LifeguardMath {
+/// Floating-point helpers written with IEEE-754 operations only (no Foundation, no libm), so
+/// every platform computes bit-identical results and a simulated run replays exactly (used by
+/// Lifeguard's suspicion timeout and the simulator's delay distributions).
+public enum PortableMath {
     /// The natural logarithm of a positive finite `x` (NaN otherwise), accurate to a few ulps.
     ///
     /// With `x = m · 2^e` and `m ∈ [1, 2)`: `ln x = e · ln 2 + 2 · atanh((m − 1) / (m + 1))`,
     /// the series converging fast because the argument is below 1/3.
-    static func naturalLog(_ x: Double) -> Double {
+    public static func naturalLog(_ x: Double) -> Double {
         guard x > 0, x.isFinite else { return .nan }
         let exponent = Double(x.exponent)
         let mantissa = x.significand

@@ -1,0 +1,22 @@
+import StoaCore
+
+/// A write a node acknowledged to a client: what the client asked for, and where the node
+/// recorded it (its origin and sequence number; the change itself is read from the origin's
+/// log at the end of the run).
+public struct AcknowledgedWrite: Sendable, Equatable {
+    public var origin: String
+    public var seq: UInt64
+    public var kind: OperationKind
+    public var recordID: String
+    /// True time of the acknowledgement, in milliseconds since the start of the run.
+    public var atMillis: UInt64
+    /// The text fields the client set.
+    public var requestedFields: [String: FieldValue]
+    /// The tag list of a create, or `nil`.
+    public var requestedTags: [String]?
+    /// The tag edit of a `tags` write, or `nil`.
+    public var requestedTagEdit: TagEdit?
+
+    /// `origin#seq kind record`, for messages.
+    public var label: String { "\(origin)#\(seq) \(kind.rawValue) \(recordID)" }
+}

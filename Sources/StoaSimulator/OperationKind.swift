@@ -1,0 +1,13 @@
+/// The kinds of write a simulated client makes.
+public enum OperationKind: String, Sendable, CaseIterable, Hashable, Codable {
+    /// Create a quote with a fresh id, some text fields and tags.
+    case create
+    /// Update one or two text fields of a quote.
+    case update
+    /// Edit a quote's tags: the whole array (`tags`) or the modifiers (`tags+`/`tags-`).
+    case tags
+    /// Delete a quote (the app's trash).
+    case delete
+    /// Restore a deleted quote.
+    case restore
+}

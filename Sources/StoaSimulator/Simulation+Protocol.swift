@@ -1,0 +1,168 @@
+import StoaCore
+import StoaGossip
+import StoaStore
+
+extension Simulation {
+    // MARK: - Ticks
+
+    /// A node's timer: SWIM's tick, then replication's, as `ClusterNode.tick()` does. Ticks
+    /// scheduled before a crash (an older epoch) are dropped.
+    func tick(_ index: Int, epoch: Int) async {
+        let node = nodes[index]
+        guard node.up, node.epoch == epoch else { return }
+        await handle(node.swimTick(), at: node)
+        await handle(node.replicationTick(), at: node)
+        queue.schedule(at: now + scenario.tickMillis, .tick(node: index, epoch: epoch))
+    }
+
+    // MARK: - Directives (as ClusterNode.handle carries them out)
+
+    func handle(_ directives: [SWIMDirective], at node: SimulatedNode) async {
+        for directive in directives {
+            switch directive {
+            case .send(let envelope, let address):
+                guard let target = addresses[address] else {
+                    trace.record("\(now) \(node.name) no node at \(address)")
+                    continue
+                }
+                transmit(.swim(envelope), from: node.index, to: target, channel: .datagram)
+            case .statusChanged(let id, let from, let to, _):
+                node.memberIDs[id.name] = id
+                trace.record("\(now) \(node.name) sees \(id.name) \(from?.rawValue ?? "new")->\(to.rawValue)")
+                await handle(node.peerStatus(id.name, alive: to == .alive), at: node)
+            }
+        }
+    }
+
+    func handle(_ directives: [ReplicationDirective], at node: SimulatedNode) async {
+        for directive in directives {
+            switch directive {
+            case .push(let seqs, let peers):
+                let changes: [Change]
+                do { changes = try await node.database.localChanges(seqs) } catch {
+                    runViolations.append("\(node.name): reading local changes \(seqs) failed: \(error)")
+                    continue
+                }
+                guard !changes.isEmpty else { continue }
+                for peer in peers { send(.changes(from: node.name, changes, vector: nil), from: node, toPeer: peer) }
+            case .antiEntropy(let peer):
+                send(.vector(from: node.name, node.database.versionVector()), from: node, toPeer: peer)
+            }
+        }
+    }
+
+    /// A stream message to a peer by name, routed through the member ids SWIM reported (a
+    /// peer not heard of yet is unreachable, as in the shell).
+    func send(_ message: WireMessage, from node: SimulatedNode, toPeer peer: String) {
+        guard let id = node.memberIDs[peer], let target = addresses[id.address] else {
+            trace.record("\(now) \(node.name) cannot reach \(peer)")
+            return
+        }
+        transmit(message, from: node.index, to: target, channel: .stream)
+    }
+
+    /// Encodes the message and hands it to the network, which decides its fate.
+    func transmit(_ message: WireMessage, from: Int, to: Int, channel: MessageChannel) {
+        let bytes = WireCodec.encode(message)
+        messageNumber += 1
+        let fate = network.transmit(from: from, to: to, byteCount: bytes.count)
+        let outcome: String
+        switch fate {
+        case .cut: outcome = "cut"
+        case .lost: outcome = "lost"
+        case .delivered(let delays): outcome = "+" + delays.map(String.init).joined(separator: "+")
+        }
+        trace.record("\(now) \(names[from])>\(names[to]) #\(messageNumber) \(Self.summary(message)) \(bytes.count)B \(outcome)")
+        guard case .delivered(let delays) = fate else { return }
+        for delay in delays {
+            queue.schedule(at: now + delay, .deliver(InFlightMessage(from: from, to: to, channel: channel, bytes: bytes, number: messageNumber)))
+        }
+    }
+
+    static func summary(_ message: WireMessage) -> String {
+        switch message {
+        case .swim(let envelope):
+            let kind: String
+            switch envelope.message {
+            case .ping: kind = "ping"
+            case .pingRequest: kind = "ping-req"
+            case .ack: kind = "ack"
+            case .nack: kind = "nack"
+            }
+            return "swim.\(kind) seq=\(envelope.message.sequence) inc=\(envelope.fromIncarnation) gossip=\(envelope.message.gossip.count)"
+        case .vector:
+            return "vector"
+        case .changes(_, let changes, let vector):
+            return "changes n=\(changes.count)\(vector == nil ? "" : " +vector")"
+        }
+    }
+
+    // MARK: - Delivery (as ClusterNode.received does)
+
+    func deliver(_ message: InFlightMessage) async {
+        let node = nodes[message.to]
+        guard network.admit(from: message.from, to: message.to, targetUp: node.up) else {
+            trace.record("\(now) \(node.name)<\(names[message.from]) #\(message.number) dropped")
+            return
+        }
+        let decoded: WireMessage
+        do { decoded = try WireCodec.decode(message.bytes) } catch {
+            node.counters.malformed += 1
+            runViolations.append("\(node.name): a message the codec encoded failed to decode: \(error)")
+            return
+        }
+        trace.record("\(now) \(node.name)<\(names[message.from]) #\(message.number)")
+        switch (message.channel, decoded) {
+        case (.datagram, .swim(let envelope)):
+            await handle(node.swimMessage(envelope), at: node)
+        case (.stream, .vector(let peer, let vector)):
+            node.peerVector(peer, vector: vector)
+            await sendMissing(from: node, to: peer, theirVector: vector)
+        case (.stream, .changes(let peer, let changes, let vector)):
+            if !changes.isEmpty {
+                do {
+                    let result: RemoteApplyResult
+                    if let merge = node.merge {
+                        result = try await node.database.apply(remote: changes, merge: merge)
+                    } else {
+                        result = try await node.database.apply(remote: changes)
+                    }
+                    node.counters.applied += result.applied.count
+                    node.counters.duplicates += result.duplicates
+                    node.counters.driftRejected += result.rejectedForDrift
+                    trace.record("\(now) \(node.name) merged applied=\(result.applied.count) duplicates=\(result.duplicates) drift=\(result.rejectedForDrift)")
+                    _ = node.commits.drain()
+                } catch {
+                    runViolations.append("\(node.name): merging \(changes.count) changes from \(peer) failed: \(error)")
+                    return
+                }
+            }
+            if let vector {
+                node.peerVector(peer, vector: vector)
+            } else if !changes.isEmpty {
+                // A push: answer with our vector so the pusher fills any gap.
+                send(.vector(from: node.name, node.database.versionVector()), from: node, toPeer: peer)
+            }
+        default:
+            node.counters.malformed += 1
+            trace.record("\(now) \(node.name) wrong channel for #\(message.number)")
+        }
+    }
+
+    /// Sends `peer` every change it lacks, in batches, each carrying our vector (as
+    /// `ClusterNode.sendMissing` does, including the empty batch that reports our vector).
+    func sendMissing(from node: SimulatedNode, to peer: String, theirVector: VersionVector) async {
+        var known = theirVector
+        let limit = node.replicationConfiguration.maxBatch
+        for _ in 0..<10_000 {
+            let batch: [Change]
+            do { batch = try await node.database.changes(notIn: known, limit: limit) } catch {
+                runViolations.append("\(node.name): reading changes for \(peer) failed: \(error)")
+                return
+            }
+            send(.changes(from: node.name, batch, vector: node.database.versionVector()), from: node, toPeer: peer)
+            guard batch.count == limit else { return }
+            for change in batch { known.insert(origin: change.origin, seq: change.seq) }
+        }
+    }
+}
