@@ -5,6 +5,9 @@ public struct ReplicationConfiguration: Sendable {
     /// The most changes one push or one anti-entropy answer SHOULD carry; longer runs of
     /// sequence numbers are split into ranges of at most this many.
     public var maxBatch: Int = 500
+    /// How long a pull (our vector sent, changes streaming back) counts as in flight: while one
+    /// does, the driver starts no pull from another peer.
+    public var pullWindowMillis: UInt64 = 3000
 
     public init() {}
 }

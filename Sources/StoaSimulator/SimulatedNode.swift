@@ -24,6 +24,9 @@ final class SimulatedNode {
     private(set) var replication: ReplicationMachine
     /// Node name to member id, learned from `statusChanged` (the shell's `memberIDs`).
     var memberIDs: [String: MemberID] = [:]
+    /// Pulls (our vector sent) still streaming back, by peer, with the monotonic time they
+    /// started (as `ClusterNode.pulls`).
+    var pulls: [String: UInt64] = [:]
     /// The node's protocol randomness (SWIM probe order, anti-entropy peer choice).
     var rng: SplitMix64
     private(set) var up = true
@@ -111,6 +114,7 @@ final class SimulatedNode {
         swim = Self.freshSWIM(id: id, name: name, seeds: seeds, configuration: swimConfiguration)
         replication = ReplicationMachine(myself: name, configuration: replicationConfiguration)
         memberIDs = [:]
+        pulls = [:]
         up = true
         epoch += 1
     }

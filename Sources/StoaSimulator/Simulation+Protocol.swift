@@ -27,9 +27,11 @@ extension Simulation {
                 }
                 transmit(.swim(envelope), from: node.index, to: target, channel: .datagram)
             case .statusChanged(let id, let from, let to, _):
-                node.memberIDs[id.name] = id
+                // As the shell: follow the name's current identity; suspects still get changes.
+                let current = node.swim.member(named: id.name)
+                node.memberIDs[id.name] = current?.id ?? id
                 trace.record("\(now) \(node.name) sees \(id.name) \(from?.rawValue ?? "new")->\(to.rawValue)")
-                await handle(node.peerStatus(id.name, alive: to == .alive), at: node)
+                await handle(node.peerStatus(id.name, alive: (current?.status ?? to) != .dead), at: node)
             }
         }
     }
@@ -46,6 +48,11 @@ extension Simulation {
                 guard !changes.isEmpty else { continue }
                 for peer in peers { send(.changes(from: node.name, changes, vector: nil), from: node, toPeer: peer) }
             case .antiEntropy(let peer):
+                // As the shell: one pull at a time (a pull older than the window no longer counts).
+                let started = node.now
+                node.pulls = node.pulls.filter { started - $0.value < node.replicationConfiguration.pullWindowMillis }
+                guard node.pulls.keys.allSatisfy({ $0 == peer }) else { continue }
+                node.pulls[peer] = started
                 send(.vector(from: node.name, node.database.versionVector()), from: node, toPeer: peer)
             }
         }
@@ -139,9 +146,13 @@ extension Simulation {
             }
             if let vector {
                 node.peerVector(peer, vector: vector)
+                if changes.count < node.replicationConfiguration.maxBatch { node.pulls[peer] = nil }
             } else if !changes.isEmpty {
-                // A push: answer with our vector so the pusher fills any gap.
-                send(.vector(from: node.name, node.database.versionVector()), from: node, toPeer: peer)
+                // A push that left a gap: ask the pusher to fill it (as the shell).
+                let local = node.database.versionVector()
+                if Set(changes.map(\.origin)).contains(where: { !(local.entries[$0]?.extra.isEmpty ?? true) }) {
+                    send(.vector(from: node.name, local), from: node, toPeer: peer)
+                }
             }
         default:
             node.counters.malformed += 1
@@ -149,10 +160,11 @@ extension Simulation {
         }
     }
 
-    /// Sends `peer` every change it lacks, in batches, each carrying our vector (as
-    /// `ClusterNode.sendMissing` does, including the empty batch that reports our vector).
+    /// Sends `peer` every change it is known to lack (from the vectors it reported), in
+    /// batches, each carrying our vector (as `ClusterNode.sendMissing` does, including the
+    /// empty batch that reports our vector).
     func sendMissing(from node: SimulatedNode, to peer: String, theirVector: VersionVector) async {
-        var known = theirVector
+        var known = node.replication.vector(of: peer) ?? theirVector
         let limit = node.replicationConfiguration.maxBatch
         for _ in 0..<10_000 {
             let batch: [Change]

@@ -31,7 +31,6 @@ public actor ClusterNode: Service {
     var streaming: Set<String> = []
     /// Pulls (our vector sent) still streaming back, by peer, with the time they started.
     var pulls: [String: UInt64] = [:]
-    static let pullWindowMillis: UInt64 = 3000
     var resolved: [MemberAddress: SocketAddress] = [:]
     /// The gossip port actually bound (known once ``run()`` has bound it).
     public internal(set) var gossipPort: Int?
@@ -192,7 +191,7 @@ public actor ClusterNode: Service {
                 // While a pull from another peer is still streaming, skip this one: that stream
                 // usually brings the same changes, and the next periodic round covers the rest.
                 let now = Self.nowMillis()
-                pulls = pulls.filter { now - $0.value < Self.pullWindowMillis }
+                pulls = pulls.filter { now - $0.value < configuration.replication.pullWindowMillis }
                 guard pulls.keys.allSatisfy({ $0 == peer }) else { continue }
                 pulls[peer] = now
                 let vector = database.versionVector()
