@@ -117,20 +117,18 @@ struct RecordInput: Sendable {
     /// The tag edit of an update: the whole array, the `+`/`-` modifiers, or both (the array
     /// first, then the modifiers, as PocketBase applies them); nil when tags are untouched.
     var tagEdit: TagEdit? {
-        if let tags {
-            let removed = Set(removeTags)
-            var result = tags.filter { !removed.contains($0) }
-            result += addTags.filter { !removed.contains($0) && !result.contains($0) }
-            return .assign(result)
-        }
+        if let tags { return .assign(applyingModifiers(to: tags)) }
         if addTags.isEmpty && removeTags.isEmpty { return nil }
         return .modify(add: addTags, remove: removeTags)
     }
 
     /// The tags of a new record (modifiers apply to the empty set).
-    var createTags: [String] {
+    var createTags: [String] { applyingModifiers(to: tags ?? []) }
+
+    /// `base` without the `-` tags, then the `+` tags it does not have yet.
+    private func applyingModifiers(to base: [String]) -> [String] {
         let removed = Set(removeTags)
-        var result = (tags ?? []).filter { !removed.contains($0) }
+        var result = base.filter { !removed.contains($0) }
         result += addTags.filter { !removed.contains($0) && !result.contains($0) }
         return result
     }

@@ -1,7 +1,7 @@
 extension CollectionSchema {
     /// The fields a client may name in `filter` and `sort`: system fields and every visible
     /// field (hidden ones such as password hashes can never be probed through a filter).
-    public var filterFields: FilterFieldSet {
+    static func filterFieldSet(_ fields: [Field]) -> FilterFieldSet {
         var list: [FilterFieldSet.Field] = [FilterFieldSet.Field(name: "id", kind: .text)]
         for field in fields where !field.hidden {
             switch field.kind {

@@ -41,7 +41,26 @@ public struct CollectionSchema: Sendable {
     public var tagsField: Field? { fields.first { $0.kind == .tags } }
 
     /// Every column of the table, in `SELECT` order.
-    public var columns: [String] { ["id"] + fields.map(\.name) + ["created", "updated"] }
+    public let columns: [String]
+    /// ``columns`` quoted and comma separated, for `SELECT` (built once, not per query).
+    let selectList: String
+    /// The upsert that writes a record's materialized row (built once, not per write).
+    let upsertSQL: String
+    /// The fields a client may name in `filter` and `sort` (see ``filterFieldSet(_:)``).
+    public let filterFields: FilterFieldSet
+
+    public init(name: String, id: String, fields: [Field], ownerField: String) {
+        self.name = name
+        self.id = id
+        self.fields = fields
+        self.ownerField = ownerField
+        columns = ["id"] + fields.map(\.name) + ["created", "updated"]
+        selectList = columns.map { "\"\($0)\"" }.joined(separator: ", ")
+        let updates = columns.dropFirst().map { "\"\($0)\" = excluded.\"\($0)\"" }.joined(separator: ", ")
+        let marks = Array(repeating: "?", count: columns.count).joined(separator: ", ")
+        upsertSQL = "INSERT INTO \(name) (\(selectList)) VALUES (\(marks)) ON CONFLICT (id) DO UPDATE SET \(updates)"
+        filterFields = Self.filterFieldSet(fields)
+    }
 
     // MARK: - The two collections of the quote app
 

@@ -66,8 +66,7 @@ extension StoaDatabase {
     /// A user record found by email (case-insensitive), with hidden fields.
     public func user(email: String) async throws -> StoredRecord? {
         try await writer.read { db in
-            let columns = CollectionSchema.users.columns.map { "\"\($0)\"" }.joined(separator: ", ")
-            guard let row = try Row.fetchOne(db, sql: "SELECT \(columns) FROM users WHERE email = ? COLLATE NOCASE LIMIT 1", arguments: [email]) else {
+            guard let row = try Row.fetchOne(db, sql: "SELECT \(CollectionSchema.users.selectList) FROM users WHERE email = ? COLLATE NOCASE LIMIT 1", arguments: [email]) else {
                 return nil
             }
             return try self.storedRecord(row, schema: .users)
@@ -89,10 +88,9 @@ extension StoaDatabase {
             }
             let whereSQL = clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND ")
             let orderSQL = " ORDER BY " + (query.order.map { "\($0), rowid" } ?? "rowid")
-            let columns = schema.columns.map { "\"\($0)\"" }.joined(separator: ", ")
             let offset = (query.page - 1) * query.perPage
             let rows = try Row.fetchAll(
-                db, sql: "SELECT \(columns) FROM \(schema.name)\(whereSQL)\(orderSQL) LIMIT ? OFFSET ?",
+                db, sql: "SELECT \(schema.selectList) FROM \(schema.name)\(whereSQL)\(orderSQL) LIMIT ? OFFSET ?",
                 arguments: StatementArguments(arguments + [query.perPage.databaseValue, offset.databaseValue])
             )
             let items = try rows.map { try self.storedRecord($0, schema: schema) }

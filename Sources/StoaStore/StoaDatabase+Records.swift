@@ -42,7 +42,7 @@ extension StoaDatabase {
         }
         arguments.append(Self.columnText(state["created"]))
         arguments.append(PocketBaseDate.format(millis: state.touched.hlc.millis))
-        try db.execute(sql: Self.upsertSQL(schema), arguments: StatementArguments(arguments))
+        try db.execute(sql: schema.upsertSQL, arguments: StatementArguments(arguments))
     }
 
     static func columnText(_ value: FieldValue?) -> String {
@@ -53,14 +53,6 @@ extension StoaDatabase {
         case .strings(let list): return list.joined(separator: ",")
         case .null, nil: return ""
         }
-    }
-
-    static func upsertSQL(_ schema: CollectionSchema) -> String {
-        let columns = schema.columns
-        let names = columns.map { "\"\($0)\"" }.joined(separator: ", ")
-        let marks = Array(repeating: "?", count: columns.count).joined(separator: ", ")
-        let updates = columns.dropFirst().map { "\"\($0)\" = excluded.\"\($0)\"" }.joined(separator: ", ")
-        return "INSERT INTO \(schema.name) (\(names)) VALUES (\(marks)) ON CONFLICT (id) DO UPDATE SET \(updates)"
     }
 
     /// Decodes a materialized row selected with ``CollectionSchema/columns``.
@@ -83,8 +75,7 @@ extension StoaDatabase {
     }
 
     func fetchRecord(_ db: Database, schema: CollectionSchema, id: String) throws -> StoredRecord? {
-        let columns = schema.columns.map { "\"\($0)\"" }.joined(separator: ", ")
-        guard let row = try Row.fetchOne(db, sql: "SELECT \(columns) FROM \(schema.name) WHERE id = ?", arguments: [id]) else {
+        guard let row = try Row.fetchOne(db, sql: "SELECT \(schema.selectList) FROM \(schema.name) WHERE id = ?", arguments: [id]) else {
             return nil
         }
         return try storedRecord(row, schema: schema)
