@@ -92,19 +92,31 @@ extension StoaDatabase {
         _ db: Database, schema: CollectionSchema, id: String,
         current: RecordState, makeDelta: (RecordState, Stamp) -> RecordState
     ) throws -> RecordState {
-        let stamp = nextStamp()
-        let delta = makeDelta(current, stamp)
+        try commitDelta(db, schema: schema, id: id, current: current, delta: makeDelta(current, nextStamp()))
+    }
+
+    /// Merges `delta` into a record's `current` state as a write this node originates: saves and
+    /// materializes the result, appends the change with the node's next sequence number and
+    /// publishes the record event after commit. The caller has checked `merged != current` when
+    /// an unchanged record must not be logged.
+    @discardableResult
+    func commitDelta(_ db: Database, schema: CollectionSchema, id: String, current: RecordState, delta: RecordState) throws -> RecordState {
         let merged = current.merged(delta)
         try saveState(db, collection: schema.name, id: id, state: merged)
         try materialize(db, schema: schema, id: id, state: merged)
         let last = try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM changes WHERE origin = ?", arguments: [origin]) ?? 0
-        try insertChange(db, Change(origin: origin, seq: UInt64(last) + 1, collection: schema.name, recordID: id, delta: delta))
+        try insertChange(db, Change(origin: origin, seq: UInt64(last) + 1, collection: schema.name, recordID: id, delta: delta),
+                         owner: schema.owner(of: merged, id: id))
+        if wantsRecordEvents, let event = RecordEvent.between(current, merged, schema: schema, id: id) {
+            publishAfterCommit(db, [event])
+        }
         return merged
     }
 
-    /// Appends a change to the log; returns the encoded delta (callers may reuse it).
+    /// Appends a change to the log, filed under the id of the user who owns the record (for
+    /// ``syncPage(owner:since:limit:)``); returns the encoded delta (callers may reuse it).
     @discardableResult
-    func insertChange(_ db: Database, _ change: Change) throws -> Data {
+    func insertChange(_ db: Database, _ change: Change, owner: String) throws -> Data {
         let committed = CommittedChange(
             origin: change.origin, seq: change.seq, collection: change.collection, recordID: change.recordID,
             isLocal: change.origin == origin
@@ -115,10 +127,10 @@ extension StoaDatabase {
         })
         let encoded = try encoder.encode(change.delta)
         try db.execute(
-            sql: "INSERT INTO changes (origin, seq, hlc, collection, record_id, delta) VALUES (?, ?, ?, ?, ?, ?)",
+            sql: "INSERT INTO changes (origin, seq, hlc, collection, record_id, delta, owner) VALUES (?, ?, ?, ?, ?, ?, ?)",
             arguments: [
                 change.origin, Int64(change.seq), Int64(bitPattern: change.stamp.hlc.rawValue),
-                change.collection, change.recordID, encoded,
+                change.collection, change.recordID, encoded, owner,
             ]
         )
         return encoded
