@@ -68,8 +68,8 @@ public struct SyncPage: Sendable, Equatable {
     public var records: [StoredRecord]
     /// Ids of records changed since the cursor that are deleted now.
     public var deleted: [String]
-    /// The cursor to pass next: covers this page (and, on the last page, everything this node had).
-    public var cursor: VersionVector
+    /// Where to continue: the next page, or (on the last page) everything this node had.
+    public var cursor: SyncPosition
     /// True when more changes follow: ask again with ``cursor``.
     public var hasMore: Bool
 }

@@ -3,44 +3,43 @@ import GRDB
 import StoaCore
 
 extension StoaDatabase {
-    /// A page of the records of `owner`'s quotes changed since `since`: at most `limit` records.
+    /// A page of `owner`'s quotes changed since `position`: at most `limit` records, in id order.
     ///
-    /// Changes are scanned in (origin, seq) order; the returned cursor covers what was scanned,
-    /// so paging never skips a change, and a cursor from another node works (changes it covers
-    /// that this node lacks are kept covered; changes this node has that it lacks are sent).
-    public func syncPage(owner: String, since: VersionVector, limit: Int = 500) async throws -> SyncPage {
+    /// A first page fixes the sync's target (this node's version vector); the following pages
+    /// send the records changed between `since` and that target with ids after the last one sent,
+    /// so each record comes once, as it is now. The last page's cursor is `since ∪ target`.
+    /// A position from another node works: if this node lacks part of its target, the sync
+    /// restarts towards this node's own vector (records may then come again, never go missing).
+    public func syncPage(owner: String, since position: SyncPosition, limit: Int = 500) async throws -> SyncPage {
         // Read before the snapshot opens, so everything it claims is in the snapshot.
         let covered = versionVector()
+        let resume = position.target.map(covered.dominates) ?? false
+        let target = resume ? position.target ?? covered : covered
+        let after = resume ? position.after : nil
+        let since = position.since
         let schema = CollectionSchema.quotes
         return try await writer.read { db in
-            var ids: [String] = []
-            var seen = Set<String>()
-            var stop: (origin: String, seq: UInt64)?
-            scan: for origin in covered.entries.keys.sorted() {
+            var changed = Set<String>()
+            for origin in target.entries.keys.sorted() {
                 let rows = try Row.fetchCursor(
                     db,
-                    sql: "SELECT seq, record_id FROM changes WHERE owner = ? AND collection = ? AND origin = ? AND seq > ? ORDER BY seq",
-                    arguments: [owner, schema.name, origin, Int64(since.entries[origin]?.contiguous ?? 0)]
+                    sql: "SELECT seq, record_id FROM changes WHERE owner = ? AND collection = ? AND origin = ? AND seq > ? AND record_id > ?",
+                    arguments: [owner, schema.name, origin, Int64(since.entries[origin]?.contiguous ?? 0), after ?? ""]
                 )
                 while let row = try rows.next() {
                     let seq = UInt64(row[0] as Int64)
-                    let id: String = row[1]
-                    guard !since.contains(origin: origin, seq: seq), !seen.contains(id) else { continue }
-                    if ids.count == limit {
-                        stop = (origin, seq - 1)
-                        break scan
-                    }
-                    seen.insert(id)
-                    ids.append(id)
+                    if !since.contains(origin: origin, seq: seq), target.contains(origin: origin, seq: seq) { changed.insert(row[1]) }
                 }
             }
-            var page = SyncPage(records: [], deleted: [], cursor: since, hasMore: stop != nil)
-            if let stop {
-                page.cursor.merge(covered.prefix(through: stop.origin, seq: stop.seq))
-            } else {
-                page.cursor.merge(covered)
-            }
-            for id in ids {
+            let ids = changed.sorted()
+            let hasMore = ids.count > limit
+            let pageIDs = ids.prefix(limit)
+            var page = SyncPage(
+                records: [], deleted: [],
+                cursor: hasMore ? SyncPosition(since: since, target: target, after: pageIDs.last) : SyncPosition(since: since.merged(target)),
+                hasMore: hasMore
+            )
+            for id in pageIDs {
                 guard let state = try self.loadState(db, collection: schema.name, id: id) else { continue }
                 if state.isLive {
                     page.records.append(StoredRecord(schema: schema, id: id, state: state))

@@ -24,7 +24,7 @@ struct SyncController<Store: SyncRepository>: Sendable {
     @Sendable func pull(_ request: Request, context: StoaRequestContext) async throws -> Response {
         let user = try Self.user(context)
         let query = FormQuery(request.uri.query)
-        let since: VersionVector
+        let since: SyncPosition
         do {
             since = try SyncCursor.decode(query.get("since"))
         } catch {
@@ -90,7 +90,7 @@ struct SyncController<Store: SyncRepository>: Sendable {
 
 /// What ``SyncController`` needs from storage (``StoaDatabase`` in production).
 protocol SyncRepository: Sendable {
-    func syncPage(owner: String, since: VersionVector, limit: Int) async throws -> SyncPage
+    func syncPage(owner: String, since: SyncPosition, limit: Int) async throws -> SyncPage
     func applyDeviceEdits(_ edits: [DeviceEdit], owner: String) async throws -> DeviceSyncResult
 }
 
