@@ -76,6 +76,9 @@ let package = Package(
             name: "StoaNodeTests",
             dependencies: [
                 "StoaNode",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

@@ -18,6 +18,12 @@ public struct RecordEvent: Sendable, Equatable {
     /// The owning user's id (`userId` of a quote, the id of a user).
     public let owner: String
 
+    public init(action: RecordAction, record: StoredRecord, owner: String) {
+        self.action = action
+        self.record = record
+        self.owner = owner
+    }
+
     /// The event for a record whose state went from `before` to `after`; nil when the change is
     /// invisible (a deleted record stayed deleted, or nothing changed).
     static func between(_ before: RecordState?, _ after: RecordState, schema: CollectionSchema, id: String) -> RecordEvent? {
