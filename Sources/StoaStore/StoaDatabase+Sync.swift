@@ -97,7 +97,11 @@ extension StoaDatabase {
                     delta = .updateDelta(fields: fields, tagEdit: tags, stamp: edit.stamp, over: base)
                 case .delete, .restore:
                     guard exists else { throw DeviceEditError(index: index, reason: .notFound) }
-                    if edit.operation == .delete {
+                    if base.lengthStamp >= edit.stamp {
+                        // A delete or restore made at or after this one has decided the record's
+                        // state already (or this very edit, resent): the later one stands.
+                        delta = nil
+                    } else if edit.operation == .delete {
                         delta = base.isLive ? .deleteDelta(stamp: edit.stamp, over: base) : nil
                     } else {
                         delta = base.isLive ? nil : .restoreDelta(stamp: edit.stamp, over: base)

@@ -205,7 +205,10 @@ struct SyncTests {
         phone.edit(id(3), .upsert(fields: [:], tags: .assign(["only"])))
         phone.edit(id(9), .upsert(fields: ["content": .string("created offline")], tags: nil))
         phone.edit(id(9), .upsert(fields: ["notes": .string("then noted")], tags: nil))
+        phone.edit(id(1), .delete)
+        phone.edit(id(1), .restore)
         try await phone.sync(with: n1)
+        #expect(try await n1.record(.quotes, id: id(1), owner: nil) != nil, "deleted, then restored")
         let batch = phone.lastBatch
         let digest = try await n1.digest()
         let vector = n1.versionVector()
@@ -226,6 +229,23 @@ struct SyncTests {
         try await replicate(n2, n3)
         #expect(try await n3.digest() == digest)
         #expect(try await n2.digest() == digest)
+    }
+
+    @Test("offline deletes and restores are decided by time: one older than the last delete or restore merged is a no-op")
+    func deleteRestoreByTime() async throws {
+        let n1 = try node("n1")
+        try await create(n1, 1, owner: alice)
+        let t = clock.now()
+        func edit(_ op: DeviceEdit.Operation, at offset: UInt64, device: String) -> DeviceEdit {
+            DeviceEdit(id: id(1), stamp: DeviceEdit.stamp(device: device, millis: t + offset, counter: 0), operation: op)
+        }
+        // The laptop deleted at t+20; the phone's restore at t+10 arrives later and does not undo it.
+        #expect(try await n1.applyDeviceEdits([edit(.delete, at: 20, device: "laptop")], owner: alice).applied == 1)
+        #expect(try await n1.applyDeviceEdits([edit(.restore, at: 10, device: "phone")], owner: alice).applied == 0)
+        #expect(try await n1.record(.quotes, id: id(1), owner: nil) == nil)
+        // A restore made after the delete does.
+        #expect(try await n1.applyDeviceEdits([edit(.restore, at: 30, device: "phone")], owner: alice).applied == 1)
+        #expect(try await n1.record(.quotes, id: id(1), owner: nil) != nil)
     }
 
     @Test("a batch with one bad edit is refused whole")
