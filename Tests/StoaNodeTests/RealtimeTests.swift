@@ -128,4 +128,18 @@ struct RealtimeTests {
         broker.disconnect(a)
         #expect(await iterator.next() == nil, "disconnecting ends the stream")
     }
+
+    @Test("the messages one batch of events brings a client go out as one write")
+    func batching() async throws {
+        let broker = broker(queueLimit: 2)
+        let (a, aStream) = broker.connect()
+        try broker.subscribe(client: a, identity: identity("u1"), subscriptions: ["quotes", "quotes/*"])
+        broker.deliver((1...50).map { event($0, owner: "u1") })
+        var iterator = aStream.makeAsyncIterator()
+        _ = await iterator.next()
+        let write = String(buffer: try #require(await iterator.next()))
+        #expect(write.components(separatedBy: "\nevent:quotes\n").count - 1 == 50)
+        #expect(write.components(separatedBy: "\nevent:quotes/*\n").count - 1 == 50)
+        #expect(broker.statistics.delivered == 100 && broker.statistics.droppedClients == 0)
+    }
 }

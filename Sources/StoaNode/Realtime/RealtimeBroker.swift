@@ -60,7 +60,8 @@ public final class RealtimeBroker: Service, Sendable {
         case identityMismatch
     }
 
-    /// Messages a client may have queued before it counts as too slow and is disconnected.
+    /// Writes (each the messages of one batch of events) a client may have queued before it
+    /// counts as too slow and is disconnected.
     let queueLimit: Int
     /// How often an SSE comment is sent to every client (finds vanished ones).
     let pingInterval: Duration
@@ -93,7 +94,9 @@ public final class RealtimeBroker: Service, Sendable {
         var rng = SystemRandomNumberGenerator()
         let id = (0..<2).map { _ in RecordID.generate(using: &rng) }.joined()
         let (stream, continuation) = AsyncStream.makeStream(of: ByteBuffer.self, bufferingPolicy: .bufferingOldest(queueLimit))
-        continuation.yield(Self.message(client: id, event: "PB_CONNECT", data: #"{"clientId":"\#(id)"}"#))
+        var hello = ByteBuffer()
+        Self.writeMessage(into: &hello, client: id, event: "PB_CONNECT", data: ByteBuffer(string: #"{"clientId":"\#(id)"}"#))
+        continuation.yield(hello)
         let count = state.withLock { state in
             state.clients[id] = Client(continuation: continuation)
             state.statistics.connected += 1
@@ -156,23 +159,31 @@ public final class RealtimeBroker: Service, Sendable {
         for id in ids { disconnect(id) }
     }
 
-    /// Sends each event to every subscription of every client of the record's owner.
+    /// Sends each event to every subscription of every client of the record's owner: all the
+    /// messages one client gets from a batch go out as one write.
     func deliver(_ events: [RecordEvent]) {
         let payloads = events.map(Self.payload)
         let (delivered, dropped, count) = state.withLock { state -> (Int, Int, Int) in
-            var delivered = 0
-            var slow: [String] = []
+            // Per client: the bytes of its messages from this batch and how many there are.
+            var outgoing: [String: (buffer: ByteBuffer, messages: Int)] = [:]
             for (event, payload) in zip(events, payloads) {
                 guard let payload, let schema = CollectionSchema.named(event.record.collection) else { continue }
                 for id in state.byUser[event.owner] ?? [] {
                     guard let client = state.clients[id] else { continue }
                     for subscription in client.subscriptions where subscription.matches(event.record, schema: schema) {
-                        if case .dropped = client.continuation.yield(Self.message(client: id, event: subscription.name, data: payload)) {
-                            slow.append(id)
-                            break
-                        }
-                        delivered += 1
+                        Self.writeMessage(into: &outgoing[id, default: (ByteBuffer(), 0)].buffer, client: id, event: subscription.name, data: payload)
+                        outgoing[id]?.messages += 1
                     }
+                }
+            }
+            var delivered = 0
+            var slow: [String] = []
+            for (id, batch) in outgoing {
+                guard let client = state.clients[id] else { continue }
+                if case .dropped = client.continuation.yield(batch.buffer) {
+                    slow.append(id)
+                } else {
+                    delivered += batch.messages
                 }
             }
             for id in slow { state.remove(id) }
@@ -202,16 +213,22 @@ public final class RealtimeBroker: Service, Sendable {
     }
 
     /// `{"action":...,"record":...}` for an event, encoded once for all its recipients.
-    static func payload(_ event: RecordEvent) -> String? {
+    static func payload(_ event: RecordEvent) -> ByteBuffer? {
         guard let schema = CollectionSchema.named(event.record.collection) else { return nil }
         let view = RecordView(record: event.record, schema: schema, only: nil, showEmail: true)
         guard let data = try? Response.jsonEncoder.encode(EventPayload(action: event.action.rawValue, record: view)) else { return nil }
-        return String(decoding: data, as: UTF8.self)
+        return ByteBuffer(bytes: data)
     }
 
     /// One SSE message in PocketBase's form: the client id as `id`, the event name, one data line.
-    static func message(client: String, event: String, data: String) -> ByteBuffer {
-        ByteBuffer(string: "id:\(client)\nevent:\(event)\ndata:\(data)\n\n")
+    static func writeMessage(into buffer: inout ByteBuffer, client: String, event: String, data: ByteBuffer) {
+        buffer.writeStaticString("id:")
+        buffer.writeString(client)
+        buffer.writeStaticString("\nevent:")
+        buffer.writeString(event)
+        buffer.writeStaticString("\ndata:")
+        buffer.writeImmutableBuffer(data)
+        buffer.writeStaticString("\n\n")
     }
 
     private struct EventPayload: Encodable {
