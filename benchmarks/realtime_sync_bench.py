@@ -53,6 +53,13 @@ def start_node(stoa, data, queue_limit):
     raise SystemExit("the node did not start")
 
 
+def cpu_seconds(pid):
+    """User + system CPU seconds a process has used (from /proc)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def sign_up(url):
     email, password = f"bench-{secrets.token_hex(4)}@example.com", "pw-" + secrets.token_hex(8)
     httpx.post(url + "/api/collections/users/records",
@@ -173,11 +180,15 @@ def main():
     proc, port, url = start_node(args.stoa, os.path.join(data, "node"), max(1024, args.writes + 8))
     try:
         token = sign_up(url)
+        node_cpu, own_cpu = cpu_seconds(proc.pid), time.process_time()
         received, elapsed, writes_elapsed, complete = asyncio.run(fan_out(port, url, token, args.subscribers, args.writes))
+        node_cpu, own_cpu = cpu_seconds(proc.pid) - node_cpu, time.process_time() - own_cpu
         expected = args.subscribers * args.writes
         print(f"fan-out: {args.subscribers} subscribers x {args.writes} writes = {expected} events; "
               f"received {received} ({complete} clients got all); writes took {writes_elapsed:.2f} s; "
               f"last event after {elapsed:.2f} s -> {received / elapsed:,.0f} events/s delivered")
+        print(f"fan-out CPU: node {node_cpu:.2f} s ({node_cpu / max(received, 1) * 1e6:.1f} us per event delivered), "
+              f"subscribers and writers (this Python process) {own_cpu:.2f} s")
 
         token = sign_up(url)
         _, _, _, _, _, cursor = pull_all(url, token, "", 1000)
