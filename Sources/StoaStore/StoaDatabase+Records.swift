@@ -10,14 +10,14 @@ extension StoaDatabase {
         guard let data = try Data.fetchOne(
             db, sql: "SELECT state FROM record_state WHERE collection = ? AND id = ?", arguments: [collection, id]
         ) else { return nil }
-        return try decoder.decode(RecordState.self, from: data)
+        return try decodeState(data)
     }
 
     /// Stores a record's state; `encoded` may carry its encoding when the caller has it.
     func saveState(_ db: Database, collection: String, id: String, state: RecordState, encoded: Data? = nil) throws {
         try db.execute(
             sql: "INSERT INTO record_state (collection, id, state) VALUES (?, ?, ?) ON CONFLICT (collection, id) DO UPDATE SET state = excluded.state",
-            arguments: [collection, id, try encoded ?? encoder.encode(state)]
+            arguments: [collection, id, encoded ?? Self.encodeState(state)]
         )
     }
 
@@ -125,7 +125,7 @@ extension StoaDatabase {
             self.vector.withLock { $0.insert(origin: committed.origin, seq: committed.seq) }
             for observer in self.observers.withLock({ $0 }) { observer(committed) }
         })
-        let encoded = try encoder.encode(change.delta)
+        let encoded = Self.encodeState(change.delta)
         try db.execute(
             sql: "INSERT INTO changes (origin, seq, hlc, collection, record_id, delta, owner) VALUES (?, ?, ?, ?, ?, ?, ?)",
             arguments: [

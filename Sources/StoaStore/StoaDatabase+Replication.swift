@@ -20,7 +20,7 @@ extension StoaDatabase {
                 arguments: [self.origin, Int64(seqs.lowerBound), Int64(seqs.upperBound)]
             ).map { row in
                 Change(origin: self.origin, seq: UInt64(row[0] as Int64), collection: row[1], recordID: row[2],
-                       delta: try self.decoder.decode(RecordState.self, from: row[3] as Data))
+                       delta: try self.decodeState(row[3] as Data))
             }
         }
     }
@@ -39,7 +39,7 @@ extension StoaDatabase {
                 while out.count < limit, let row = try rows.next() {
                     let seq = UInt64(row[0] as Int64)
                     guard !vector.contains(origin: origin, seq: seq) else { continue }
-                    let delta = try self.decoder.decode(RecordState.self, from: row[3] as Data)
+                    let delta = try self.decodeState(row[3] as Data)
                     out.append(Change(origin: origin, seq: seq, collection: row[1], recordID: row[2], delta: delta))
                 }
             }
@@ -117,7 +117,7 @@ extension StoaDatabase {
             var hasher = DigestHasher()
             let rows = try Row.fetchCursor(db, sql: "SELECT collection, id, state FROM record_state ORDER BY collection, id")
             while let row = try rows.next() {
-                let state = try self.decoder.decode(RecordState.self, from: row[2] as Data)
+                let state = try self.decodeState(row[2] as Data)
                 hasher.combine(row[0] as String)
                 hasher.combine(row[1] as String)
                 hasher.combine(String(decoding: try Self.canonicalEncoder.encode(state), as: UTF8.self))
