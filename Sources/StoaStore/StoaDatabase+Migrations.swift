@@ -67,7 +67,7 @@ extension StoaDatabase {
             while let row = try states.next() {
                 guard let schema = CollectionSchema.named(row[0]) else { continue }
                 let id: String = row[1]
-                let state = try decoder.decode(RecordState.self, from: row[2] as Data)
+                let state = try StoaDatabase.decodeState(row[2] as Data, json: decoder)
                 try db.execute(
                     sql: "UPDATE changes SET owner = ? WHERE collection = ? AND record_id = ?",
                     arguments: [schema.owner(of: state, id: id), schema.name, id]

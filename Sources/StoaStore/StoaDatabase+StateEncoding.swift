@@ -22,6 +22,11 @@ extension StoaDatabase {
     /// - Throws: ``WireCodecError`` for an unknown format byte or a malformed binary blob;
     ///   a decoding error for a malformed JSON one.
     func decodeState(_ data: Data) throws -> RecordState {
+        try Self.decodeState(data, json: decoder)
+    }
+
+    /// ``decodeState(_:)`` with the JSON decoder given (for migrations, which have no instance).
+    static func decodeState(_ data: Data, json decoder: JSONDecoder) throws -> RecordState {
         switch data.first {
         case Self.binaryStateFormat?:
             var reader = WireReader(Array(data.dropFirst()))
