@@ -248,6 +248,29 @@ struct SyncTests {
         #expect(try await n1.record(.quotes, id: id(1), owner: nil) != nil)
     }
 
+    @Test("a data folder from before the change feed gets every change filed under its owner on upgrade")
+    func upgradeFilesOwners() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("stoa-upgrade-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("stoa.sqlite").path
+        do {
+            let db = try StoaDatabase(path: path, nodeName: "n1", physicalMillis: clock.now)
+            for n in 1...3 { try await create(db, n, owner: alice) }
+            try await create(db, 4, owner: bob)
+            try await db.delete(.quotes, id: id(2), owner: alice)
+            // Turn it back into a v1 folder: no owner column, migration not applied.
+            try await db.writer.write { sql in
+                try sql.execute(sql: "DROP INDEX changes_owner; ALTER TABLE changes DROP COLUMN owner; DELETE FROM grdb_migrations WHERE identifier = 'v2-change-owner'")
+            }
+            try db.markCleanShutdown()
+        }
+        let reopened = try StoaDatabase(path: path, nodeName: "n1", physicalMillis: clock.now)
+        let page = try await reopened.syncPage(owner: alice, since: SyncPosition())
+        #expect(page.records.map(\.id) == [id(1), id(3)] && page.deleted == [id(2)])
+        #expect(try await reopened.syncPage(owner: bob, since: SyncPosition()).records.map(\.id) == [id(4)])
+    }
+
     @Test("a batch with one bad edit is refused whole")
     func batchIsAtomic() async throws {
         let n1 = try node("n1")
