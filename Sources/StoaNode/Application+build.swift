@@ -17,7 +17,7 @@ public func buildApplication(
     registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
     logger: Logger = Logger(label: "stoa.node")
 ) async throws -> some ApplicationProtocol {
-    let realtime = RealtimeBroker(queueLimit: configuration.realtimeQueueLimit, logger: logger)
+    let realtime = RealtimeBroker(nodeName: configuration.name, queueLimit: configuration.realtimeQueueLimit, logger: logger)
     realtime.observe(database)
     let router = try await buildRouter(configuration: configuration, database: database, cluster: cluster, realtime: realtime, registry: registry)
     return Application(

@@ -13,7 +13,7 @@ struct RealtimeTests {
         let hello = try #require(await probe.next())
         #expect(hello.event == "PB_CONNECT")
         let clientID = try #require(hello.json["clientId"] as? String)
-        #expect(hello.id == clientID && !clientID.isEmpty)
+        #expect(hello.id == clientID && clientID.hasPrefix("n1.") && RealtimeBroker.node(ofClient: clientID) == "n1")
         return (probe, clientID)
     }
 

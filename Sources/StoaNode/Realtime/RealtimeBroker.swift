@@ -74,7 +74,14 @@ public final class RealtimeBroker: Service, Sendable {
     private let deliveredCounter = Counter(label: "stoa_realtime_messages_delivered_total")
     private let droppedCounter = Counter(label: "stoa_realtime_clients_dropped_total")
 
-    public init(queueLimit: Int = 1024, pingInterval: Duration = .seconds(25), logger: Logger = Logger(label: "stoa.realtime")) {
+    /// Start of every client id this node issues: the node's name (letters, digits and `-` of
+    /// it) and a dot, so a front node can send a client's subscription request to the node that
+    /// holds its stream (`RealtimeBroker.node(ofClient:)`).
+    let clientIDPrefix: String
+
+    public init(nodeName: String = "", queueLimit: Int = 1024, pingInterval: Duration = .seconds(25), logger: Logger = Logger(label: "stoa.realtime")) {
+        let safe = String(nodeName.unicodeScalars.filter { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || $0 == "-") }.map(Character.init))
+        self.clientIDPrefix = safe.isEmpty ? "" : safe + "."
         self.queueLimit = max(1, queueLimit)
         self.pingInterval = pingInterval
         self.logger = logger
@@ -88,11 +95,17 @@ public final class RealtimeBroker: Service, Sendable {
 
     public var statistics: Statistics { state.withLock { $0.statistics } }
 
+    /// The name of the node that issued a realtime client id (nil for an id without one).
+    public static func node(ofClient clientID: String) -> String? {
+        guard let dot = clientID.firstIndex(of: "."), dot != clientID.startIndex else { return nil }
+        return String(clientID[..<dot])
+    }
+
     /// Registers a new SSE client; returns its id and the stream of its messages, which starts
     /// with PocketBase's `PB_CONNECT` event.
     func connect() -> (id: String, messages: AsyncStream<ByteBuffer>) {
         var rng = SystemRandomNumberGenerator()
-        let id = (0..<2).map { _ in RecordID.generate(using: &rng) }.joined()
+        let id = clientIDPrefix + (0..<2).map { _ in RecordID.generate(using: &rng) }.joined()
         let (stream, continuation) = AsyncStream.makeStream(of: ByteBuffer.self, bufferingPolicy: .bufferingOldest(queueLimit))
         var hello = ByteBuffer()
         Self.writeMessage(into: &hello, client: id, event: "PB_CONNECT", data: ByteBuffer(string: #"{"clientId":"\#(id)"}"#))
