@@ -14,7 +14,7 @@ struct StateEncodingTests {
         let db = try StoaDatabase.inMemory(nodeName: "n1", physicalMillis: clock.now)
         let fields: [String: FieldValue] = ["content": .string("one"), "userId": .string("user00000000001")]
         _ = try await db.create(.quotes, id: "aaaaaaaaaaaaaa1", fields: fields, tags: ["b", "a"])
-        let (stateBlob, deltaBlob) = try db.writer.read { sqlDB in
+        let (stateBlob, deltaBlob) = try await db.writer.read { sqlDB in
             (try Data.fetchOne(sqlDB, sql: "SELECT state FROM record_state")!, try Data.fetchOne(sqlDB, sql: "SELECT delta FROM changes")!)
         }
         #expect(stateBlob.first == StoaDatabase.binaryStateFormat)
@@ -37,7 +37,7 @@ struct StateEncodingTests {
         clock.advance(5)
         let updated = try await db.update(.quotes, id: "aaaaaaaaaaaaaa1", owner: nil, fields: ["author": .string("Seneca")])
         #expect(updated.tags == ["b", "a"] && updated.text("author") == "Seneca")
-        let rewritten = try db.writer.read { sqlDB in try Data.fetchOne(sqlDB, sql: "SELECT state FROM record_state")! }
+        let rewritten = try await db.writer.read { sqlDB in try Data.fetchOne(sqlDB, sql: "SELECT state FROM record_state")! }
         #expect(rewritten.first == StoaDatabase.binaryStateFormat)
         #expect(try await db.digest() != digest)
 
