@@ -60,6 +60,8 @@ let package = Package(
         /// The deterministic simulator: the real gossip machines and store under simulated
         /// clocks and network, scenario files, invariant checks, replay by seed. Never imports NIO.
         .target(name: "StoaSimulator", dependencies: ["StoaCore", "StoaGossip", "StoaStore"]),
+        /// The front node: rate limiting, caching and coalescing as pure types; the network shell.
+        .target(name: "StoaGateway"),
         .executableTarget(
             name: "stoa",
             dependencies: [
@@ -71,6 +73,7 @@ let package = Package(
         .testTarget(name: "StoaCoreTests", dependencies: ["StoaCore"]),
         .testTarget(name: "StoaGossipTests", dependencies: ["StoaGossip"]),
         .testTarget(name: "StoaStoreTests", dependencies: ["StoaStore"]),
+        .testTarget(name: "StoaGatewayTests", dependencies: ["StoaGateway"]),
         .testTarget(name: "StoaSimulatorTests", dependencies: ["StoaSimulator", "StoaCore", "StoaGossip", "StoaStore"]),
         .testTarget(
             name: "StoaNodeTests",
