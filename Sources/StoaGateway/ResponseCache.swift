@@ -53,24 +53,32 @@ public struct ResponseCache: Sendable {
     /// Fresh within the TTL (and marked recently used), stale within TTL + stale window, else a
     /// miss (and an expired entry is dropped). Counts a hit or a miss (stale counts as a miss).
     public mutating func lookup(_ key: CacheKey, now: UInt64) -> CacheLookup {
-        guard let slot = table.slot(of: key) else {
+        let answer = peek(key, now: now)
+        switch answer {
+        case .fresh:
+            hits += 1
+            table.touch(table.slot(of: key)!)
+        case .stale:
             misses += 1
-            return .miss
+        case .miss:
+            misses += 1
+            if let slot = table.slot(of: key) {
+                remove(slot)
+                expirations += 1
+            }
         }
+        return answer
+    }
+
+    /// What `lookup` would answer, without counting it, marking it used or dropping it: for a
+    /// second look at a key in the same request (e.g. for a stale copy after the upstream failed).
+    public func peek(_ key: CacheKey, now: UInt64) -> CacheLookup {
+        guard let slot = table.slot(of: key) else { return .miss }
         let response = table[slot].response
         let age = now > response.storedAt ? now - response.storedAt : 0
         let ageSeconds = Int(age / 1_000_000_000)
-        if age < ttlNanos {
-            hits += 1
-            table.touch(slot)
-            return .fresh(response, ageSeconds: ageSeconds)
-        }
-        misses += 1
-        if age - ttlNanos < staleForNanos {
-            return .stale(response, ageSeconds: ageSeconds)
-        }
-        remove(slot)
-        expirations += 1
+        if age < ttlNanos { return .fresh(response, ageSeconds: ageSeconds) }
+        if age - ttlNanos < staleForNanos { return .stale(response, ageSeconds: ageSeconds) }
         return .miss
     }
 

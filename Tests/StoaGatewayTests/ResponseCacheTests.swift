@@ -43,6 +43,10 @@ struct ResponseCacheTests {
         #expect(body(cache.lookup(key, now: 15 * second - 1)) == "[1]")
         #expect(kind(cache.lookup(key, now: 15 * second)) == "stale 10")
         #expect(kind(cache.lookup(key, now: 75 * second - 1)) == "stale 69")
+        // peek answers the same without counting, touching or dropping.
+        #expect(kind(cache.peek(key, now: 75 * second - 1)) == "stale 69")
+        #expect(kind(cache.peek(key, now: 75 * second)) == "miss")
+        #expect(cache.statistics.entries == 1)
         #expect(kind(cache.lookup(key, now: 75 * second)) == "miss")
         #expect(cache.statistics.entries == 0)  // dropped when found expired
         #expect(kind(cache.lookup(key, now: 75 * second)) == "miss")
