@@ -83,8 +83,6 @@ let package = Package(
         /// The deterministic simulator: the real gossip machines and store under simulated
         /// clocks and network, scenario files, invariant checks, replay by seed. Never imports NIO.
         .target(name: "StoaSimulator", dependencies: ["StoaCore", "StoaGossip", "StoaStore"]),
-        /// The front node: rate limiting, caching and coalescing as pure types; the network shell.
-        .target(name: "StoaGateway"),
         .executableTarget(
             name: "stoa",
             dependencies: [
@@ -101,7 +99,6 @@ let package = Package(
             dependencies: ["StoaGateway", .product(name: "HummingbirdTesting", package: "hummingbird")]
         ),
         .testTarget(name: "StoaStoreTests", dependencies: ["StoaStore"]),
-        .testTarget(name: "StoaGatewayTests", dependencies: ["StoaGateway"]),
         .testTarget(name: "StoaSimulatorTests", dependencies: ["StoaSimulator", "StoaCore", "StoaGossip", "StoaStore"]),
         .testTarget(
             name: "StoaNodeTests",

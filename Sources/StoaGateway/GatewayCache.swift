@@ -30,8 +30,7 @@ public final class GatewayCache: Sendable {
 
     /// The key of a read: the user ("" for guests), the path and the query with its parameters sorted.
     public static func key(user: String?, path: String, query: String?) -> CacheKey {
-        let parameters = (query ?? "").split(separator: "&", omittingEmptySubsequences: true).map(String.init).sorted()
-        return CacheKey(user: user ?? "", path: path, query: parameters.joined(separator: "&"))
+        CacheKey(user: user ?? "", path: path, query: CacheKey.normalizedQuery(query ?? ""))
     }
 
     public var statistics: CacheStatistics { cache.withLock { $0.statistics } }
@@ -39,14 +38,20 @@ public final class GatewayCache: Sendable {
     /// Drops what a write by `user` affects (see ``ResponseCache/invalidate(user:collection:recordID:)``).
     public func invalidate(user: String, collection: String, recordID: String?) {
         generations.withLock { $0[user, default: 0] &+= 1 }
-        cache.withLock { $0.invalidate(user: user, collection: collection, recordID: recordID) }
+        cache.withLock { _ = $0.invalidate(user: user, collection: collection, recordID: recordID) }
     }
 
     private func generation(of user: String) -> UInt64 { generations.withLock { $0[user] ?? 0 } }
 
+    /// Counts an answer's cache status (hits and misses are counted by the cache's lookups;
+    /// bypasses and stale answers only the shell sees).
     private func record(_ status: String) {
         outcomes[status]?.increment()
-        cache.withLock { $0.record(CacheOutcome(rawValue: status.lowercased())!) }
+        switch status {
+        case "BYPASS": cache.withLock { $0.record(.bypass) }
+        case "STALE": cache.withLock { $0.record(.staleServed) }
+        default: break
+        }
     }
 
     /// Answers a cacheable read: from the cache when fresh, else from `fetch` (coalesced per
