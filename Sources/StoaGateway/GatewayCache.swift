@@ -92,7 +92,7 @@ public final class GatewayCache: Sendable {
     /// When no node could answer, the entry past its freshness (within the stale window) is
     /// served as STALE; otherwise the failure is answered.
     private func staleOr(_ error: any Error, key: CacheKey) async -> Response {
-        let lookup = cache.withLock { $0.lookup(key, now: Self.now()) }
+        let lookup = cache.withLock { $0.peek(key, now: Self.now()) }
         switch lookup {
         case .fresh(let entry, let age), .stale(let entry, let age):
             record("STALE")

@@ -73,7 +73,7 @@ struct GatewayCacheTests {
     @Test("concurrent misses on one key make one upstream request")
     func coalescing() async throws {
         let fetches = Mutex(0)
-        let gate = Gate()
+        let gate = FetchGate()
         let fetch: @Sendable () async throws -> ProxiedResponse = {
             fetches.withLock { $0 += 1 }
             await gate.wait()
@@ -113,7 +113,7 @@ struct GatewayCacheTests {
 }
 
 /// Holds callers until opened.
-actor Gate {
+private actor FetchGate {
     private var isOpen = false
     private var waiters: [CheckedContinuation<Void, Never>] = []
 
