@@ -16,7 +16,7 @@ public struct GatewayResponder: HTTPResponder {
     public typealias Context = GatewayRequestContext
 
     let proxy: GatewayProxy
-    let tokens: TokenService?
+    let tokens: VerifiedTokens?
     let limiter: GatewayRateLimit?
     let cache: GatewayCache?
     let status: GatewayStatusSource
@@ -25,7 +25,7 @@ public struct GatewayResponder: HTTPResponder {
     let scheme: String
     let counters = GatewayCounters()
 
-    public init(proxy: GatewayProxy, tokens: TokenService?, limiter: GatewayRateLimit?, cache: GatewayCache?, status: GatewayStatusSource,
+    public init(proxy: GatewayProxy, tokens: VerifiedTokens?, limiter: GatewayRateLimit?, cache: GatewayCache?, status: GatewayStatusSource,
                 registry: PrometheusCollectorRegistry, maxBodyBytes: Int = 32 << 20, scheme: String = "http") {
         self.proxy = proxy
         self.tokens = tokens
@@ -62,7 +62,7 @@ public struct GatewayResponder: HTTPResponder {
         }
         let path = request.uri.path
         let route = RequestRoute(method: request.method.rawValue, path: path)
-        let user = await tokens?.identity(fromAuthorization: request.headers[.authorization])?.userID
+        let user = await tokens?.user(fromAuthorization: request.headers[.authorization], now: Self.now())
 
         // Rate limiting: decided at once, never queued.
         var limitHeaders: [(name: String, value: String)] = []
@@ -78,7 +78,9 @@ public struct GatewayResponder: HTTPResponder {
 
         let forwarded = forwardedRequest(request, body: body, route: route, peer: context.peerIP)
         var response: Response
-        if let cache, route.isRecordRead {
+        // Without the token secret a caller's identity is unknown: their reads are not cached.
+        let identityKnown = tokens != nil || request.headers[.authorization] == nil
+        if let cache, route.isRecordRead, identityKnown {
             response = await cache.respond(to: forwarded, key: GatewayCache.key(user: user, path: path, query: request.uri.query), request: request) {
                 try await proxy.forward(forwarded)
             }
