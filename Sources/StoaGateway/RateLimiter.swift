@@ -76,7 +76,7 @@ public struct RateLimiter: Sendable {
         table = LRUTable(minimumCapacity: min(maxKeys, 4096))
         admittedByPolicy = Array(repeating: 0, count: policies.count)
         rejectedByPolicy = Array(repeating: 0, count: policies.count)
-        topKeys = Array(repeating: RateLimitTopKeys(capacity: 2 * Self.topKeysReported), count: policies.count)
+        topKeys = Array(repeating: RateLimitTopKeys(capacity: 4 * Self.topKeysReported), count: policies.count)
         scratchTAT.reserveCapacity(policies.count)
         scratchSlots.reserveCapacity(policies.count)
     }
@@ -180,7 +180,7 @@ public struct RateLimiter: Sendable {
         table.insert(key, entry)
     }
 
-    /// Counters and the most limited keys; O(policies · 20 + 1), allocates.
+    /// Counters and the most limited keys; O(policies · 40 · log 40), allocates.
     public var statistics: RateLimitStatistics {
         RateLimitStatistics(
             policies: policies.indices.map { index in

@@ -339,6 +339,38 @@ struct RateLimiterKeyTableTests {
     }
 }
 
+@Suite("Rate limiter: most limited keys")
+struct RateLimitTopKeysTests {
+    @Test("heavy hitters among many rejected keys are reported first, counts are lower bounds, memory is bounded")
+    func spaceSaving() {
+        var top = RateLimitTopKeys(capacity: 4 * RateLimiter.topKeysReported)
+        var exact: [String: UInt64] = [:]
+        var state: UInt64 = 9
+        func next(_ bound: UInt64) -> UInt64 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return (state >> 33) % bound
+        }
+        for step in 0..<50_000 {
+            // Three heavy keys (about 10%, 6%, 4% of rejections) in a stream of 5,000 light ones.
+            let key: String
+            switch step % 50 {
+            case 0..<5: key = "heavy-a"
+            case 5..<8: key = "heavy-b"
+            case 8..<10: key = "heavy-c"
+            default: key = "light-\(next(5_000))"
+            }
+            top.record(key)
+            exact[key, default: 0] += 1
+            #expect(top.keys.count <= 40)
+        }
+        let reported = top.top(10)
+        #expect(reported.prefix(3).map(\.key) == ["heavy-a", "heavy-b", "heavy-c"])
+        for entry in reported { #expect(entry.rejected <= exact[entry.key]!) }
+        // Monitored since their first rejection: exact.
+        #expect(reported.prefix(3).map(\.rejected) == [5_000, 3_000, 2_000])
+    }
+}
+
 @Suite("Rate limit policy text")
 struct RateLimitPolicyParsingTests {
     @Test("name:scope:traffic:rate:burst parses and prints back")
