@@ -54,11 +54,28 @@ extension ClientAddress {
             switch self {
             case .v4: return description
             case .v6(let value):
-                var groups: [UInt16] = (0..<4).map { UInt16(truncatingIfNeeded: value >> (112 - 16 * $0)) }
-                while let last = groups.last, last == 0 { groups.removeLast() }
-                return groups.map { String($0, radix: 16) }.joined(separator: ":") + "::/64"
+                // The four network groups in hex without leading zeros, trailing zero groups
+                // folded into the "::" (the longest zero run is always the host half).
+                var groups = 4
+                while groups > 0, UInt16(truncatingIfNeeded: value >> (128 - 16 * groups)) == 0 { groups -= 1 }
+                var text: [UInt8] = []
+                text.reserveCapacity(24)
+                for index in 0..<groups {
+                    if index > 0 { text.append(UInt8(ascii: ":")) }
+                    let group = UInt16(truncatingIfNeeded: value >> (112 - 16 * index))
+                    var shift = 12
+                    while shift > 0, group >> shift == 0 { shift -= 4 }
+                    while shift >= 0 {
+                        text.append(Self.hexDigits[Int(group >> shift & 0xf)])
+                        shift -= 4
+                    }
+                }
+                text.append(contentsOf: "::/64".utf8)
+                return String(decoding: text, as: UTF8.self)
             }
         }
+
+        private static let hexDigits = Array("0123456789abcdef".utf8)
 
         /// RFC 5952 text: lowercase hex, no leading zeros, the longest run (first on ties) of two
         /// or more zero groups written `::`.

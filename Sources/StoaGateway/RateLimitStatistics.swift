@@ -1,11 +1,16 @@
 /// Counters of a `RateLimiter`, totals since it started (the shell derives per-second rates).
 /// Rejections are counted here, never logged one line each.
 public struct RateLimitStatistics: Sendable, Hashable, Codable {
-    /// A key rejected often by one policy. `rejected` is an upper bound (Space-Saving estimate),
-    /// exact for keys that stayed among the monitored ones.
+    /// A key rejected often by one policy. `rejected` is a lower bound (Space-Saving count minus
+    /// its possible error), exact for a key monitored since its first rejection.
     public struct LimitedKey: Sendable, Hashable, Codable {
         public var key: String
         public var rejected: UInt64
+
+        public init(key: String, rejected: UInt64) {
+            self.key = key
+            self.rejected = rejected
+        }
     }
 
     public struct Policy: Sendable, Hashable, Codable {

@@ -4,7 +4,8 @@
 /// Contract:
 /// - An entry is fresh while younger than `ttlNanos`, stale until `ttlNanos + staleForNanos`
 ///   (the shell serves stale entries only when every node is down), then gone.
-/// - Only 200 responses are stored; storing another status drops the entry for that key.
+/// - Only 200 responses are stored; storing a 4xx drops the entry for that key, other statuses
+///   change nothing.
 /// - `bytes` (body + header names and values + key) never exceeds `byteBudget`: storing evicts
 ///   least recently used entries first; a response larger than the whole budget is not stored.
 /// - `invalidate(user:collection:recordID:)` drops that user's lists of the collection and the
@@ -83,9 +84,12 @@ public struct ResponseCache: Sendable {
     }
 
     /// Stores a 200 response as of `now` (its `storedAt` is set to `now`), replacing any entry for
-    /// `key` and evicting least recently used entries to stay within the budget. Any other status
-    /// drops the entry for `key`.
+    /// `key` and evicting least recently used entries to stay within the budget. A 4xx answer
+    /// drops the entry for `key` (the record is gone or no longer visible to the user, so it must
+    /// not come back as a stale copy); any other status leaves the entry alone (a 5xx is no reason
+    /// to lose the copy served when no node can answer).
     public mutating func store(_ key: CacheKey, _ response: CachedResponse, now: UInt64) {
+        guard response.status == 200 || (400..<500).contains(response.status) else { return }
         if let existing = table.slot(of: key) { remove(existing) }
         let size = Self.byteCount(key, response)
         guard response.status == 200, size <= byteBudget else { return }

@@ -228,6 +228,41 @@ struct RateLimiterKeyTableTests {
         #expect(stats.admitted == 1_000_000)
     }
 
+    @Test("several policies over a table as small as the policy count stay within it and consistent")
+    func tinyTableSeveralPolicies() {
+        var limiter = RateLimiter(
+            policies: [policy("a:ip:all:2:2"), policy("b:user:all:1:3"), policy("c:global:writes:5:5")], maxKeys: 3
+        )
+        var state: UInt64 = 5
+        func next(_ bound: UInt64) -> UInt64 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return (state >> 33) % bound
+        }
+        var now: UInt64 = 0
+        for _ in 0..<5_000 {
+            now += next(100_000_000)
+            let user: String? = next(3) == 0 ? nil : "u\(next(5))"
+            let request = RateLimitRequest(user: user, clientKey: "ip\(next(5))", isWrite: next(2) == 0)
+            let decision = limiter.decide(request, now: now)
+            #expect(limiter.table.count <= 3)
+            // Whatever was evicted, an admitted request leaves one entry per applicable policy.
+            if decision.admitted {
+                let applicable = limiter.applicable[RateLimiter.classIndex(request)]
+                for index in applicable {
+                    #expect(limiter.table.slot(of: limiter.limiterKey(index, request)) != nil)
+                }
+            }
+        }
+        var walked = 0
+        var slot = limiter.table.leastRecent
+        while let current = slot {
+            walked += 1
+            slot = limiter.table.moreRecent(than: current)
+        }
+        #expect(walked == limiter.table.count)
+        #expect(limiter.statistics.evictedKeys > 0)
+    }
+
     @Test("a limited key that keeps sending stays in the table while others are evicted")
     func activeKeyStays() {
         var limiter = RateLimiter(policies: [policy("ip:ip:all:0.000001:1")], maxKeys: 10)
@@ -301,6 +336,38 @@ struct RateLimiterKeyTableTests {
         #expect(admitted == 300 * 3)  // each round: the burst of 3, then nothing conforms within 150 ms
         #expect(squeezed.statistics.evictedKeys == 0)
         #expect(squeezed.statistics.expiredKeys == 299)
+    }
+}
+
+@Suite("Rate limiter: most limited keys")
+struct RateLimitTopKeysTests {
+    @Test("heavy hitters among many rejected keys are reported first, counts are lower bounds, memory is bounded")
+    func spaceSaving() {
+        var top = RateLimitTopKeys(capacity: 4 * RateLimiter.topKeysReported)
+        var exact: [String: UInt64] = [:]
+        var state: UInt64 = 9
+        func next(_ bound: UInt64) -> UInt64 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return (state >> 33) % bound
+        }
+        for step in 0..<50_000 {
+            // Three heavy keys (about 10%, 6%, 4% of rejections) in a stream of 5,000 light ones.
+            let key: String
+            switch step % 50 {
+            case 0..<5: key = "heavy-a"
+            case 5..<8: key = "heavy-b"
+            case 8..<10: key = "heavy-c"
+            default: key = "light-\(next(5_000))"
+            }
+            top.record(key)
+            exact[key, default: 0] += 1
+            #expect(top.keys.count <= 40)
+        }
+        let reported = top.top(10)
+        #expect(reported.prefix(3).map(\.key) == ["heavy-a", "heavy-b", "heavy-c"])
+        for entry in reported { #expect(entry.rejected <= exact[entry.key]!) }
+        // Monitored since their first rejection: exact.
+        #expect(reported.prefix(3).map(\.rejected) == [5_000, 3_000, 2_000])
     }
 }
 

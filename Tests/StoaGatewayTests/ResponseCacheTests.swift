@@ -54,7 +54,7 @@ struct ResponseCacheTests {
         #expect(stats.hits == 3 && stats.misses == 5 && stats.expirations == 1 && stats.bytes == 0)
     }
 
-    @Test("keys differ by user, path and query; storing again replaces; non-200 is not stored and drops the key")
+    @Test("keys differ by user, path and query; storing again replaces; only 200s are stored, a 4xx drops the key")
     func keysAndReplacement() {
         var cache = ResponseCache(byteBudget: 1 << 20, ttlNanos: 10 * second, staleForNanos: 0)
         cache.store(list("ann"), response("ann"), now: 0)
@@ -69,7 +69,10 @@ struct ResponseCacheTests {
         #expect(body(cache.lookup(list("ann"), now: 2 * second)) == "ann-v2")
         cache.store(view("ann", "r1"), response("{}", status: 404), now: 0)
         #expect(kind(cache.lookup(view("ann", "r1"), now: 0)) == "miss")
-        cache.store(list("bob"), response("gone", status: 500), now: 3 * second)
+        // A 5xx keeps the copy (for stale serving); a 4xx drops it.
+        cache.store(list("bob"), response("down", status: 503), now: 3 * second)
+        #expect(body(cache.lookup(list("bob"), now: 3 * second)) == "bob")
+        cache.store(list("bob"), response("gone", status: 403), now: 3 * second)
         #expect(kind(cache.lookup(list("bob"), now: 3 * second)) == "miss")
         #expect(cache.statistics.entries == 2)
         // With no stale window an entry is a miss right at the TTL.
