@@ -71,29 +71,32 @@ for n in n2 n3; do
     done
 done
 
-# start_gateway NAME ARGS... : prints the port once the gateway routes to all three nodes.
+# start_gateway VAR NAME ARGS... : sets VAR to the port once the gateway routes to all three nodes.
 start_gateway() {
-    local name=$1; shift
+    local var=$1 name=$2; shift 2
     local port; port=$(free_port)
     "$STOA" gateway --http "127.0.0.1:$port" --join "127.0.0.1:${GOSSIP[n1]},127.0.0.1:${GOSSIP[n2]},127.0.0.1:${GOSSIP[n3]}" \
         --cluster-key "$KEY" --token-secret "$SECRET" --log-level warning "$@" >>"$TMP/$name.log" 2>&1 &
     PIDS+=($!)
+    wait_routing "$port" || { echo "gateway $name did not route to three nodes" >&2; cat "$TMP/$name.log" >&2; exit 1; }
+    printf -v "$var" '%s' "$port"
+}
+wait_routing() {
     for _ in $(seq 1 300); do
-        if curl -sf "http://127.0.0.1:$port/api/gateway" 2>/dev/null | python3 -c 'import sys,json; s=json.load(sys.stdin); sys.exit(0 if sum(n["state"]=="alive" for n in s["nodes"])==3 else 1)' 2>/dev/null; then
-            echo "$port"; return 0
-        fi
+        curl -sf "http://127.0.0.1:$1/api/gateway" 2>/dev/null | python3 -c 'import sys,json; s=json.load(sys.stdin); sys.exit(0 if sum(n["state"]=="alive" for n in s["nodes"])==3 else 1)' 2>/dev/null && return 0
         sleep 0.1
     done
-    echo "gateway $name did not route to three nodes" >&2; cat "$TMP/$name.log" >&2; exit 1
+    return 1
 }
-GW_PROXY=$(start_gateway gw-proxy --no-rate-limit --cache-bytes 0)
-GW_CACHE=$(start_gateway gw-cache --no-rate-limit --cache-ttl-ms 600000)
-GW_LIMIT=$(start_gateway gw-limit --rate-limit global:global:all:1000:100 --cache-bytes 0)
-GW_FAIL=$(start_gateway gw-fail --no-rate-limit --cache-bytes 0)
+start_gateway GW_PROXY gw-proxy --no-rate-limit --cache-bytes 0
+start_gateway GW_CACHE gw-cache --no-rate-limit --cache-ttl-ms 600000
+start_gateway GW_LIMIT gw-limit --rate-limit global:global:all:1000:100 --cache-bytes 0
+start_gateway GW_FAIL gw-fail --no-rate-limit --cache-bytes 0
 
 NG_PROXY=$(free_port); NG_CACHE=$(free_port); NG_LIMIT=$(free_port)
 mkdir -p "$TMP/nginx/cache" "$TMP/nginx/logs"
 cat >"$TMP/nginx.conf" <<CONF
+$( [ "$(id -u)" = 0 ] && echo "user root;" )
 worker_processes auto;
 error_log $TMP/nginx/logs/error.log warn;
 pid $TMP/nginx.pid;
@@ -148,7 +151,8 @@ p50 = unit(re.search(r"\n\s+50%\s+(\S+)", text).group(1)); p99 = unit(re.search(
 m = re.search(r"(\d+) requests in ([\d.]+)(s|m)", text)
 total, elapsed = int(m.group(1)), float(m.group(2)) * (60 if m.group(3) == "m" else 1)
 non2xx = int((re.search(r"Non-2xx or 3xx responses: (\d+)", text) or [0, 0])[1])
-sock = sum(int(x) for x in (re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text) or type("", (), {"groups": lambda s: ()})()).groups())
+m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+sock = sum(int(x) for x in m.groups()) if m else 0
 print(f"{rps:.0f} {p50:.2f} {p99:.2f} {non2xx + sock} {total} {elapsed:.3f}")
 PY
 }
@@ -173,21 +177,19 @@ accuracy() { python3 -c "a=$1-$2; e=1000*$3+100; print(f'{a} admitted of {$1} (e
 
 # Failover: kill n3 three seconds into the run, then bring it back for the next one.
 failover() {
-    local name=$1 port=$2 result
+    local name=$1 port=$2
     ( sleep 3; kill -9 "${PID[n3]}" ) &
     local killer=$!
-    result=$(run "$name" "$port")
+    run "$name" "$port" >"$TMP/$name.result"
     wait "$killer" || true
     start_node n3
-    echo "$result"
 }
-read -r nf_rps _ _ nf_err nf_total _ <<<"$(failover nginx-failover "$NG_PROXY")"
+failover nginx-failover "$NG_PROXY"
+read -r nf_rps _ _ nf_err nf_total _ <"$TMP/nginx-failover.result"
 sleep 6 # nginx's fail_timeout, so it uses n3 again
-for _ in $(seq 1 300); do
-    curl -sf "http://127.0.0.1:$GW_FAIL/api/gateway" | python3 -c 'import sys,json; s=json.load(sys.stdin); sys.exit(0 if sum(n["state"]=="alive" for n in s["nodes"])==3 else 1)' 2>/dev/null && break
-    sleep 0.1
-done
-read -r gf_rps _ _ gf_err gf_total _ <<<"$(failover stoa-failover "$GW_FAIL")"
+wait_routing "$GW_FAIL" || echo "the gateway did not re-admit n3" >&2
+failover stoa-failover "$GW_FAIL"
+read -r gf_rps _ _ gf_err gf_total _ <"$TMP/stoa-failover.result"
 
 echo
 echo "| measure | direct to one node | nginx | Stoa gateway | gateway / nginx |"

@@ -74,10 +74,11 @@ public final class GatewayCache: Sendable {
         do {
             let (answer, _) = try await coalescer.run(key) {
                 let answer = try await fetch()
-                if answer.status == .ok, case .buffer(let body) = answer.body, self.generation(of: key.user) == generation {
+                // The cache keeps 200s, drops the key on a 4xx and keeps its entry over a 5xx.
+                if case .buffer(let body) = answer.body, self.generation(of: key.user) == generation {
                     let headers = answer.headers.filter { Self.keptHeaders.contains($0.name.lowercased()) }.map { ($0.name, $0.value) }
                     let now = Self.now()
-                    let entry = CachedResponse(status: 200, headers: headers, body: Array(body.readableBytesView), storedAt: now)
+                    let entry = CachedResponse(status: Int(answer.status.code), headers: headers, body: Array(body.readableBytesView), storedAt: now)
                     self.cache.withLock { $0.store(key, entry, now: now) }
                 }
                 return answer
