@@ -19,7 +19,7 @@ mkdir -p "$OUT"
 
 missing=()
 command -v wrk >/dev/null || missing+=(wrk)
-command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 if [ ${#missing[@]} -gt 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
@@ -115,7 +115,7 @@ http {
     proxy_set_header Connection "";
     proxy_next_upstream error timeout http_502 http_503;
     proxy_cache_path $TMP/nginx/cache levels=1:2 keys_zone=stoa:10m max_size=64m inactive=10m;
-    limit_req_zone \$server_name zone=global:1m rate=1000r/s;
+    limit_req_zone \$server_port zone=global:1m rate=1000r/s;
     limit_req_status 429;
     server { listen 127.0.0.1:$NG_PROXY; location / { proxy_pass http://stoa; } }
     server {

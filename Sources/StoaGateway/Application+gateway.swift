@@ -5,6 +5,7 @@ import HummingbirdCore
 import HummingbirdTLS
 import Logging
 import NIOCore
+import NIOPosix
 import NIOSSL
 import Prometheus
 import ServiceLifecycle
@@ -58,4 +59,12 @@ struct HTTPClientService: Service {
         try? await gracefulShutdown()
         try await client.shutdown()
     }
+}
+
+/// Makes NIO's event loops Swift Concurrency's global executor, so a proxied request does not
+/// hop between NIO's threads and the concurrency pool at every await. Call it first thing in the
+/// process (before other tasks run); returns false when it could not be installed.
+@discardableResult
+public func runConcurrencyOnEventLoops() -> Bool {
+    NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
 }
