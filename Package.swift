@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "StoaCore", targets: ["StoaCore"]),
         .library(name: "StoaStore", targets: ["StoaStore"]),
         .library(name: "StoaNode", targets: ["StoaNode"]),
+        .library(name: "StoaGateway", targets: ["StoaGateway"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -17,13 +18,14 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
-        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     ],
     targets: [
@@ -59,6 +61,26 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        /// The front node: pure rate limiter, response cache and coalescer (gw-core), and the
+        /// network shell around them (membership, balancer, proxy, dashboard, TLS).
+        .target(
+            name: "StoaGateway",
+            dependencies: [
+                "StoaGossip",
+                "StoaNode",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         /// The deterministic simulator: the real gossip machines and store under simulated
         /// clocks and network, scenario files, invariant checks, replay by seed. Never imports NIO.
         .target(name: "StoaSimulator", dependencies: ["StoaCore", "StoaGossip", "StoaStore"]),
@@ -79,6 +101,7 @@ let package = Package(
             name: "stoa",
             dependencies: [
                 "StoaNode",
+                "StoaGateway",
                 "StoaSimulator",
                 "StoaBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -86,6 +109,10 @@ let package = Package(
         ),
         .testTarget(name: "StoaCoreTests", dependencies: ["StoaCore"]),
         .testTarget(name: "StoaGossipTests", dependencies: ["StoaGossip"]),
+        .testTarget(
+            name: "StoaGatewayTests",
+            dependencies: ["StoaGateway", .product(name: "HummingbirdTesting", package: "hummingbird")]
+        ),
         .testTarget(name: "StoaStoreTests", dependencies: ["StoaStore"]),
         .testTarget(name: "StoaSimulatorTests", dependencies: ["StoaSimulator", "StoaCore", "StoaGossip", "StoaStore"]),
         .testTarget(

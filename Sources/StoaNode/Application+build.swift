@@ -24,6 +24,9 @@ public func buildApplication(
         router: router,
         configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "stoa"),
         services: [realtime] + (cluster.map { [$0] } ?? []),
+        onServerRunning: { channel in
+            if let cluster, let port = channel.localAddress?.port { await cluster.serverRunning(httpPort: port) }
+        },
         logger: logger
     )
 }

@@ -59,20 +59,35 @@ struct ClusterUpCommand: AsyncParsableCommand {
             }
         }
 
-        let ready = await Self.waitUntilJoined(file.nodes, timeout: timeout, supervisor: supervisor)
+        var ready = await Self.waitUntilJoined(file.nodes, timeout: timeout, supervisor: supervisor)
+        if ready, let gateway = file.gatewayHTTP, !supervisor.stopping {
+            // The gateway joins through the nodes' gossip addresses and takes its settings from the file.
+            do {
+                try supervisor.start(
+                    name: "gateway", executable: executable,
+                    arguments: ["gateway", "--config", config, "--cluster-key-file", keyFile.path],
+                    environment: ["STOA_TOKEN_SECRET": tokenSecret]
+                )
+                ready = await Self.waitUntilRouting(gateway, nodes: file.nodes.count, timeout: timeout, supervisor: supervisor)
+            } catch {
+                supervisor.stopAll()
+                _ = await supervisor.waitUntilStopped()
+                throw error
+            }
+        }
         if ready {
             var lines = ["", "Stoa cluster is up (data in \(root.path)):"]
             for node in file.nodes {
                 lines.append("  \(node.name)  http://\(node.http)   (gossip \(node.gossip))")
             }
             if let gateway = file.gatewayHTTP {
-                lines.append("  gateway slot \(gateway): the gateway is not built yet; talk to any node directly")
+                lines.append("  gateway http://\(gateway)   (use this one: it balances, fails over, limits and caches; dashboard http://\(gateway)/_/)")
             }
             lines.append("Press Ctrl-C to stop.")
             // Written unbuffered, so the URLs show at once also when the output is piped.
             FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n\n").utf8))
         } else if !supervisor.stopping {
-            FileHandle.standardError.write(Data("the nodes did not all see each other within \(Int(timeout)) s; stopping\n".utf8))
+            FileHandle.standardError.write(Data("the nodes (and gateway) were not all ready within \(Int(timeout)) s; stopping\n".utf8))
             supervisor.stopAll()
         }
         let status = await supervisor.waitUntilStopped()
@@ -99,6 +114,23 @@ struct ClusterUpCommand: AsyncParsableCommand {
             throw SecretError(description: "cannot write \(url.path)")
         }
         return secret
+    }
+
+    /// Polls the gateway's `/api/gateway` until it routes to `nodes` nodes.
+    static func waitUntilRouting(_ gateway: HostPort, nodes: Int, timeout: Double, supervisor: Supervisor) async -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        let session = URLSession(configuration: .ephemeral)
+        while Date() < deadline, !supervisor.stopping {
+            if let url = URL(string: "http://\(gateway)/api/gateway"),
+               let (data, _) = try? await session.data(from: url),
+               let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+               let rows = json["nodes"] as? [[String: Any]],
+               rows.filter({ $0["state"] as? String == "alive" }).count >= nodes {
+                return true
+            }
+            try? await Task.sleep(for: .milliseconds(200))
+        }
+        return false
     }
 
     /// Polls every node's `/api/cluster` until each lists all the others as alive.

@@ -9,9 +9,20 @@ struct ClusterFile: Sendable {
         let gossip: HostPort
     }
 
+    /// The `[gateway]` table: its address and, optionally, its gossip address, rate-limit
+    /// policies and trusted proxies (comma separated strings) and cache budget.
+    struct Gateway: Sendable {
+        let http: HostPort
+        let gossip: HostPort?
+        let rateLimits: [String]?
+        let trustedProxies: [String]?
+        let cacheBytes: Int?
+    }
+
     let dataDirectory: String
     let nodes: [Node]
-    let gatewayHTTP: HostPort?
+    let gateway: Gateway?
+    var gatewayHTTP: HostPort? { gateway?.http }
 
     struct Invalid: Error, CustomStringConvertible {
         let description: String
@@ -50,6 +61,22 @@ struct ClusterFile: Sendable {
         let ports = nodes.flatMap { [$0.http.description, $0.gossip.description] }
         guard Set(ports).count == ports.count else { throw Invalid(description: "\(path): every http and gossip address must be distinct") }
         self.nodes = nodes
-        gatewayHTTP = try document.tables["gateway"].map { try address($0, "http", "[gateway]") }
+        gateway = try document.tables["gateway"].map { table in
+            func list(_ key: String) throws -> [String]? {
+                guard let value = table[key] else { return nil }
+                guard case .string(let text) = value else { throw Invalid(description: "\(path): [gateway] \(key) must be a string") }
+                return text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            }
+            var cacheBytes: Int?
+            if let value = table["cache_bytes"] {
+                guard case .integer(let bytes) = value, bytes >= 0 else { throw Invalid(description: "\(path): [gateway] cache_bytes must be an integer >= 0") }
+                cacheBytes = bytes
+            }
+            return Gateway(
+                http: try address(table, "http", "[gateway]"),
+                gossip: table["gossip"] == nil ? nil : try address(table, "gossip", "[gateway]"),
+                rateLimits: try list("rate_limits"), trustedProxies: try list("trusted_proxies"), cacheBytes: cacheBytes
+            )
+        }
     }
 }

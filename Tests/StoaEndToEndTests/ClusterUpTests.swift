@@ -41,7 +41,7 @@ struct ClusterUpTests {
         return String(decoding: output, as: UTF8.self)
     }
 
-    @Test("starts three nodes that see each other, prints their URLs, stops them all on SIGTERM, and keeps data across restarts")
+    @Test("starts three nodes that see each other and the gateway, prints their URLs, stops them all on SIGTERM, and keeps data across restarts")
     func upDownUp() async throws {
         let folder = try temporaryDirectory("cluster-up")
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -51,12 +51,15 @@ struct ClusterUpTests {
         for index in 0..<3 {
             toml += "\n[[node]]\nname = \"n\(index + 1)\"\nhttp = \"127.0.0.1:\(http[index])\"\ngossip = \"127.0.0.1:\(gossip[index])\"\n"
         }
+        let gatewayPort = Self.freePort()
+        toml += "\n[gateway]\nhttp = \"127.0.0.1:\(gatewayPort)\"\n"
         try toml.write(to: folder.appendingPathComponent("local.toml"), atomically: true, encoding: .utf8)
 
         let (first, pipe) = try start(in: folder)
         defer { if first.isRunning { kill(first.processIdentifier, SIGKILL) } }
         let banner = try waitForUp(pipe)
         for port in http { #expect(banner.contains("http://127.0.0.1:\(port)")) }
+        #expect(banner.contains("gateway http://127.0.0.1:\(gatewayPort)"))
         let n1 = HTTPJSON(base: "http://127.0.0.1:\(http[0])")
         let n3 = HTTPJSON(base: "http://127.0.0.1:\(http[2])")
         _ = try await n1.send("POST", "/api/collections/users/records", json: ["email": "up@example.com", "password": "12345678", "passwordConfirm": "12345678"])
@@ -69,6 +72,9 @@ struct ClusterUpTests {
         let created = try await n3.send("POST", "/api/collections/quotes/records", token: token, json: ["content": "survives restarts"])
         #expect(created.status == 200)
         let id = created.json["id"] as? String ?? ""
+        // The gateway routes to the nodes and verifies the same tokens.
+        let gateway = HTTPJSON(base: "http://127.0.0.1:\(gatewayPort)")
+        #expect(try await eventually { try await gateway.send("GET", "/api/collections/quotes/records/\(id)", token: token).status == 200 })
 
         kill(first.processIdentifier, SIGTERM)
         first.waitUntilExit()

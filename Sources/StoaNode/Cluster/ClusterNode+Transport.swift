@@ -6,7 +6,7 @@ import Synchronization
 
 extension ClusterNode {
     typealias StreamServer = NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, Never>, Never>
-    typealias DatagramChannel = NIOAsyncChannel<AddressedEnvelope<ByteBuffer>, AddressedEnvelope<ByteBuffer>>
+    typealias DatagramChannel = SWIMDatagramLink.Channel
 
     /// Binds the TCP stream server, then UDP on the same port (port 0: the OS picks the TCP port).
     func bind() async throws -> (StreamServer, DatagramChannel) {
@@ -26,13 +26,7 @@ extension ClusterNode {
                 }
             }
         guard let port = server.channel.localAddress?.port else { throw ClusterError.noLocalAddress }
-        let datagrams = try await DatagramBootstrap(group: group)
-            .channelOption(.socketOption(.so_reuseaddr), value: 1)
-            .bind(host: configuration.gossipHost, port: port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try DatagramChannel(wrappingChannelSynchronously: channel)
-                }
-            }
+        let datagrams = try await SWIMDatagramLink.bind(host: configuration.gossipHost, port: port, group: group)
         gossipPort = port
         return (server, datagrams)
     }
@@ -79,18 +73,12 @@ extension ClusterNode {
     }
 
     nonisolated func serveDatagrams(_ channel: DatagramChannel) async throws {
-        try await channel.executeThenClose { inbound, outbound in
-            await setDatagramWriter(outbound)
-            for try await datagram in inbound {
-                guard let message = authenticate(Array(datagram.data.readableBytesView)) else {
-                    await reject(.authentication)
-                    continue
-                }
-                guard case .swim(let envelope) = message else {
-                    await reject(.malformed)
-                    continue
-                }
-                await received(envelope: envelope)
+        try await datagramLink.serve(channel) { envelope in
+            await self.received(envelope: envelope)
+        } onReject: { rejection in
+            switch rejection {
+            case .authentication: await self.reject(.authentication)
+            case .malformed: await self.reject(.malformed)
             }
         }
     }
@@ -100,25 +88,6 @@ extension ClusterNode {
     nonisolated func authenticate(_ frame: [UInt8]) -> WireMessage? {
         guard let payload = sealer.open(frame) else { return nil }
         return try? WireCodec.decode(payload)
-    }
-
-    private func setDatagramWriter(_ writer: NIOAsyncChannelOutboundWriter<AddressedEnvelope<ByteBuffer>>) {
-        datagramWriter = writer
-    }
-
-    /// Sends one SWIM message as a sealed datagram (fire and forget, as UDP is).
-    func sendDatagram(_ message: WireMessage, to address: MemberAddress) {
-        guard let writer = datagramWriter else { return }
-        let target: SocketAddress
-        if let known = resolved[address] {
-            target = known
-        } else {
-            guard let made = try? SocketAddress.makeAddressResolvingHost(address.host, port: address.port) else { return }
-            resolved[address] = made
-            target = made
-        }
-        let bytes = sealer.seal(WireCodec.encode(message))
-        Task { try? await writer.write(AddressedEnvelope(remoteAddress: target, data: ByteBuffer(bytes: bytes))) }
     }
 
     /// Sends one message on the stream to `peer`, connecting first when needed.

@@ -24,14 +24,14 @@ public actor ClusterNode: Service {
     var swim: SWIMInstance?
     var replication: ReplicationMachine
     var rng = SystemRandomNumberGenerator()
-    var datagramWriter: NIOAsyncChannelOutboundWriter<AddressedEnvelope<ByteBuffer>>?
+    /// SWIM over UDP (shared with the gateway's membership).
+    let datagramLink: SWIMDatagramLink
     var links: [String: any Channel] = [:]
     var memberIDs: [String: MemberID] = [:]
     /// Peers a ``sendMissing(to:skipEmpty:)`` stream is currently running to.
     var streaming: Set<String> = []
     /// Pulls (our vector sent) still streaming back, by peer, with the time they started.
     var pulls: [String: UInt64] = [:]
-    var resolved: [MemberAddress: SocketAddress] = [:]
     /// The gossip port actually bound (known once ``run()`` has bound it).
     public internal(set) var gossipPort: Int?
     var counters = ClusterCounters()
@@ -41,8 +41,18 @@ public actor ClusterNode: Service {
         self.database = database
         self.logger = logger
         self.sealer = FrameSealer(clusterKey: configuration.clusterKey)
+        self.datagramLink = SWIMDatagramLink(sealer: sealer)
         self.group = group
         self.replication = ReplicationMachine(myself: database.nodeName, configuration: configuration.replication)
+    }
+
+    /// The HTTP URL actually served, once the server runs (differs from the configured one for port 0).
+    var httpURL: String?
+
+    /// Called once the HTTP server listens: the URL announced to the other members.
+    public func serverRunning(httpPort: Int) {
+        guard let colon = configuration.httpURL.lastIndex(of: ":") else { return }
+        httpURL = configuration.httpURL[..<colon] + ":\(httpPort)"
     }
 
     /// Milliseconds on a monotonic clock: the only time the protocol machines see.
@@ -53,9 +63,13 @@ public actor ClusterNode: Service {
     public func run() async throws {
         let (server, datagrams) = try await bind()
         guard let port = gossipPort else { return }
+        // A node told to listen on HTTP port 0 announces the port it got (the gateway routes by it).
+        if configuration.httpURL.hasSuffix(":0") {
+            for _ in 0..<3000 where httpURL == nil { try await Task.sleep(for: .milliseconds(10)) }
+        }
         swim = SWIMInstance(
             myself: MemberID(name: database.nodeName, host: configuration.gossipHost, port: port),
-            meta: configuration.httpURL, configuration: configuration.swim, seeds: configuration.join
+            meta: MemberRole.node(httpURL: httpURL ?? configuration.httpURL).meta, configuration: configuration.swim, seeds: configuration.join
         )
         logger.info("gossip listening on \(configuration.gossipHost):\(port)", metadata: ["join": "\(configuration.join.map { "\($0.host):\($0.port)" })"])
         database.onCommit { [weak self] change in
@@ -163,8 +177,13 @@ public actor ClusterNode: Service {
         for directive in directives {
             switch directive {
             case .send(let envelope, let address):
-                sendDatagram(.swim(envelope), to: address)
-            case .statusChanged(let id, let from, let to, _):
+                datagramLink.send(envelope, to: address)
+            case .statusChanged(let id, let from, let to, let meta):
+                // A gateway holds no data: SWIM probes it, replication leaves it out.
+                guard MemberRole(meta: meta).holdsData else {
+                    logger.info("gateway \(id.name) at \(id.host):\(id.port): \(from.map(\.rawValue) ?? "new") -> \(to.rawValue)")
+                    continue
+                }
                 // A member that came back on a new address has two identities under one name:
                 // replication follows the name's current, most alive identity.
                 let current = swim?.member(named: id.name)

@@ -1,0 +1,156 @@
+import AsyncHTTPClient
+import Dispatch
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import StoaGossip
+import StoaNode
+
+/// The gateway's seat in the cluster: a SWIM member that holds no data (it announces
+/// ``MemberRole/gateway(httpURL:)`` so nodes leave it out of replication). It drives its own
+/// ``SWIMInstance`` over the shared ``SWIMDatagramLink``, tells the ``NodePool`` what membership
+/// says, and health-checks ejected nodes: one is re-admitted only when membership says it is
+/// not dead and `GET /api/health` answers 200.
+public actor GatewayMembership: Service {
+    public struct Configuration: Sendable {
+        public var name: String
+        public var gossipHost: String
+        public var gossipPort: Int
+        public var join: [MemberAddress]
+        public var clusterKey: String
+        /// The gateway's own HTTP URL (announced after `gateway;`).
+        public var httpURL: String
+        public var swim: SWIMConfiguration
+        public var tickMillis: UInt64
+        public var healthCheckMillis: UInt64
+
+        public init(name: String = "gateway", gossipHost: String, gossipPort: Int, join: [MemberAddress], clusterKey: String, httpURL: String,
+                    swim: SWIMConfiguration = .init(), tickMillis: UInt64 = 50, healthCheckMillis: UInt64 = 250) {
+            self.name = name
+            self.gossipHost = gossipHost
+            self.gossipPort = gossipPort
+            self.join = join
+            self.clusterKey = clusterKey
+            self.httpURL = httpURL
+            self.swim = swim
+            self.tickMillis = tickMillis
+            self.healthCheckMillis = healthCheckMillis
+        }
+    }
+
+    let configuration: Configuration
+    let pool: NodePool
+    let client: HTTPClient
+    let logger: Logger
+    let link: SWIMDatagramLink
+    var swim: SWIMInstance?
+    var rng = SystemRandomNumberGenerator()
+    public private(set) var gossipPort: Int?
+    public private(set) var rejectedDatagrams = 0
+
+    public init(configuration: Configuration, pool: NodePool, client: HTTPClient, logger: Logger) {
+        self.configuration = configuration
+        self.pool = pool
+        self.client = client
+        self.logger = logger
+        self.link = SWIMDatagramLink(sealer: FrameSealer(clusterKey: configuration.clusterKey))
+    }
+
+    static func nowMillis() -> UInt64 { DispatchTime.now().uptimeNanoseconds / 1_000_000 }
+
+    public func run() async throws {
+        let channel = try await SWIMDatagramLink.bind(host: configuration.gossipHost, port: configuration.gossipPort, group: MultiThreadedEventLoopGroup.singleton)
+        guard let port = channel.channel.localAddress?.port else { return }
+        gossipPort = port
+        swim = SWIMInstance(
+            myself: MemberID(name: configuration.name, host: configuration.gossipHost, port: port),
+            meta: MemberRole.gateway(httpURL: configuration.httpURL).meta, configuration: configuration.swim, seeds: configuration.join
+        )
+        logger.info("gossip listening on \(configuration.gossipHost):\(port)", metadata: ["join": "\(configuration.join.map(\.description))"])
+        do {
+            try await cancelWhenGracefulShutdown {
+                try await withThrowingDiscardingTaskGroup { tasks in
+                    tasks.addTask {
+                        try await self.link.serve(channel) { envelope in
+                            await self.received(envelope)
+                        } onReject: { _ in
+                            await self.countRejected()
+                        }
+                    }
+                    tasks.addTask { try await self.tickLoop() }
+                    tasks.addTask { try await self.healthLoop() }
+                }
+            }
+        } catch is CancellationError {}
+        logger.info("gossip stopped")
+    }
+
+    private func countRejected() { rejectedDatagrams += 1 }
+
+    private func tickLoop() async throws {
+        while !Task.isCancelled {
+            try await Task.sleep(for: .milliseconds(configuration.tickMillis))
+            guard var instance = swim else { continue }
+            let directives = instance.onTick(now: Self.nowMillis(), rng: &rng)
+            swim = instance
+            handle(directives)
+        }
+    }
+
+    private func received(_ envelope: SWIMEnvelope) {
+        guard var instance = swim else { return }
+        let directives = instance.onMessage(envelope, now: Self.nowMillis(), rng: &rng)
+        swim = instance
+        handle(directives)
+    }
+
+    private func handle(_ directives: [SWIMDirective]) {
+        for directive in directives {
+            switch directive {
+            case .send(let envelope, let address):
+                link.send(envelope, to: address)
+            case .statusChanged(let id, let from, let to, _):
+                // A name's current identity is its liveliest one (a node restarted on a new address).
+                guard let current = swim?.member(named: id.name) else { continue }
+                guard case .node(let url) = MemberRole(meta: current.meta), !url.isEmpty else { continue }
+                let membership: UpstreamNode.Membership = switch current.status {
+                case .alive: .alive
+                case .suspect: .suspect
+                case .dead: .dead
+                }
+                logger.info("node \(id.name) at \(url): \(from.map(\.rawValue) ?? "new") -> \(to.rawValue)")
+                pool.update(name: id.name, url: url, membership: membership)
+            }
+        }
+    }
+
+    /// Members as this gateway sees them (for the dashboard).
+    public var members: [Member] { swim?.members ?? [] }
+
+    // MARK: - Health checks (re-admission)
+
+    nonisolated private func healthLoop() async throws {
+        while !Task.isCancelled {
+            try await Task.sleep(for: .milliseconds(configuration.healthCheckMillis))
+            let candidates = pool.readmissionCandidates()
+            await withTaskGroup(of: Void.self) { group in
+                for candidate in candidates {
+                    group.addTask {
+                        let healthy = await self.check(url: candidate.url)
+                        self.pool.healthChecked(name: candidate.name, url: candidate.url, healthy: healthy, now: DispatchTime.now().uptimeNanoseconds)
+                        if healthy { self.logger.info("node \(candidate.name) passed its health check: back in rotation") }
+                    }
+                }
+            }
+        }
+    }
+
+    nonisolated private func check(url: String) async -> Bool {
+        var request = HTTPClientRequest(url: url + "/api/health")
+        request.method = .GET
+        guard let response = try? await client.execute(request, timeout: .seconds(1)) else { return false }
+        _ = try? await response.body.collect(upTo: 64 * 1024)
+        return response.status == .ok
+    }
+}

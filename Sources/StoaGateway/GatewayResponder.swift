@@ -1,0 +1,188 @@
+import Dispatch
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import Metrics
+import NIOCore
+import NIOHTTP1
+import Prometheus
+import StoaNode
+
+/// Answers every request reaching the gateway: its own pages (`/_/`, `/api/gateway`,
+/// `/metrics`), and for everything else rate limiting, the per-user response cache and the
+/// proxy to a live node, in that order. Every proxied answer carries the rate-limit headers.
+public struct GatewayResponder: HTTPResponder {
+    public typealias Context = GatewayRequestContext
+
+    let proxy: GatewayProxy
+    let tokens: VerifiedTokens?
+    let limiter: GatewayRateLimit?
+    let cache: GatewayCache?
+    let status: GatewayStatusSource
+    let registry: PrometheusCollectorRegistry
+    let maxBodyBytes: Int
+    let scheme: String
+    let counters = GatewayCounters()
+
+    public init(proxy: GatewayProxy, tokens: VerifiedTokens?, limiter: GatewayRateLimit?, cache: GatewayCache?, status: GatewayStatusSource,
+                registry: PrometheusCollectorRegistry, maxBodyBytes: Int = 32 << 20, scheme: String = "http") {
+        self.proxy = proxy
+        self.tokens = tokens
+        self.limiter = limiter
+        self.cache = cache
+        self.status = status
+        self.registry = registry
+        self.maxBodyBytes = maxBodyBytes
+        self.scheme = scheme
+    }
+
+    static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+
+    public func respond(to request: Request, context: Context) async throws -> Response {
+        switch request.uri.path {
+        case "/_", "/_/": return GatewayDashboardPage.response()
+        case "/api/gateway": return Self.json(await status.snapshot(now: Self.now()))
+        case "/metrics":
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                            body: ResponseBody(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
+        default: return await proxied(request, context: context)
+        }
+    }
+
+    // MARK: - Proxying
+
+    private func proxied(_ request: Request, context: Context) async -> Response {
+        var request = request
+        let body: ByteBuffer
+        do {
+            body = try await request.collectBody(upTo: maxBodyBytes)
+        } catch {
+            return Self.error(.tooLarge)
+        }
+        let path = request.uri.path
+        let route = RequestRoute(method: request.method.rawValue, path: path)
+        let user = await tokens?.user(fromAuthorization: request.headers[.authorization], now: Self.now())
+
+        // Rate limiting: decided at once, never queued.
+        var limitHeaders: [(name: String, value: String)] = []
+        if let limiter {
+            let decision = limiter.decide(user: user, peer: context.peerIP, forwardedFor: request.headers[.xForwardedFor], isWrite: route.isWrite, now: Self.now())
+            limitHeaders = decision.headers
+            if !decision.admitted {
+                var error = PBError(.tooManyRequests, "Too Many Requests.")
+                for header in decision.headers { if let name = HTTPField.Name(header.name) { error.headers[name] = header.value } }
+                return Self.error(error)
+            }
+        }
+
+        let forwarded = forwardedRequest(request, body: body, route: route, peer: context.peerIP)
+        var response: Response
+        // Without the token secret a caller's identity is unknown: their reads are not cached.
+        let identityKnown = tokens != nil || request.headers[.authorization] == nil
+        if let cache, route.isRecordRead, identityKnown {
+            response = await cache.respond(to: forwarded, key: GatewayCache.key(user: user, path: path, query: request.uri.query), request: request) {
+                try await proxy.forward(forwarded)
+            }
+        } else {
+            do {
+                let answer = try await proxy.forward(forwarded)
+                // A write invalidates the writer's cached views of what it touched before the
+                // client hears back, so its next read never comes from before its write.
+                if route.isWrite, let collection = route.collection, let cache {
+                    cache.invalidate(user: user ?? "", collection: collection, recordID: route.recordID)
+                }
+                response = Self.response(answer)
+                if cache != nil, request.method == .get { response.headers[.xCacheStatus] = "BYPASS" }
+            } catch {
+                if route.isWrite, let collection = route.collection, let cache {
+                    // It may have been applied before the node failed.
+                    cache.invalidate(user: user ?? "", collection: collection, recordID: route.recordID)
+                }
+                response = Self.unavailable(error)
+            }
+        }
+        for header in limitHeaders { if let name = HTTPField.Name(header.name) { response.headers[name] = header.value } }
+        counters.count(status: response.status.code)
+        return response
+    }
+
+    private func forwardedRequest(_ request: Request, body: ByteBuffer, route: RequestRoute, peer: String) -> ForwardedRequest {
+        var headers = HTTPHeaders()
+        var forwardedFor: String?
+        for field in request.headers {
+            let name = field.name.canonicalName
+            if name == "x-forwarded-for" {
+                forwardedFor = forwardedFor.map { $0 + ", " + field.value } ?? field.value
+                continue
+            }
+            if ForwardedRequest.hopByHop.contains(name) || name == "x-forwarded-proto" { continue }
+            headers.add(name: field.name.rawName, value: field.value)
+        }
+        headers.add(name: "X-Forwarded-For", value: forwardedFor.map { $0 + ", " + peer } ?? peer)
+        headers.add(name: "X-Forwarded-Proto", value: scheme)
+        if let host = request.head.authority { headers.add(name: "X-Forwarded-Host", value: host) }
+        let hasBody = body.readableBytes > 0
+        let idempotent = route.isIdempotent(method: request.method.rawValue, bodyHasID: request.method == .post && ForwardedRequest.bodyHasID(body))
+        var target = request.uri.path
+        if let query = request.uri.query, !query.isEmpty { target += "?" + query }
+        return ForwardedRequest(
+            method: NIOHTTP1.HTTPMethod(rawValue: request.method.rawValue), target: target, headers: headers,
+            body: hasBody ? body : nil, idempotent: idempotent, streaming: request.uri.path == "/api/realtime"
+        )
+    }
+
+    // MARK: - Responses
+
+    static func response(_ answer: ProxiedResponse) -> Response {
+        var fields = HTTPFields()
+        fields.reserveCapacity(answer.headers.count + 4)
+        for header in answer.headers { if let name = HTTPField.Name(header.name) { fields.append(HTTPField(name: name, value: header.value)) } }
+        let status = HTTPResponse.Status(code: Int(answer.status.code))
+        switch answer.body {
+        case .buffer(let buffer): return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: buffer))
+        case .stream(let stream): return Response(status: status, headers: fields, body: ResponseBody(asyncSequence: stream))
+        }
+    }
+
+    static func unavailable(_ error: any Error) -> Response {
+        switch error {
+        case GatewayProxy.Failure.noNodeAvailable:
+            return Self.error(PBError(.serviceUnavailable, "No node is available to serve the request."))
+        default:
+            return Self.error(PBError(.badGateway, "The node serving the request failed."))
+        }
+    }
+
+    static func error(_ error: PBError) -> Response {
+        var fields = error.headers
+        fields[.contentType] = "application/json"
+        return Response(status: error.status, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: error.body)))
+    }
+
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+
+    static func json(_ value: some Encodable) -> Response {
+        let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
+        return Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+extension HTTPField.Name {
+    static let xForwardedFor = HTTPField.Name("X-Forwarded-For")!
+    static let xCacheStatus = HTTPField.Name("X-Cache-Status")!
+}
+
+/// Counters of answered requests by status class (Prometheus `stoa_gateway_responses_total`).
+final class GatewayCounters: Sendable {
+    let classes: [Metrics.Counter] = (1...5).map { Metrics.Counter(label: "stoa_gateway_responses_total", dimensions: [("class", "\($0)xx")]) }
+
+    func count(status: Int) {
+        let index = status / 100 - 1
+        if classes.indices.contains(index) { classes[index].increment() }
+    }
+}

@@ -1,0 +1,139 @@
+import Synchronization
+
+/// The data nodes the gateway can route to, shared by the proxy (hot path), membership and
+/// health checks. Selection is power of two choices by least in-flight requests among routable
+/// nodes (Mitzenmacher, "The Power of Two Choices in Randomized Load Balancing", 2001).
+public final class NodePool: Sendable {
+    private let state = Mutex<[String: UpstreamNode]>([:])
+
+    public init() {}
+
+    /// A lease on one node for one request: returned by ``acquire(excluding:)`` and MUST be
+    /// given back with ``release(_:outcome:now:)``.
+    public struct Lease: Sendable {
+        public let name: String
+        public let url: String
+        let startedAt: UInt64
+    }
+
+    public enum Outcome: Sendable {
+        /// The node answered (any status).
+        case answered
+        /// The node could not be reached or cut the connection: eject it at once.
+        case connectionFailed
+    }
+
+    // MARK: - Membership
+
+    /// Records what membership says about a node (learned, status changed, new URL). A node
+    /// that becomes dead or is new stays out of rotation until a health check admits it.
+    public func update(name: String, url: String, membership: UpstreamNode.Membership) {
+        state.withLock { nodes in
+            if var node = nodes[name] {
+                if node.url != url { node.ejected = true }
+                node.url = url
+                if membership == .dead { node.ejected = true }
+                node.membership = membership
+                nodes[name] = node
+            } else {
+                nodes[name] = UpstreamNode(name: name, url: url, membership: membership, ejected: true)
+            }
+        }
+    }
+
+    /// Nodes to health-check: ejected ones that membership says are not dead.
+    public func readmissionCandidates() -> [(name: String, url: String)] {
+        state.withLock { nodes in nodes.values.filter { $0.ejected && $0.membership != .dead }.map { ($0.name, $0.url) } }
+    }
+
+    /// The result of a health check of `name` at `url`: a pass re-admits the node (when
+    /// membership still agrees it is not dead and its URL did not change meanwhile).
+    public func healthChecked(name: String, url: String, healthy: Bool, now: UInt64) {
+        state.withLock { nodes in
+            guard var node = nodes[name], node.url == url else { return }
+            node.lastCheck = now
+            if healthy, node.membership != .dead { node.ejected = false }
+            nodes[name] = node
+        }
+    }
+
+    // MARK: - Routing
+
+    /// Picks a routable node not in `excluding` (power of two choices, fewer in-flight wins),
+    /// counts the request in flight; nil when no node is routable.
+    public func acquire(excluding: Set<String> = [], now: UInt64, random: (Int) -> Int = { Int.random(in: 0..<$0) }) -> Lease? {
+        state.withLock { nodes in
+            let candidates = nodes.values.filter { $0.routable && !excluding.contains($0.name) }.map(\.name).sorted()
+            guard !candidates.isEmpty else { return nil }
+            var chosen = candidates[random(candidates.count)]
+            if candidates.count > 1 {
+                var other = candidates[random(candidates.count - 1)]
+                if other == chosen { other = candidates[candidates.count - 1] }
+                // Prefer alive over suspect, then fewer in flight.
+                let a = nodes[chosen]!, b = nodes[other]!
+                let aKey = (a.membership == .alive ? 0 : 1, a.inFlight), bKey = (b.membership == .alive ? 0 : 1, b.inFlight)
+                if bKey < aKey { chosen = other }
+            }
+            nodes[chosen]!.inFlight += 1
+            return Lease(name: chosen, url: nodes[chosen]!.url, startedAt: now)
+        }
+    }
+
+    /// Ends a lease: records latency and errors; a connection failure ejects the node at once.
+    public func release(_ lease: Lease, outcome: Outcome, now: UInt64) {
+        state.withLock { nodes in
+            guard var node = nodes[lease.name] else { return }
+            node.inFlight -= 1
+            node.requests += 1
+            node.recent.record(now: now)
+            switch outcome {
+            case .answered:
+                node.latencies.record(nanos: now &- lease.startedAt)
+            case .connectionFailed:
+                node.errors += 1
+                if node.url == lease.url {
+                    node.ejected = true
+                    node.lastCheck = now
+                }
+            }
+            nodes[lease.name] = node
+        }
+    }
+
+    // MARK: - Reading
+
+    /// Every known node, sorted by name.
+    public var nodes: [UpstreamNode] {
+        state.withLock { nodes in nodes.values.sorted { $0.name < $1.name } }
+    }
+
+    /// A node's row on the dashboard.
+    public struct Snapshot: Sendable, Encodable {
+        public let name: String
+        public let url: String
+        /// alive, suspect or dead: membership's view, with an ejected node shown as suspect
+        /// until membership calls it dead.
+        public let state: String
+        public let membership: String
+        public let ejected: Bool
+        public let lastCheckSecondsAgo: Double?
+        public let inFlight: Int
+        public let requests: Int
+        public let requestsPerSecond: Double
+        public let p50Millis: Double?
+        public let p99Millis: Double?
+        public let errors: Int
+    }
+
+    public func snapshot(now: UInt64) -> [Snapshot] {
+        nodes.map { node in
+            let state = node.membership == .dead ? "dead" : (node.ejected || node.membership == .suspect ? "suspect" : "alive")
+            return Snapshot(
+                name: node.name, url: node.url, state: state, membership: node.membership.rawValue, ejected: node.ejected,
+                lastCheckSecondsAgo: node.lastCheck.map { Double(now &- $0) / 1e9 },
+                inFlight: node.inFlight, requests: node.requests, requestsPerSecond: node.recent.perSecond(now: now),
+                p50Millis: node.latencies.percentile(0.5), p99Millis: node.latencies.percentile(0.99), errors: node.errors
+            )
+        }
+    }
+}

@@ -1,0 +1,26 @@
+import NIOCore
+import NIOHTTP1
+
+/// A node's answer, fully read (or, for a streamed request, with its body still arriving).
+public struct ProxiedResponse: Sendable {
+    public var status: HTTPResponseStatus
+    /// End-to-end headers only (hop-by-hop and Content-Length removed).
+    public var headers: [(name: String, value: String)]
+    public var body: Body
+    /// The node that answered.
+    public var node: String
+
+    public enum Body: Sendable {
+        case buffer(ByteBuffer)
+        case stream(AsyncHTTPClient.HTTPClientResponse.Body)
+    }
+
+    public init(status: HTTPResponseStatus, headers: [(name: String, value: String)], body: Body, node: String) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self.node = node
+    }
+}
+
+import AsyncHTTPClient

@@ -1,0 +1,32 @@
+/// One data node as the gateway sees it: what membership says, whether the gateway itself has
+/// ejected it, and its traffic figures.
+public struct UpstreamNode: Sendable {
+    /// What membership (SWIM) says about the node.
+    public enum Membership: String, Sendable, Codable { case alive, suspect, dead }
+
+    public let name: String
+    /// The node's HTTP base URL (`http://127.0.0.1:8091`), from its announced meta.
+    public var url: String
+    public var membership: Membership
+    /// Set at once when a request to the node fails to connect or is cut off (passive check);
+    /// cleared only when membership says alive and `GET /api/health` answers 200.
+    public var ejected: Bool
+    /// Monotonic nanoseconds of the last health check or passive failure.
+    public var lastCheck: UInt64?
+    public var inFlight = 0
+    public var requests = 0
+    public var errors = 0
+    var recent = RateWindow()
+    var latencies = LatencyWindow()
+
+    public init(name: String, url: String, membership: Membership, ejected: Bool) {
+        self.name = name
+        self.url = url
+        self.membership = membership
+        self.ejected = ejected
+    }
+
+    /// Routable: alive or suspect in membership and not ejected. Suspicion is often a false
+    /// alarm (SWIM), and the passive check ejects a node that really is gone at its first failure.
+    public var routable: Bool { membership != .dead && !ejected }
+}

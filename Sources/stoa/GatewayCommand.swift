@@ -1,0 +1,161 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Metrics
+import Prometheus
+import StoaGateway
+import StoaGossip
+
+/// `stoa gateway`: the front node. It joins the cluster's membership (holding no data), routes
+/// each request to a live node, rate-limits, caches reads per user and fails over.
+struct GatewayCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gateway",
+        abstract: "Run the Stoa gateway (rate limiting, caching, balancing and failover in front of the nodes).",
+        discussion: """
+        Rate-limit policies are NAME:SCOPE:TRAFFIC:RATE:BURST with SCOPE user|ip|global and TRAFFIC reads|writes|all, \
+        e.g. --rate-limit ip-writes:ip:writes:10:20. Without --rate-limit the policies of the [gateway] table of --config \
+        apply, else \(GatewayConfiguration.defaultPolicies.joined(separator: " and ")). Stops on SIGINT or SIGTERM.
+        """
+    )
+
+    @Option(help: "HTTP listen address HOST:PORT (default: [gateway] http of --config, else 127.0.0.1:8090).")
+    var http: HostPort?
+
+    @Option(help: "Gossip addresses of nodes to join, comma separated (default: every node of --config).")
+    var join: String?
+
+    @Option(help: "The gateway's own gossip address HOST:PORT (UDP; default: the HTTP host, a free port).")
+    var gossip: HostPort?
+
+    @Option(help: "Member name in the cluster's membership.")
+    var name: String = "gateway"
+
+    @Option(help: "Cluster file whose [gateway] table and nodes give defaults (read only when given).")
+    var config: String?
+
+    @Option(help: "Shared cluster key (default: $STOA_CLUSTER_KEY).")
+    var clusterKey: String?
+
+    @Option(help: "File holding the shared cluster key (first line).")
+    var clusterKeyFile: String?
+
+    @Option(help: "The nodes' token signing secret (default: $STOA_TOKEN_SECRET); needed to limit and cache per user.")
+    var tokenSecret: String?
+
+    @Option(help: "File holding the token signing secret (first line).")
+    var tokenSecretFile: String?
+
+    @Option(name: .customLong("rate-limit"), help: "A rate-limit policy NAME:SCOPE:TRAFFIC:RATE:BURST (repeatable).")
+    var rateLimits: [String] = []
+
+    @Flag(help: "Turn rate limiting off.")
+    var noRateLimit = false
+
+    @Option(name: .customLong("trusted-proxy"), help: "CIDR of a proxy whose X-Forwarded-For is believed (repeatable).")
+    var trustedProxies: [String] = []
+
+    @Option(help: "Most client keys the limiter tracks.")
+    var maxLimiterKeys: Int = 100_000
+
+    @Option(help: "Response cache budget in bytes; 0 turns caching off.")
+    var cacheBytes: Int?
+
+    @Option(help: "Milliseconds a cached read stays fresh.")
+    var cacheTtlMs: UInt64 = 5_000
+
+    @Option(help: "Seconds past freshness a cached read may be served while every node is down.")
+    var cacheStaleSeconds: UInt64 = 300
+
+    @Option(help: "PEM certificate chain for TLS (with --tls-key); plain HTTP without.")
+    var tlsCert: String?
+
+    @Option(help: "PEM private key for TLS.")
+    var tlsKey: String?
+
+    @Option(help: "Seconds to wait for one node's answer.")
+    var upstreamTimeout: Int64 = 30
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .info
+
+    @Flag(help: "Experimental: run Swift Concurrency on NIO's event loops (fewer thread hops; no gain measured here).")
+    var eventLoopExecutor = false
+
+    func validate() throws {
+        if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
+        if let cacheBytes, cacheBytes < 0 { throw ValidationError("--cache-bytes must be >= 0") }
+        guard cacheTtlMs > 0 else { throw ValidationError("--cache-ttl-ms must be > 0") }
+        guard maxLimiterKeys > 0 else { throw ValidationError("--max-limiter-keys must be > 0") }
+        guard upstreamTimeout > 0 else { throw ValidationError("--upstream-timeout must be > 0") }
+    }
+
+    static func firstLine(ofFile path: String, option: String) throws -> String {
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        guard let line = text.split(whereSeparator: \.isNewline).first.map(String.init), !line.isEmpty else {
+            throw ValidationError("\(option) \(path) is empty")
+        }
+        return line
+    }
+
+    func run() async throws {
+        if eventLoopExecutor { runConcurrencyOnEventLoops() }
+        let level = logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+
+        let file = try config.map { try ClusterFile(path: $0) }
+        guard let http = http ?? file?.gateway?.http ?? HostPort(argument: "127.0.0.1:8090") else { throw ValidationError("--http") }
+        let joinText = join ?? file.map { $0.nodes.map(\.gossip.description).joined(separator: ",") } ?? ""
+        let seeds = try joinText.split(separator: ",").map { part in
+            guard let address = HostPort(argument: part.trimmingCharacters(in: .whitespaces)) else {
+                throw ValidationError("--join: \"\(part)\" is not HOST:PORT")
+            }
+            return MemberAddress(host: address.host, port: address.port)
+        }
+        guard !seeds.isEmpty else { throw ValidationError("the gateway needs --join (gossip addresses of nodes) or --config") }
+        let gossipAddress = gossip ?? file?.gateway?.gossip ?? HostPort(argument: "\(http.host):0")!
+        if ["0.0.0.0", "::", ""].contains(gossipAddress.host) {
+            throw ValidationError("--gossip must be a concrete address: it is announced to the nodes")
+        }
+
+        let key: String
+        if let clusterKey, !clusterKey.isEmpty { key = clusterKey }
+        else if let clusterKeyFile { key = try Self.firstLine(ofFile: clusterKeyFile, option: "--cluster-key-file") }
+        else if let value = ProcessInfo.processInfo.environment["STOA_CLUSTER_KEY"], !value.isEmpty { key = value }
+        else { throw ValidationError("the gateway needs the cluster key: --cluster-key, --cluster-key-file or STOA_CLUSTER_KEY") }
+
+        var secret = tokenSecret
+        if secret == nil, let tokenSecretFile { secret = try Self.firstLine(ofFile: tokenSecretFile, option: "--token-secret-file") }
+        if secret == nil { secret = ProcessInfo.processInfo.environment["STOA_TOKEN_SECRET"].flatMap { $0.isEmpty ? nil : $0 } }
+
+        let policyTexts = noRateLimit ? [] : (!rateLimits.isEmpty ? rateLimits : (file?.gateway?.rateLimits ?? GatewayConfiguration.defaultPolicies))
+        let policies = try policyTexts.map { text in
+            do { return try RateLimitPolicy(parsing: text) } catch { throw ValidationError("--rate-limit \(text): \(error)") }
+        }
+        guard Set(policies.map(\.name)).count == policies.count else { throw ValidationError("rate-limit policy names must be unique") }
+        let proxies = try (trustedProxies.isEmpty ? (file?.gateway?.trustedProxies ?? []) : trustedProxies).map { text in
+            do { return try CIDR(parsing: text) } catch { throw ValidationError("--trusted-proxy \(text): \(error)") }
+        }
+
+        let scheme = tlsCert == nil ? "http" : "https"
+        let configuration = GatewayConfiguration(
+            httpHost: http.host, httpPort: http.port,
+            membership: .init(name: name, gossipHost: gossipAddress.host, gossipPort: gossipAddress.port, join: seeds, clusterKey: key, httpURL: "\(scheme)://\(http)"),
+            tokenSecret: secret, policies: policies, trustedProxies: proxies, maxLimiterKeys: maxLimiterKeys,
+            cacheBytes: cacheBytes ?? file?.gateway?.cacheBytes ?? (64 << 20), cacheTTLNanos: cacheTtlMs * 1_000_000,
+            cacheStaleNanos: cacheStaleSeconds * 1_000_000_000, tlsCertificatePath: tlsCert, tlsKeyPath: tlsKey, upstreamTimeoutSeconds: upstreamTimeout
+        )
+        let logger = Logger(label: "stoa.gateway")
+        let app = try await buildGateway(configuration: configuration, registry: registry, logger: logger)
+        logger.info("gateway serving \(scheme)://\(http), joining \(seeds.map(\.description).joined(separator: ","))",
+                    metadata: ["policies": "\(policies.map(\.name))", "cacheBytes": "\(configuration.cacheBytes)", "tokens": "\(secret != nil)"])
+        try await app.runService()
+        logger.info("gateway stopped")
+    }
+}

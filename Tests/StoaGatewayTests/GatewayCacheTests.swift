@@ -1,0 +1,138 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import Synchronization
+import Testing
+@testable import StoaGateway
+
+@Suite("GatewayCache: X-Cache-Status, Age, coalescing, invalidation, stale only when no node answers")
+struct GatewayCacheTests {
+    static let path = "/api/collections/quotes/records"
+
+    static func request(headers: HTTPFields = [:]) -> Request {
+        Request(head: HTTPRequest(method: .get, scheme: "http", authority: "gw", path: path, headerFields: headers), body: .init(buffer: ByteBuffer()))
+    }
+
+    static func forwarded() -> ForwardedRequest {
+        ForwardedRequest(method: .GET, target: path, headers: [:], body: nil, idempotent: true)
+    }
+
+    static func answer(_ text: String) -> ProxiedResponse {
+        ProxiedResponse(status: .ok, headers: [("Content-Type", "application/json")], body: .buffer(ByteBuffer(string: text)), node: "n1")
+    }
+
+    static func body(_ response: Response) async throws -> String {
+        let writer = CollectingWriter()
+        try await response.body.write(writer)
+        return writer.text
+    }
+
+    let cache = GatewayCache(byteBudget: 1 << 20, ttlNanos: 60_000_000_000, staleForNanos: 600_000_000_000)
+    let key = GatewayCache.key(user: "u1", path: path, query: "page=1&perPage=5")
+
+    @Test("the query's parameters are sorted into the key; each user has their own entries")
+    func keys() {
+        #expect(GatewayCache.key(user: "u1", path: Self.path, query: "b=2&a=1") == GatewayCache.key(user: "u1", path: Self.path, query: "a=1&b=2"))
+        #expect(GatewayCache.key(user: "u1", path: Self.path, query: nil) != GatewayCache.key(user: "u2", path: Self.path, query: nil))
+        #expect(GatewayCache.key(user: nil, path: Self.path, query: nil).user == "")
+    }
+
+    @Test("MISS then HIT with Age; a write by the user makes the next read a MISS with the new answer")
+    func hitAndInvalidation() async throws {
+        let fetches = Mutex(0)
+        let fetch: @Sendable () async throws -> ProxiedResponse = {
+            let count = fetches.withLock { $0 += 1; return $0 }
+            return Self.answer("v\(count)")
+        }
+        let miss = await cache.respond(to: Self.forwarded(), key: key, request: Self.request(), fetch: fetch)
+        #expect(miss.headers[.xCacheStatus] == "MISS")
+        #expect(try await Self.body(miss) == "v1")
+        let hit = await cache.respond(to: Self.forwarded(), key: key, request: Self.request(), fetch: fetch)
+        #expect(hit.headers[.xCacheStatus] == "HIT")
+        #expect(hit.headers[.age] == "0")
+        #expect(try await Self.body(hit) == "v1")
+        cache.invalidate(user: "u2", collection: "quotes", recordID: nil)
+        #expect(await cache.respond(to: Self.forwarded(), key: key, request: Self.request(), fetch: fetch).headers[.xCacheStatus] == "HIT", "another user's write")
+        cache.invalidate(user: "u1", collection: "quotes", recordID: "abc")
+        let again = await cache.respond(to: Self.forwarded(), key: key, request: Self.request(), fetch: fetch)
+        #expect(again.headers[.xCacheStatus] == "MISS")
+        #expect(try await Self.body(again) == "v2")
+        #expect(fetches.withLock { $0 } == 2)
+    }
+
+    @Test("Cache-Control: no-cache bypasses the cache")
+    func bypass() async throws {
+        let fetch: @Sendable () async throws -> ProxiedResponse = { Self.answer("fresh") }
+        _ = await cache.respond(to: Self.forwarded(), key: key, request: Self.request(), fetch: fetch)
+        let bypass = await cache.respond(to: Self.forwarded(), key: key, request: Self.request(headers: [.cacheControl: "no-cache"]), fetch: { Self.answer("newer") })
+        #expect(bypass.headers[.xCacheStatus] == "BYPASS")
+        #expect(try await Self.body(bypass) == "newer")
+    }
+
+    @Test("concurrent misses on one key make one upstream request")
+    func coalescing() async throws {
+        let fetches = Mutex(0)
+        let gate = FetchGate()
+        let fetch: @Sendable () async throws -> ProxiedResponse = {
+            fetches.withLock { $0 += 1 }
+            await gate.wait()
+            return Self.answer("shared")
+        }
+        let statuses = await withTaskGroup(of: String?.self) { group in
+            for _ in 0..<20 {
+                group.addTask { await self.cache.respond(to: Self.forwarded(), key: self.key, request: Self.request(), fetch: fetch).headers[.xCacheStatus] }
+            }
+            // Let every caller reach the coalescer before the one fetch answers.
+            while fetches.withLock({ $0 }) == 0 { await Task.yield() }
+            for _ in 0..<200 { await Task.yield() }
+            try? await Task.sleep(for: .milliseconds(50))
+            await gate.open()
+            return await group.reduce(into: [String?]()) { $0.append($1) }
+        }
+        #expect(fetches.withLock { $0 } == 1)
+        #expect(statuses.allSatisfy { $0 == "MISS" })
+        #expect(cache.statistics.entries == 1)
+    }
+
+    @Test("an entry past its freshness is served STALE only when no node answers")
+    func staleWhenNodesDown() async throws {
+        let short = GatewayCache(byteBudget: 1 << 20, ttlNanos: 1, staleForNanos: 600_000_000_000)
+        _ = await short.respond(to: Self.forwarded(), key: key, request: Self.request(), fetch: { Self.answer("old") })
+        let refreshed = await short.respond(to: Self.forwarded(), key: key, request: Self.request(), fetch: { Self.answer("new") })
+        #expect(refreshed.headers[.xCacheStatus] == "MISS")
+        #expect(try await Self.body(refreshed) == "new")
+        let stale = await short.respond(to: Self.forwarded(), key: key, request: Self.request(), fetch: { throw GatewayProxy.Failure.noNodeAvailable })
+        #expect(stale.headers[.xCacheStatus] == "STALE")
+        #expect(stale.headers[.age] != nil)
+        #expect(try await Self.body(stale) == "new")
+        let other = GatewayCache.key(user: "u1", path: Self.path, query: "page=9")
+        let none = await short.respond(to: Self.forwarded(), key: other, request: Self.request(), fetch: { throw GatewayProxy.Failure.noNodeAvailable })
+        #expect(none.status == .serviceUnavailable)
+    }
+}
+
+/// Holds callers until opened.
+private actor FetchGate {
+    private var isOpen = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    func wait() async {
+        if isOpen { return }
+        await withCheckedContinuation { waiters.append($0) }
+    }
+
+    func open() {
+        isOpen = true
+        for waiter in waiters { waiter.resume() }
+        waiters.removeAll()
+    }
+}
+
+/// Collects a response body.
+final class CollectingWriter: ResponseBodyWriter, @unchecked Sendable {
+    private var buffer = ByteBuffer()
+    func write(_ buffer: ByteBuffer) async throws { var copy = buffer; self.buffer.writeBuffer(&copy) }
+    func finish(_ trailingHeaders: HTTPFields?) async throws {}
+    var text: String { String(buffer: buffer) }
+}

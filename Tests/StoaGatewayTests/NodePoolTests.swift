@@ -1,0 +1,106 @@
+import Testing
+@testable import StoaGateway
+
+@Suite("NodePool: routing only to live nodes, passive ejection, health re-admission")
+struct NodePoolTests {
+    static func admitted(_ names: [String]) -> NodePool {
+        let pool = NodePool()
+        for name in names {
+            pool.update(name: name, url: "http://\(name)", membership: .alive)
+            pool.healthChecked(name: name, url: "http://\(name)", healthy: true, now: 0)
+        }
+        return pool
+    }
+
+    @Test("a node membership reports is not routed to until its health check passes")
+    func newNodesWaitForHealth() {
+        let pool = NodePool()
+        pool.update(name: "n1", url: "http://n1", membership: .alive)
+        #expect(pool.acquire(now: 0) == nil)
+        #expect(pool.readmissionCandidates().map(\.name) == ["n1"])
+        pool.healthChecked(name: "n1", url: "http://n1", healthy: false, now: 1)
+        #expect(pool.acquire(now: 1) == nil)
+        pool.healthChecked(name: "n1", url: "http://n1", healthy: true, now: 2)
+        #expect(pool.acquire(now: 2)?.name == "n1")
+    }
+
+    @Test("a connection failure ejects at once; re-admission needs membership not dead and a passing check")
+    func ejectionAndReadmission() throws {
+        let pool = Self.admitted(["n1", "n2"])
+        let lease = try #require(pool.acquire(excluding: ["n2"], now: 0))
+        #expect(lease.name == "n1")
+        pool.release(lease, outcome: .connectionFailed, now: 1)
+        for _ in 0..<20 { #expect(pool.acquire(now: 2).map { pool.release($0, outcome: .answered, now: 3); return $0.name } == "n2") }
+        pool.update(name: "n1", url: "http://n1", membership: .dead)
+        pool.healthChecked(name: "n1", url: "http://n1", healthy: true, now: 4)
+        #expect(pool.acquire(excluding: ["n2"], now: 5) == nil, "membership says dead: a passing check alone does not re-admit")
+        #expect(pool.readmissionCandidates().isEmpty)
+        pool.update(name: "n1", url: "http://n1", membership: .alive)
+        #expect(pool.acquire(excluding: ["n2"], now: 6) == nil, "alive again, but not yet checked")
+        pool.healthChecked(name: "n1", url: "http://n1", healthy: true, now: 7)
+        #expect(pool.acquire(excluding: ["n2"], now: 8)?.name == "n1")
+    }
+
+    @Test("a check of a node's old URL does not re-admit its new address")
+    func staleCheckIgnored() {
+        let pool = Self.admitted(["n1"])
+        pool.update(name: "n1", url: "http://n1-new", membership: .alive)
+        pool.healthChecked(name: "n1", url: "http://n1", healthy: true, now: 1)
+        #expect(pool.acquire(now: 1) == nil)
+        pool.healthChecked(name: "n1", url: "http://n1-new", healthy: true, now: 2)
+        #expect(pool.acquire(now: 2)?.url == "http://n1-new")
+    }
+
+    @Test("of the two nodes drawn, the one with fewer requests in flight wins")
+    func powerOfTwoChoices() throws {
+        let pool = Self.admitted(["n1", "n2"])
+        let busy = try #require(pool.acquire(excluding: ["n2"], now: 0))
+        #expect(busy.name == "n1")
+        // Whatever the draws, with two nodes both are compared: n2 (idle) wins every time.
+        for draw in 0..<2 {
+            let lease = try #require(pool.acquire(now: 1, random: { count in draw % count }))
+            #expect(lease.name == "n2")
+            pool.release(lease, outcome: .answered, now: 2)
+        }
+        #expect(pool.nodes.first { $0.name == "n1" }?.inFlight == 1)
+        pool.release(busy, outcome: .answered, now: 3)
+        #expect(pool.nodes.allSatisfy { $0.inFlight == 0 })
+        #expect(pool.nodes.map(\.requests) == [1, 2])
+    }
+}
+
+@Suite("RequestRoute: writes, cacheable reads, which failed requests may be retried")
+struct RequestRouteTests {
+    @Test("record paths and methods")
+    func classification() {
+        let list = RequestRoute(method: "GET", path: "/api/collections/quotes/records")
+        #expect(list.isRecordRead && !list.isWrite && list.collection == "quotes" && list.recordID == nil)
+        let view = RequestRoute(method: "GET", path: "/api/collections/quotes/records/abc123")
+        #expect(view.isRecordRead && view.recordID == "abc123")
+        let auth = RequestRoute(method: "POST", path: "/api/collections/users/auth-with-password")
+        #expect(auth.isWrite && auth.collection == nil && !auth.isRecordRead)
+        #expect(!RequestRoute(method: "GET", path: "/api/health").isRecordRead)
+    }
+
+    @Test("reads, writes on a named record and creates with a client-chosen id are retried; others are not")
+    func idempotency() {
+        let records = RequestRoute(method: "POST", path: "/api/collections/quotes/records")
+        #expect(records.isIdempotent(method: "POST", bodyHasID: true))
+        #expect(!records.isIdempotent(method: "POST", bodyHasID: false))
+        #expect(RequestRoute(method: "GET", path: "/api/health").isIdempotent(method: "GET", bodyHasID: false))
+        #expect(RequestRoute(method: "HEAD", path: "/x").isIdempotent(method: "HEAD", bodyHasID: false))
+        let one = RequestRoute(method: "PATCH", path: "/api/collections/quotes/records/abc")
+        #expect(one.isIdempotent(method: "PATCH", bodyHasID: false))
+        #expect(one.isIdempotent(method: "DELETE", bodyHasID: false))
+        let auth = RequestRoute(method: "POST", path: "/api/collections/users/auth-with-password")
+        #expect(!auth.isIdempotent(method: "POST", bodyHasID: true))
+        let withID = ForwardedRequest.bodyHasID(ByteBuffer(string: #"{"id":"abcdefghijklmno","content":"x"}"#))
+        let withoutID = ForwardedRequest.bodyHasID(ByteBuffer(string: #"{"content":"x"}"#))
+        let notJSON = ForwardedRequest.bodyHasID(ByteBuffer(string: "not json"))
+        #expect(withID)
+        #expect(withoutID == false)
+        #expect(notJSON == false)
+    }
+}
+
+import NIOCore

@@ -1,0 +1,203 @@
+#!/usr/bin/env bash
+# The Stoa gateway vs nginx (Debian: proxy, proxy_cache, limit_req), side by side in one run, in
+# front of the same three Stoa nodes on loopback:
+#   - proxied get-by-id req/s with p50/p99 (cache off), against one node directly;
+#   - cache-hit req/s (the same get, served from the proxy's cache);
+#   - limiter accuracy: 1000 r/s, burst 100, offered well above that for the run: admitted vs
+#     rate x elapsed + burst;
+#   - failover: a get load while one of the three nodes is SIGKILLed; failed requests.
+#
+#   bash benchmarks/gateway-vs-nginx.sh [SECONDS_PER_RUN]      (default 10)
+#
+# Installs nginx and wrk (apt-get) if missing, builds `stoa` in release mode, prints a Markdown
+# table; raw wrk output goes to benchmarks/out/.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+DURATION="${1:-10}"
+OUT=benchmarks/out
+mkdir -p "$OUT"
+
+missing=()
+command -v wrk >/dev/null || missing+=(wrk)
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx)
+if [ ${#missing[@]} -gt 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+if [ -z "${STOA:-}" ]; then
+    swift build -c release --product stoa 2>&1 | grep -E "error|Build complete" || true
+    STOA=.build/release/stoa
+fi
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+TMP=$(mktemp -d)
+KEY=bench-cluster-key
+SECRET=bench-token-secret
+PIDS=()
+cleanup() {
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    [ -f "$TMP/nginx.pid" ] && kill "$(cat "$TMP/nginx.pid")" 2>/dev/null || true
+    sleep 0.5
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+declare -A HTTP GOSSIP PID
+for n in n1 n2 n3; do HTTP[$n]=$(free_port); GOSSIP[$n]=$(free_port); done
+start_node() {
+    local n=$1 join=()
+    [ "$n" != n1 ] && join=(--join "127.0.0.1:${GOSSIP[n1]}")
+    [ "$n" = n1 ] && join=(--join "127.0.0.1:${GOSSIP[n2]},127.0.0.1:${GOSSIP[n3]}")
+    "$STOA" node --name "$n" --data "$TMP/$n" --http "127.0.0.1:${HTTP[$n]}" --gossip "127.0.0.1:${GOSSIP[$n]}" "${join[@]}" \
+        --cluster-key "$KEY" --token-secret "$SECRET" --bcrypt-cost 4 --log-level warning >>"$TMP/$n.log" 2>&1 &
+    PID[$n]=$!
+    PIDS+=($!)
+    for _ in $(seq 1 200); do curl -sf "http://127.0.0.1:${HTTP[$n]}/api/health" >/dev/null && return 0; sleep 0.1; done
+    echo "node $n did not start" >&2; cat "$TMP/$n.log" >&2; exit 1
+}
+for n in n1 n2 n3; do start_node "$n"; done
+
+N1="http://127.0.0.1:${HTTP[n1]}"
+curl -sf -XPOST "$N1/api/collections/users/records" -H 'content-type: application/json' \
+    -d '{"email":"bench@example.com","password":"benchpass123","passwordConfirm":"benchpass123"}' >/dev/null
+TOKEN=$(curl -sf -XPOST "$N1/api/collections/users/auth-with-password" -H 'content-type: application/json' \
+    -d '{"identity":"bench@example.com","password":"benchpass123"}' | python3 -c 'import sys,json; print(json.load(sys.stdin)["token"])')
+QUOTE=$(curl -sf -XPOST "$N1/api/collections/quotes/records" -H "Authorization: $TOKEN" -H 'content-type: application/json' \
+    -d '{"content":"bench sample","source":"bench-sample"}' | python3 -c 'import sys,json; print(json.load(sys.stdin)["id"])')
+for n in n2 n3; do
+    for _ in $(seq 1 300); do
+        [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: $TOKEN" "http://127.0.0.1:${HTTP[$n]}/api/collections/quotes/records/$QUOTE")" = 200 ] && break
+        sleep 0.1
+    done
+done
+
+# start_gateway VAR NAME ARGS... : sets VAR to the port once the gateway routes to all three nodes.
+start_gateway() {
+    local var=$1 name=$2; shift 2
+    local port; port=$(free_port)
+    "$STOA" gateway --http "127.0.0.1:$port" --join "127.0.0.1:${GOSSIP[n1]},127.0.0.1:${GOSSIP[n2]},127.0.0.1:${GOSSIP[n3]}" \
+        --cluster-key "$KEY" --token-secret "$SECRET" --log-level warning "$@" >>"$TMP/$name.log" 2>&1 &
+    PIDS+=($!)
+    wait_routing "$port" || { echo "gateway $name did not route to three nodes" >&2; cat "$TMP/$name.log" >&2; exit 1; }
+    printf -v "$var" '%s' "$port"
+}
+wait_routing() {
+    for _ in $(seq 1 300); do
+        curl -sf "http://127.0.0.1:$1/api/gateway" 2>/dev/null | python3 -c 'import sys,json; s=json.load(sys.stdin); sys.exit(0 if sum(n["state"]=="alive" for n in s["nodes"])==3 else 1)' 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}
+start_gateway GW_PROXY gw-proxy --no-rate-limit --cache-bytes 0
+start_gateway GW_CACHE gw-cache --no-rate-limit --cache-ttl-ms 600000
+start_gateway GW_LIMIT gw-limit --rate-limit global:global:all:1000:100 --cache-bytes 0
+start_gateway GW_FAIL gw-fail --no-rate-limit --cache-bytes 0
+
+NG_PROXY=$(free_port); NG_CACHE=$(free_port); NG_LIMIT=$(free_port)
+mkdir -p "$TMP/nginx/cache" "$TMP/nginx/logs"
+cat >"$TMP/nginx.conf" <<CONF
+$( [ "$(id -u)" = 0 ] && echo "user root;" )
+worker_processes auto;
+error_log $TMP/nginx/logs/error.log warn;
+pid $TMP/nginx.pid;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path $TMP/nginx/body; proxy_temp_path $TMP/nginx/proxy;
+    fastcgi_temp_path $TMP/nginx/fastcgi; uwsgi_temp_path $TMP/nginx/uwsgi; scgi_temp_path $TMP/nginx/scgi;
+    upstream stoa {
+        server 127.0.0.1:${HTTP[n1]} max_fails=1 fail_timeout=5s;
+        server 127.0.0.1:${HTTP[n2]} max_fails=1 fail_timeout=5s;
+        server 127.0.0.1:${HTTP[n3]} max_fails=1 fail_timeout=5s;
+        keepalive 64;
+    }
+    proxy_http_version 1.1;
+    proxy_set_header Connection "";
+    proxy_next_upstream error timeout http_502 http_503;
+    proxy_cache_path $TMP/nginx/cache levels=1:2 keys_zone=stoa:10m max_size=64m inactive=10m;
+    limit_req_zone \$server_port zone=global:1m rate=1000r/s;
+    limit_req_status 429;
+    server { listen 127.0.0.1:$NG_PROXY; location / { proxy_pass http://stoa; } }
+    server {
+        listen 127.0.0.1:$NG_CACHE;
+        location / {
+            proxy_pass http://stoa;
+            proxy_cache stoa;
+            proxy_cache_key "\$http_authorization\$request_uri";
+            proxy_cache_valid 200 10m;
+            proxy_ignore_headers Cache-Control Expires Set-Cookie;
+            add_header X-Cache-Status \$upstream_cache_status;
+        }
+    }
+    server { listen 127.0.0.1:$NG_LIMIT; location / { limit_req zone=global burst=100 nodelay; proxy_pass http://stoa; } }
+}
+CONF
+"$NGINX" -c "$TMP/nginx.conf" -p "$TMP/nginx" -g 'daemon on;' 2>>"$TMP/nginx/logs/error.log"
+for _ in $(seq 1 100); do curl -sf -o /dev/null "http://127.0.0.1:$NG_PROXY/api/health" && break; sleep 0.1; done
+
+# run NAME PORT [CONNECTIONS] -> "rps p50 p99 failed requests elapsed"
+run() {
+    local name=$1 port=$2 conns=${3:-16}
+    local file="$OUT/gw-$name.txt"
+    TOKEN=$TOKEN ID=$QUOTE wrk -t2 -c"$conns" -d"${DURATION}s" --latency -s benchmarks/wrk/get.lua "http://127.0.0.1:$port" >"$file" 2>&1
+    python3 - "$file" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+def unit(v):
+    m = re.match(r"([\d.]+)(us|ms|s)", v); x = float(m.group(1))
+    return x / 1000 if m.group(2) == "us" else (x * 1000 if m.group(2) == "s" else x)
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+p50 = unit(re.search(r"\n\s+50%\s+(\S+)", text).group(1)); p99 = unit(re.search(r"\n\s+99%\s+(\S+)", text).group(1))
+m = re.search(r"(\d+) requests in ([\d.]+)(s|m)", text)
+total, elapsed = int(m.group(1)), float(m.group(2)) * (60 if m.group(3) == "m" else 1)
+non2xx = int((re.search(r"Non-2xx or 3xx responses: (\d+)", text) or [0, 0])[1])
+m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+sock = sum(int(x) for x in m.groups()) if m else 0
+print(f"{rps:.0f} {p50:.2f} {p99:.2f} {non2xx + sock} {total} {elapsed:.3f}")
+PY
+}
+ratio() { python3 -c "print(f'{$1/$2:.2f}x')"; }
+
+# Warm the keep-alive pools and caches.
+for port in "$GW_PROXY" "$GW_CACHE" "$NG_PROXY" "$NG_CACHE"; do
+    for _ in 1 2 3; do curl -s -o /dev/null -H "Authorization: $TOKEN" "http://127.0.0.1:$port/api/collections/quotes/records/$QUOTE"; done
+done
+hit=$(curl -s -D - -o /dev/null -H "Authorization: $TOKEN" "http://127.0.0.1:$GW_CACHE/api/collections/quotes/records/$QUOTE" | tr -d '\r' | awk -F': ' 'tolower($1)=="x-cache-status"{print $2}')
+nghit=$(curl -s -D - -o /dev/null -H "Authorization: $TOKEN" "http://127.0.0.1:$NG_CACHE/api/collections/quotes/records/$QUOTE" | tr -d '\r' | awk -F': ' 'tolower($1)=="x-cache-status"{print $2}')
+echo "cache check: stoa gateway X-Cache-Status=$hit, nginx X-Cache-Status=$nghit" >&2
+
+read -r d_rps d_p50 d_p99 d_err _ <<<"$(run direct "${HTTP[n1]}")"
+read -r np_rps np_p50 np_p99 np_err _ <<<"$(run nginx-proxy "$NG_PROXY")"
+read -r gp_rps gp_p50 gp_p99 gp_err _ <<<"$(run stoa-proxy "$GW_PROXY")"
+read -r nc_rps nc_p50 nc_p99 nc_err _ <<<"$(run nginx-cache "$NG_CACHE")"
+read -r gc_rps gc_p50 gc_p99 gc_err _ <<<"$(run stoa-cache "$GW_CACHE")"
+read -r _ _ _ nl_rej nl_total nl_elapsed <<<"$(run nginx-limit "$NG_LIMIT" 32)"
+read -r _ _ _ gl_rej gl_total gl_elapsed <<<"$(run stoa-limit "$GW_LIMIT" 32)"
+accuracy() { python3 -c "a=$1-$2; e=1000*$3+100; print(f'{a} admitted of {$1} (expected {e:.0f} = 1000 r/s x {$3:.2f} s + 100: {a/e*100:.2f} %)')"; }
+
+# Failover: kill n3 three seconds into the run, then bring it back for the next one.
+failover() {
+    local name=$1 port=$2
+    ( sleep 3; kill -9 "${PID[n3]}" ) &
+    local killer=$!
+    run "$name" "$port" >"$TMP/$name.result"
+    wait "$killer" || true
+    start_node n3
+}
+failover nginx-failover "$NG_PROXY"
+read -r nf_rps _ _ nf_err nf_total _ <"$TMP/nginx-failover.result"
+sleep 6 # nginx's fail_timeout, so it uses n3 again
+wait_routing "$GW_FAIL" || echo "the gateway did not re-admit n3" >&2
+failover stoa-failover "$GW_FAIL"
+read -r gf_rps _ _ gf_err gf_total _ <"$TMP/stoa-failover.result"
+
+echo
+echo "| measure | direct to one node | nginx | Stoa gateway | gateway / nginx |"
+echo "|---|---|---|---|---|"
+echo "| proxied get req/s (p50, p99 ms) | $d_rps ($d_p50, $d_p99) | $np_rps ($np_p50, $np_p99) = $(ratio "$np_rps" "$d_rps") of direct | $gp_rps ($gp_p50, $gp_p99) = $(ratio "$gp_rps" "$d_rps") of direct | $(ratio "$gp_rps" "$np_rps") |"
+echo "| cache-hit get req/s (p50, p99 ms) | | $nc_rps ($nc_p50, $nc_p99) = $(ratio "$nc_rps" "$d_rps") of direct | $gc_rps ($gc_p50, $gc_p99) = $(ratio "$gc_rps" "$d_rps") of direct | $(ratio "$gc_rps" "$nc_rps") |"
+echo "| limiter 1000 r/s burst 100, 32 clients | | $(accuracy "$nl_total" "$nl_rej" "$nl_elapsed") | $(accuracy "$gl_total" "$gl_rej" "$gl_elapsed") | |"
+echo "| failover: n3 SIGKILLed at 3 s | | $nf_err failed of $nf_total ($nf_rps req/s) | $gf_err failed of $gf_total ($gf_rps req/s) | |"
+echo "| errors in the other runs | $d_err | proxy $np_err, cache $nc_err | proxy $gp_err, cache $gc_err | |"
+echo
+echo "${DURATION}s per run, wrk -t2 -c16 (limiter: -c32), get-by-id of one quote with the owner's token; raw output in $OUT/gw-*.txt"
