@@ -60,10 +60,10 @@ public final class NodePool: Sendable {
     // MARK: - Routing
 
     /// Picks a routable node not in `excluding` (power of two choices, fewer in-flight wins),
-    /// counts the request in flight; nil when no node is routable.
-    public func acquire(excluding: Set<String> = [], now: UInt64, random: (Int) -> Int = { Int.random(in: 0..<$0) }) -> Lease? {
+    /// or `only` that node when given, and counts the request in flight; nil when no node is routable.
+    public func acquire(excluding: Set<String> = [], only: String? = nil, now: UInt64, random: (Int) -> Int = { Int.random(in: 0..<$0) }) -> Lease? {
         state.withLock { nodes in
-            let candidates = nodes.values.filter { $0.routable && !excluding.contains($0.name) }.map(\.name).sorted()
+            let candidates = nodes.values.filter { $0.routable && !excluding.contains($0.name) && (only == nil || $0.name == only) }.map(\.name).sorted()
             guard !candidates.isEmpty else { return nil }
             var chosen = candidates[random(candidates.count)]
             if candidates.count > 1 {
