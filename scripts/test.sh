@@ -27,7 +27,7 @@ swift_status=0
 swift test --skip-build 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\]|^◇ |^[[:space:]]|^✔ (Suite|Test [^r])|^Test Case .* (started|passed)' || true
 swift_status=${PIPESTATUS[0]}
 
-log "pocketbase Python SDK against two clustered nodes (records API on the first, realtime across both)"
+log "pocketbase Python SDK against two clustered nodes and a gateway (records API on the first, realtime across nodes and through the gateway)"
 data=$(mktemp -d)
 pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$data"' EXIT
@@ -70,8 +70,32 @@ start_node sdk1 "$g1"
 p1=$port
 start_node sdk2 "$g2" "$g1"
 p2=$port
+# The gateway in front of both, for realtime through it.
+gateway_log="$data/gateway.log"
+.build/debug/stoa gateway --http 127.0.0.1:0 --join "127.0.0.1:$g1,127.0.0.1:$g2" --cluster-key sdk-test-key \
+    --token-secret sdk-test-secret >"$gateway_log" 2>&1 &
+pids+=($!)
+gateway_url=""
+for _ in $(seq 1 300); do
+    gport=$(sed -nE 's/.*Server started and listening on 127\.0\.0\.1:([0-9]+).*/\1/p' "$gateway_log" | head -n 1)
+    if [ -n "$gport" ] && python3 -c '
+import json, sys, urllib.request
+nodes = json.load(urllib.request.urlopen(sys.argv[1] + "/api/gateway", timeout=5)).get("nodes", [])
+sys.exit(0 if sum(n.get("state") == "alive" and not n.get("ejected") for n in nodes) == 2 else 1)' "http://127.0.0.1:$gport" 2>/dev/null; then
+        gateway_url="http://127.0.0.1:$gport"
+        break
+    fi
+    kill -0 "${pids[-1]}" 2>/dev/null || break
+    sleep 0.1
+done
+if [ -z "$gateway_url" ]; then
+    cat "$gateway_log" >&2
+    echo "the gateway did not start routing to both nodes" >&2
+    exit 1
+fi
 sdk_status=0
-STOA_URL="http://127.0.0.1:$p1" STOA_URL2="http://127.0.0.1:$p2" timeout 600 bash Tests/python/run.sh .build/pyvenv || sdk_status=$?
+STOA_URL="http://127.0.0.1:$p1" STOA_URL2="http://127.0.0.1:$p2" STOA_GATEWAY_URL="$gateway_url" \
+    timeout 600 bash Tests/python/run.sh .build/pyvenv || sdk_status=$?
 
 log "summary: swift test exit $swift_status, SDK tests exit $sdk_status"
 [ "$swift_status" -eq 0 ] && [ "$sdk_status" -eq 0 ]

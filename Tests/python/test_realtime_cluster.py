@@ -2,7 +2,9 @@
 node receives create, update and delete events, once each, for writes made on another node.
 
 Needs STOA_URL and STOA_URL2: the HTTP base URLs of two nodes of the same cluster (same token
-secret). scripts/test.sh starts such a pair.
+secret), and STOA_GATEWAY_URL: a gateway in front of them (the subscription is then made through
+the gateway, which must send the subscription request to the node holding the stream).
+scripts/test.sh starts them.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pocketbase.errors import ClientResponseError
 
 STOA_URL = os.environ.get("STOA_URL", "").rstrip("/")
 STOA_URL2 = os.environ.get("STOA_URL2", "").rstrip("/")
+STOA_GATEWAY_URL = os.environ.get("STOA_GATEWAY_URL", "").rstrip("/")
 
 pytestmark = pytest.mark.skipif(not STOA_URL, reason="STOA_URL is not set")
 
@@ -45,9 +48,11 @@ def next_event(events: queue.Queue, record_id: str, timeout: float = 15.0):
             return event
 
 
-def test_realtime_events_for_writes_on_another_node():
-    assert STOA_URL2, "STOA_URL2 must name a second node of the cluster"
-    writer, watcher = PocketBase(STOA_URL, timeout=30), PocketBase(STOA_URL2, timeout=30)
+@pytest.mark.parametrize("via", ["second node", "gateway"])
+def test_realtime_events_for_writes_on_another_node(via):
+    watch_url = STOA_URL2 if via == "second node" else STOA_GATEWAY_URL
+    assert watch_url, "STOA_URL2 and STOA_GATEWAY_URL must name a second node and a gateway"
+    writer, watcher = PocketBase(STOA_URL, timeout=30), PocketBase(watch_url, timeout=30)
     email, password = f"rt-{secrets.token_hex(6)}@example.com", "pw-" + secrets.token_hex(8)
     writer.collection("users").create({"email": email, "password": password, "passwordConfirm": password})
     writer.collection("users").auth_with_password(email, password)
