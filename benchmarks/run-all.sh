@@ -136,7 +136,7 @@ done
 # follow DESIGN.md's CLI contract (`stoa gateway --http HOST:PORT --join HOST:PORT,...`); the
 # lead wires and checks them after merging the gateway. Results go to $OUT/cluster-*.json and
 # $OUT/nginx-*.json, and summarize.py picks them up like the others.
-if "$STOA" gateway --help >/dev/null 2>&1; then
+if "$STOA" gateway --help 2>&1 | grep -q "USAGE: stoa gateway"; then
     bench_cluster_behind_gateway() {
         log "three nodes behind the gateway vs PocketBase"
         local key; key=$(head -c 24 /dev/urandom | base64)
