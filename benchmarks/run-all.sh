@@ -136,10 +136,9 @@ for workload in $WORKLOADS; do
 done
 
 # ------------------------------------------------------------------ 3. hooks for the gateway
-# HOOK (gateway): these run only when this build has `stoa gateway` (branch `gateway`). They
-# follow DESIGN.md's CLI contract (`stoa gateway --http HOST:PORT --join HOST:PORT,...`); the
-# lead wires and checks them after merging the gateway. Results go to $OUT/cluster-*.json and
-# $OUT/nginx-*.json, and summarize.py picks them up like the others.
+# Three nodes behind the gateway, driven like the single node (the CPU and RSS recorded are the
+# gateway's); then the gateway against nginx (benchmarks/gateway-vs-nginx.sh). Results go to
+# $OUT/cluster-*.json and $OUT/gateway-vs-nginx.txt.
 if "$STOA" gateway --help 2>&1 | grep -q "USAGE: stoa gateway"; then
     bench_cluster_behind_gateway() {
         log "three nodes behind the gateway vs PocketBase"
@@ -154,11 +153,17 @@ if "$STOA" gateway --help 2>&1 | grep -q "USAGE: stoa gateway"; then
             PIDS+=($!)
             wait_healthy "http://${http[$i]}"
         done
+        # The gateway joins the nodes' gossip; no rate limit (PocketBase has none), cache on (its default).
         local gw_port; gw_port=$(free_port)
-        "$STOA" gateway --http "127.0.0.1:$gw_port" --join "$(IFS=,; echo "${http[*]}")" >"$OUT/gateway.log" 2>&1 &
+        "$STOA" gateway --http "127.0.0.1:$gw_port" --join "$(IFS=,; echo "${gossip[*]}")" --cluster-key "$key" \
+            --token-secret bench-secret --no-rate-limit --log-level warning >"$OUT/gateway.log" 2>&1 &
         local gw_pid=$!
         PIDS+=("$gw_pid")
         wait_healthy "http://127.0.0.1:$gw_port"
+        for _ in $(seq 1 200); do
+            curl -sf "http://127.0.0.1:$gw_port/api/gateway" | python3 -c 'import json,sys; n=json.load(sys.stdin)["nodes"]; sys.exit(0 if sum(x["state"]=="alive" and not x["ejected"] for x in n)==3 else 1)' && break
+            sleep 0.1
+        done
         for workload in $WORKLOADS; do
             for clients in $CLIENTS; do bench cluster "http://127.0.0.1:$gw_port" "$gw_pid" "$workload" "$clients"; done
         done
