@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     ],
     targets: [
         /// Pure replication types: no I/O, no clock, no randomness.
@@ -83,12 +84,26 @@ let package = Package(
         /// The deterministic simulator: the real gossip machines and store under simulated
         /// clocks and network, scenario files, invariant checks, replay by seed. Never imports NIO.
         .target(name: "StoaSimulator", dependencies: ["StoaCore", "StoaGossip", "StoaStore"]),
+        /// `stoa bench`: a load generator for PocketBase's Records API (Stoa and PocketBase alike),
+        /// and the raw-SQLite baseline through GRDB.
+        .target(
+            name: "StoaBench",
+            dependencies: [
+                "StoaCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "stoa",
             dependencies: [
                 "StoaNode",
                 "StoaGateway",
                 "StoaSimulator",
+                "StoaBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -103,6 +118,17 @@ let package = Package(
         .testTarget(
             name: "StoaNodeTests",
             dependencies: [
+                "StoaNode",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+        .testTarget(
+            name: "StoaBenchTests",
+            dependencies: [
+                "StoaBench",
                 "StoaNode",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]

@@ -11,6 +11,7 @@
 #     userId relation -> users single required, created/updated autodate) with rules
 #       list/view/update/delete: userId = @request.auth.id
 #       create:                  @request.auth.id != "" && userId = @request.auth.id
+#     and, with PB_INDEX=1, an index on (userId, created) as Stoa's quotes table has
 #   - auth user $PB_BENCH_EMAIL / $PB_BENCH_PASSWORD (bench@example.com / benchpass123)
 #   - one sample quote of that user (source = "bench-sample")
 # Prints, on stdout, shell-evaluable lines:
@@ -102,10 +103,13 @@ if [ "$code" = 200 ]; then
     log "collection quotes exists"
 else
     log "creating collection quotes"
-    curl -fsS -o /dev/null -X POST "$URL/api/collections" -H "Authorization: $ST" \
-        -H 'Content-Type: application/json' --data-binary @- <<'JSON'
+    INDEXES='[]'
+    [ "${PB_INDEX:-0}" = 1 ] && INDEXES='["CREATE INDEX idx_quotes_user_created ON quotes (userId, created)"]'
+    sed "s/@INDEXES@/$INDEXES/" <<'JSON' | curl -fsS -o /dev/null -X POST "$URL/api/collections" -H "Authorization: $ST" \
+        -H 'Content-Type: application/json' --data-binary @-
 {
   "name": "quotes",
+  "indexes": @INDEXES@,
   "type": "base",
   "listRule": "userId = @request.auth.id",
   "viewRule": "userId = @request.auth.id",

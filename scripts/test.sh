@@ -27,26 +27,75 @@ swift_status=0
 swift test --skip-build 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\]|^◇ |^[[:space:]]|^✔ (Suite|Test [^r])|^Test Case .* (started|passed)' || true
 swift_status=${PIPESTATUS[0]}
 
-log "pocketbase Python SDK against a real node"
+log "pocketbase Python SDK against two clustered nodes and a gateway (records API on the first, realtime across nodes and through the gateway)"
 data=$(mktemp -d)
-node_log="$data/node.log"
-.build/debug/stoa node --name sdk --data "$data/n1" --http 127.0.0.1:0 --bcrypt-cost 4 >"$node_log" 2>&1 &
-node_pid=$!
-trap 'kill "$node_pid" 2>/dev/null || true; wait "$node_pid" 2>/dev/null || true; rm -rf "$data"' EXIT
-port=""
+pids=()
+trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$data"' EXIT
+# A loopback port free for both TCP and UDP (the gossip port uses both).
+free_port() {
+    python3 -c 'import socket
+while True:
+    t = socket.socket(); t.bind(("127.0.0.1", 0)); port = t.getsockname()[1]
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        u.bind(("127.0.0.1", port)); break
+    except OSError:
+        t.close()
+    finally:
+        u.close()
+t.close(); print(port)'
+}
+# Starts node $1 with gossip port $2 (joining $3 when given); sets $port to its HTTP port.
+start_node() {
+    local name=$1 gossip=$2 join=${3:-} log="$data/$1.log"
+    port=""
+    .build/debug/stoa node --name "$name" --data "$data/$name" --http 127.0.0.1:0 --gossip "127.0.0.1:$gossip" \
+        ${join:+--join "127.0.0.1:$join"} --cluster-key sdk-test-key --token-secret sdk-test-secret --bcrypt-cost 4 >"$log" 2>&1 &
+    pids+=($!)
+    for _ in $(seq 1 300); do
+        port=$(sed -nE 's/.*listening on 127\.0\.0\.1:([0-9]+).*/\1/p' "$log" | head -n 1)
+        [ -n "$port" ] && break
+        kill -0 "${pids[-1]}" 2>/dev/null || break
+        sleep 0.1
+    done
+    if [ -z "$port" ]; then
+        cat "$log" >&2
+        echo "node $name did not start" >&2
+        return 1
+    fi
+}
+g1=$(free_port)
+g2=$(free_port)
+start_node sdk1 "$g1"
+p1=$port
+start_node sdk2 "$g2" "$g1"
+p2=$port
+# The gateway in front of both, for realtime through it.
+gateway_log="$data/gateway.log"
+.build/debug/stoa gateway --http 127.0.0.1:0 --join "127.0.0.1:$g1,127.0.0.1:$g2" --cluster-key sdk-test-key \
+    --token-secret sdk-test-secret >"$gateway_log" 2>&1 &
+pids+=($!)
+gateway_url=""
 for _ in $(seq 1 300); do
-    port=$(sed -nE 's/.*listening on 127\.0\.0\.1:([0-9]+).*/\1/p' "$node_log" | head -n 1)
-    [ -n "$port" ] && break
-    kill -0 "$node_pid" 2>/dev/null || break
+    gport=$(sed -nE 's/.*Server started and listening on 127\.0\.0\.1:([0-9]+).*/\1/p' "$gateway_log" | head -n 1)
+    if [ -n "$gport" ] && python3 -c '
+import json, sys, urllib.request
+nodes = json.load(urllib.request.urlopen(sys.argv[1] + "/api/gateway", timeout=5)).get("nodes", [])
+sys.exit(0 if sum(n.get("state") == "alive" and not n.get("ejected") for n in nodes) == 2 else 1)' "http://127.0.0.1:$gport" 2>/dev/null; then
+        gateway_url="http://127.0.0.1:$gport"
+        break
+    fi
+    kill -0 "${pids[-1]}" 2>/dev/null || break
     sleep 0.1
 done
-if [ -z "$port" ]; then
-    cat "$node_log" >&2
-    echo "the node did not start" >&2
+if [ -z "$gateway_url" ]; then
+    cat "$gateway_log" >&2
+    echo "the gateway did not start routing to both nodes" >&2
     exit 1
 fi
 sdk_status=0
-STOA_URL="http://127.0.0.1:$port" timeout 600 bash Tests/python/run.sh .build/pyvenv || sdk_status=$?
+STOA_URL="http://127.0.0.1:$p1" STOA_URL2="http://127.0.0.1:$p2" STOA_GATEWAY_URL="$gateway_url" \
+    timeout 600 bash Tests/python/run.sh .build/pyvenv || sdk_status=$?
 
 log "summary: swift test exit $swift_status, SDK tests exit $sdk_status"
 [ "$swift_status" -eq 0 ] && [ "$sdk_status" -eq 0 ]

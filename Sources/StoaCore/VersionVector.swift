@@ -66,4 +66,24 @@ public struct VersionVector: Hashable, Sendable, Codable {
             entry.extra.allSatisfy { contains(origin: origin, seq: $0) }
         }
     }
+
+    /// The part of this vector that comes up to and including (`origin`, `seq`) in (origin, seq)
+    /// order: the whole entry of every origin sorted before `origin`, `origin`'s entry through
+    /// `seq`, and nothing of later origins. A paged scan in that order covers exactly this.
+    public func prefix(through origin: String, seq: UInt64) -> VersionVector {
+        var out = VersionVector()
+        for (name, entry) in entries where name <= origin {
+            guard name == origin else { out.entries[name] = entry; continue }
+            let cut = Entry(contiguous: min(entry.contiguous, seq), extra: entry.extra.filter { $0 <= seq })
+            if cut.contiguous > 0 || !cut.extra.isEmpty { out.entries[name] = cut }
+        }
+        return out
+    }
+
+    /// This vector merged with `other`.
+    public func merged(_ other: VersionVector) -> VersionVector {
+        var copy = self
+        copy.merge(other)
+        return copy
+    }
 }

@@ -13,8 +13,12 @@ public struct ForwardedRequest: Sendable {
     public var idempotent: Bool
     /// Server-sent events (`/api/realtime`): streamed, not buffered.
     public var streaming: Bool
+    /// The one node that can serve the request (a realtime subscription goes to the node that
+    /// holds the client's stream), or nil for any live node.
+    public var node: String?
 
-    public init(method: NIOHTTP1.HTTPMethod, target: String, headers: HTTPHeaders, body: ByteBuffer?, idempotent: Bool, streaming: Bool = false) {
+    public init(method: NIOHTTP1.HTTPMethod, target: String, headers: HTTPHeaders, body: ByteBuffer?, idempotent: Bool, streaming: Bool = false, node: String? = nil) {
+        self.node = node
         self.method = method
         self.target = target
         self.headers = headers

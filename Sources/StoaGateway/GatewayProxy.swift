@@ -42,7 +42,7 @@ public struct GatewayProxy: Sendable {
         var tried: Set<String> = []
         var lastError = "no node available"
         while true {
-            guard let lease = pool.acquire(excluding: tried, preferring: preferring, now: Self.now()) else {
+            guard let lease = pool.acquire(excluding: tried, only: request.node, preferring: preferring, now: Self.now()) else {
                 if tried.isEmpty { throw Failure.noNodeAvailable }
                 throw Failure.upstreamFailed(lastError)
             }

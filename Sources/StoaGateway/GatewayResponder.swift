@@ -132,10 +132,22 @@ public struct GatewayResponder: HTTPResponder {
         let idempotent = route.isIdempotent(method: request.method.rawValue, bodyHasID: request.method == .post && ForwardedRequest.bodyHasID(body))
         var target = request.uri.path
         if let query = request.uri.query, !query.isEmpty { target += "?" + query }
+        let realtime = request.uri.path == "/api/realtime"
         return ForwardedRequest(
             method: NIOHTTP1.HTTPMethod(rawValue: request.method.rawValue), target: target, headers: headers,
-            body: hasBody ? body : nil, idempotent: idempotent, streaming: request.uri.path == "/api/realtime"
+            body: hasBody ? body : nil, idempotent: idempotent, streaming: realtime && request.method == .get,
+            node: realtime && request.method == .post ? Self.realtimeNode(body) : nil
         )
+    }
+
+    /// The node holding the stream of the realtime client a subscription request names (client
+    /// ids start with the issuing node's name, see `RealtimeBroker.node(ofClient:)`); nil when
+    /// the body names none, and any node then answers PocketBase's 404 or 400.
+    static func realtimeNode(_ body: ByteBuffer) -> String? {
+        struct Subscription: Decodable { let clientId: String? }
+        guard let subscription = try? JSONDecoder().decode(Subscription.self, from: Data(body.readableBytesView)),
+              let clientID = subscription.clientId else { return nil }
+        return RealtimeBroker.node(ofClient: clientID)
     }
 
     // MARK: - Responses

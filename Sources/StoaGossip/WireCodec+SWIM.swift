@@ -1,3 +1,5 @@
+import StoaCore
+
 extension WireCodec {
     // MARK: - SWIM envelopes
 

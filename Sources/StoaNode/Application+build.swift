@@ -17,11 +17,13 @@ public func buildApplication(
     registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
     logger: Logger = Logger(label: "stoa.node")
 ) async throws -> some ApplicationProtocol {
-    let router = try await buildRouter(configuration: configuration, database: database, cluster: cluster, registry: registry)
+    let realtime = RealtimeBroker(nodeName: configuration.name, queueLimit: configuration.realtimeQueueLimit, logger: logger)
+    realtime.observe(database)
+    let router = try await buildRouter(configuration: configuration, database: database, cluster: cluster, realtime: realtime, registry: registry)
     return Application(
         router: router,
         configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "stoa"),
-        services: cluster.map { [$0] } ?? [],
+        services: [realtime] + (cluster.map { [$0] } ?? []),
         onServerRunning: { channel in
             if let cluster, let port = channel.localAddress?.port { await cluster.serverRunning(httpPort: port) }
         },
@@ -29,11 +31,14 @@ public func buildApplication(
     )
 }
 
-/// Builds the router: PocketBase's Records API for `users` and `quotes`, health and metrics.
+/// Builds the router: PocketBase's Records API for `users` and `quotes`, realtime (when a
+/// broker is given; its ``RealtimeBroker/run()`` must run for events to flow), `/api/sync`,
+/// health and metrics.
 public func buildRouter(
     configuration: NodeConfiguration,
     database: StoaDatabase,
     cluster: ClusterNode? = nil,
+    realtime: RealtimeBroker? = nil,
     registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()
 ) async throws -> Router<StoaRequestContext> {
     // An empty secret would make tokens forgeable: it counts as no secret.
@@ -58,5 +63,7 @@ public func buildRouter(
     UsersController(repository: database, tokens: tokens, passwords: PasswordHasher(cost: configuration.bcryptCost))
         .addRoutes(to: router.group("api/collections/users"))
     QuotesController(repository: database).addRoutes(to: router.group("api/collections/quotes/records"))
+    SyncController(store: database).addRoutes(to: router)
+    if let realtime { RealtimeController(broker: realtime).addRoutes(to: router) }
     return router
 }

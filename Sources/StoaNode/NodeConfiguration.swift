@@ -17,12 +17,16 @@ public struct NodeConfiguration: Sendable {
     public var tokenLifetimeSeconds: Double
     public var bcryptCost: UInt8
     public var durability: StoaDatabase.Durability
+    /// Realtime messages a client may have waiting before it is disconnected as too slow.
+    public var realtimeQueueLimit: Int
 
     public init(
         name: String, dataDirectory: String, httpHost: String = "127.0.0.1", httpPort: Int = 8090,
         maxBodyBytes: Int = NodeConfiguration.defaultMaxBodyBytes, tokenSecret: String? = nil,
-        tokenLifetimeSeconds: Double = 432_000, bcryptCost: UInt8 = 10, durability: StoaDatabase.Durability = .normal
+        tokenLifetimeSeconds: Double = 432_000, bcryptCost: UInt8 = 10, durability: StoaDatabase.Durability = .normal,
+        realtimeQueueLimit: Int = 1024
     ) {
+        self.realtimeQueueLimit = realtimeQueueLimit
         self.name = name
         self.dataDirectory = dataDirectory
         self.httpHost = httpHost

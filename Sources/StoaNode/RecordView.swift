@@ -6,7 +6,7 @@ import StoaStore
 /// sorts them, as PocketBase's map encoding does): system fields
 /// `collectionId`, `collectionName`, `id`, `created`, `updated`, the collection's visible fields,
 /// optionally narrowed by the `fields` query parameter.
-struct RecordView: Encodable, Sendable {
+struct RecordView: JSONWritable, Sendable {
     let record: StoredRecord
     let schema: CollectionSchema
     /// Field names the client asked for with `?fields=`; nil for all.
@@ -24,6 +24,17 @@ struct RecordView: Encodable, Sendable {
 
     func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: Key.self)
+        for (name, entry) in entries() {
+            switch entry {
+            case .text(let text): try container.encode(text, forKey: Key(name))
+            case .list(let list): try container.encode(list, forKey: Key(name))
+            case .flag(let flag): try container.encode(flag, forKey: Key(name))
+            }
+        }
+    }
+
+    /// The fields shown, sorted by name (the order the sorted-keys encoder writes them in).
+    private func entries() -> [(String, Entry)] {
         var entries: [(String, Entry)] = [
             ("collectionId", .text(schema.id)),
             ("collectionName", .text(schema.name)),
@@ -39,13 +50,23 @@ struct RecordView: Encodable, Sendable {
             case .text: entries.append((field.name, .text(record.text(field.name))))
             }
         }
-        for (name, entry) in entries where only?.contains(name) ?? true {
+        if let only { entries.removeAll { !only.contains($0.0) } }
+        entries.sort { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }
+        return entries
+    }
+
+    func writeJSON(into output: inout JSONOutput) {
+        output.raw("{")
+        for (index, (name, entry)) in entries().enumerated() {
+            if index > 0 { output.comma() }
+            output.key(name)
             switch entry {
-            case .text(let text): try container.encode(text, forKey: Key(name))
-            case .list(let list): try container.encode(list, forKey: Key(name))
-            case .flag(let flag): try container.encode(flag, forKey: Key(name))
+            case .text(let text): output.string(text)
+            case .list(let list): output.strings(list)
+            case .flag(let flag): output.bool(flag)
             }
         }
+        output.raw("}")
     }
 
     private enum Entry {
@@ -69,12 +90,29 @@ struct RecordView: Encodable, Sendable {
 }
 
 /// PocketBase's list envelope.
-struct ListEnvelope: Encodable, Sendable {
+struct ListEnvelope: JSONWritable, Sendable {
     let items: [RecordView]
     let page: Int
     let perPage: Int
     let totalItems: Int
     let totalPages: Int
+
+    func writeJSON(into output: inout JSONOutput) {
+        output.raw("{\"items\":[")
+        for (index, item) in items.enumerated() {
+            if index > 0 { output.comma() }
+            item.writeJSON(into: &output)
+        }
+        output.raw("],\"page\":")
+        output.int(page)
+        output.raw(",\"perPage\":")
+        output.int(perPage)
+        output.raw(",\"totalItems\":")
+        output.int(totalItems)
+        output.raw(",\"totalPages\":")
+        output.int(totalPages)
+        output.raw("}")
+    }
 }
 
 /// The answer to a successful auth: `{"record": ..., "token": ...}`.

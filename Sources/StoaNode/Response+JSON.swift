@@ -19,6 +19,19 @@ extension Response {
     }
 }
 
+extension Response {
+    /// A JSON response of a value that writes its own JSON (records and pages of records).
+    static func json(_ value: some JSONWritable, status: HTTPResponse.Status = .ok) -> Response {
+        var output = JSONOutput()
+        value.writeJSON(into: &output)
+        return Response(
+            status: status,
+            headers: [.contentType: "application/json"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: output.bytes))
+        )
+    }
+}
+
 extension Request {
     /// The request body, at most `context.maxUploadSize` bytes (413 beyond).
     mutating func bodyData(context: StoaRequestContext) async throws -> Data {

@@ -1,4 +1,6 @@
+import Foundation
 import GRDB
+import StoaCore
 
 extension StoaDatabase {
     /// Schema migrations. A migration that has shipped is never edited; changes are new migrations.
@@ -55,6 +57,23 @@ extension StoaDatabase {
                 );
                 CREATE INDEX users_email ON users (email COLLATE NOCASE);
                 """)
+        }
+        migrator.registerMigration("v2-change-owner") { db in
+            // Each change is filed under the user who owns its record, so a device's sync reads
+            // only that user's changes (`changes_owner`). Existing changes get their record's owner.
+            try db.execute(sql: "ALTER TABLE changes ADD COLUMN owner TEXT NOT NULL DEFAULT ''")
+            let decoder = JSONDecoder()
+            let states = try Row.fetchCursor(db, sql: "SELECT collection, id, state FROM record_state")
+            while let row = try states.next() {
+                guard let schema = CollectionSchema.named(row[0]) else { continue }
+                let id: String = row[1]
+                let state = try StoaDatabase.decodeState(row[2] as Data, json: decoder)
+                try db.execute(
+                    sql: "UPDATE changes SET owner = ? WHERE collection = ? AND record_id = ?",
+                    arguments: [schema.owner(of: state, id: id), schema.name, id]
+                )
+            }
+            try db.execute(sql: "CREATE INDEX changes_owner ON changes (owner, collection, origin, seq)")
         }
         return migrator
     }

@@ -89,14 +89,20 @@ extension StoaDatabase {
             let whereSQL = clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND ")
             let orderSQL = " ORDER BY " + (query.order.map { "\($0), rowid" } ?? "rowid")
             let offset = (query.page - 1) * query.perPage
+            // The common shapes (no filter, at most one sort key) are few: their compiled
+            // statements are kept; filtered queries vary without bound and are compiled each time.
+            let cacheable = query.condition == nil && !(query.order?.contains(",") ?? false)
+            func statement(_ sql: String) throws -> Statement {
+                try cacheable ? db.cachedStatement(sql: sql) : db.makeStatement(sql: sql)
+            }
             let rows = try Row.fetchAll(
-                db, sql: "SELECT \(schema.selectList) FROM \(schema.name)\(whereSQL)\(orderSQL) LIMIT ? OFFSET ?",
+                statement("SELECT \(schema.selectList) FROM \(schema.name)\(whereSQL)\(orderSQL) LIMIT ? OFFSET ?"),
                 arguments: StatementArguments(arguments + [query.perPage.databaseValue, offset.databaseValue])
             )
             let items = try rows.map { try self.storedRecord($0, schema: schema) }
             var totalItems = -1, totalPages = -1
             if !query.skipTotal {
-                totalItems = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(schema.name)\(whereSQL)", arguments: StatementArguments(arguments)) ?? 0
+                totalItems = try Int.fetchOne(statement("SELECT COUNT(*) FROM \(schema.name)\(whereSQL)"), arguments: StatementArguments(arguments)) ?? 0
                 totalPages = (totalItems + query.perPage - 1) / query.perPage
             }
             return ListPage(items: items, page: query.page, perPage: query.perPage, totalItems: totalItems, totalPages: totalPages)

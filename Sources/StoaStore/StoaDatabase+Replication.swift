@@ -20,7 +20,7 @@ extension StoaDatabase {
                 arguments: [self.origin, Int64(seqs.lowerBound), Int64(seqs.upperBound)]
             ).map { row in
                 Change(origin: self.origin, seq: UInt64(row[0] as Int64), collection: row[1], recordID: row[2],
-                       delta: try self.decoder.decode(RecordState.self, from: row[3] as Data))
+                       delta: try self.decodeState(row[3] as Data))
             }
         }
     }
@@ -39,7 +39,7 @@ extension StoaDatabase {
                 while out.count < limit, let row = try rows.next() {
                     let seq = UInt64(row[0] as Int64)
                     guard !vector.contains(origin: origin, seq: seq) else { continue }
-                    let delta = try self.decoder.decode(RecordState.self, from: row[3] as Data)
+                    let delta = try self.decodeState(row[3] as Data)
                     out.append(Change(origin: origin, seq: seq, collection: row[1], recordID: row[2], delta: delta))
                 }
             }
@@ -66,6 +66,9 @@ extension StoaDatabase {
             // Already committed (the in-memory vector) or already in this batch: skip cheaply.
             let committed = self.versionVector()
             var inBatch = Set<ChangeKey>()
+            // Each changed record's state before the batch and after it, for one event per record.
+            var before: [RecordKey: RecordState?] = [:]
+            var after: [(key: RecordKey, schema: CollectionSchema, state: RecordState)] = []
             for change in changes {
                 guard let schema = CollectionSchema.named(change.collection) else { result.unknownCollection += 1; continue }
                 let key = ChangeKey(origin: change.origin, seq: change.seq)
@@ -82,13 +85,27 @@ extension StoaDatabase {
                 }
                 let current = try self.loadState(db, collection: change.collection, id: change.recordID)
                 let merged = merge(current ?? RecordState(), change.delta)
-                let encodedDelta = try self.insertChange(db, change)
+                let encodedDelta = try self.insertChange(db, change, owner: schema.owner(of: merged, id: change.recordID))
                 guard merged != current else { continue }
+                let record = RecordKey(collection: change.collection, id: change.recordID)
+                if before[record] == nil { before[record] = .some(current) }
+                after.append((record, schema, merged))
                 // A record first seen in this change has the delta as its state: encode once.
                 try self.saveState(db, collection: change.collection, id: change.recordID, state: merged,
                                    encoded: current == nil && merged == change.delta ? encodedDelta : nil)
                 try self.materialize(db, schema: schema, id: change.recordID, state: merged)
                 result.applied.append(AppliedChange(collection: change.collection, id: change.recordID, live: merged.isLive))
+            }
+            if self.wantsRecordEvents {
+                // One event per record, from its state before the batch to its last state in it.
+                var last: [RecordKey: Int] = [:]
+                for (index, entry) in after.enumerated() { last[entry.key] = index }
+                let events = after.indices.compactMap { index -> RecordEvent? in
+                    let entry = after[index]
+                    guard last[entry.key] == index, let previous = before[entry.key] else { return nil }
+                    return RecordEvent.between(previous, entry.state, schema: entry.schema, id: entry.key.id)
+                }
+                self.publishAfterCommit(db, events)
             }
             return result
         }
@@ -100,7 +117,7 @@ extension StoaDatabase {
             var hasher = DigestHasher()
             let rows = try Row.fetchCursor(db, sql: "SELECT collection, id, state FROM record_state ORDER BY collection, id")
             while let row = try rows.next() {
-                let state = try self.decoder.decode(RecordState.self, from: row[2] as Data)
+                let state = try self.decodeState(row[2] as Data)
                 hasher.combine(row[0] as String)
                 hasher.combine(row[1] as String)
                 hasher.combine(String(decoding: try Self.canonicalEncoder.encode(state), as: UTF8.self))
@@ -114,6 +131,11 @@ extension StoaDatabase {
         encoder.outputFormatting = [.sortedKeys]
         return encoder
     }()
+}
+
+struct RecordKey: Hashable {
+    let collection: String
+    let id: String
 }
 
 struct ChangeKey: Hashable {

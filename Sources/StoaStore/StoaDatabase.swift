@@ -33,6 +33,7 @@ public final class StoaDatabase: Sendable {
     /// The replica's version vector, kept in step with the `changes` table on every commit.
     let vector: Mutex<VersionVector>
     let observers = Mutex<[@Sendable (CommittedChange) -> Void]>([])
+    let eventObservers = Mutex<[@Sendable ([RecordEvent]) -> Void]>([])
     let encoder = JSONEncoder()
     let decoder = JSONDecoder()
 
@@ -129,6 +130,25 @@ public final class StoaDatabase: Sendable {
     /// commit order (on the database's writer thread: it must return quickly).
     public func onCommit(_ observer: @escaping @Sendable (CommittedChange) -> Void) {
         observers.withLock { $0.append(observer) }
+    }
+
+    /// Registers `observer` to be called after every committed transaction that changed what a
+    /// client sees of some records (local writes, device syncs and replicated batches alike), with
+    /// one event per changed record, in commit order. It runs on the database's writer thread:
+    /// it must return quickly (hand the events to another task).
+    public func onRecordEvents(_ observer: @escaping @Sendable ([RecordEvent]) -> Void) {
+        eventObservers.withLock { $0.append(observer) }
+    }
+
+    /// True when someone listens for record events (so a write need not build them otherwise).
+    var wantsRecordEvents: Bool { !eventObservers.withLock { $0.isEmpty } }
+
+    /// Delivers `events` to the record-event observers once the current transaction commits.
+    func publishAfterCommit(_ db: Database, _ events: [RecordEvent]) {
+        guard !events.isEmpty else { return }
+        db.afterNextTransaction(onCommit: { _ in
+            for observer in self.eventObservers.withLock({ $0 }) { observer(events) }
+        })
     }
 
     /// Issues the stamp of a local write.

@@ -69,11 +69,15 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(help: "normal (survives process crashes, PocketBase's setting) or full (fsync every commit).")
     var durability: StoaDatabase.Durability = .normal
 
+    @Option(help: "Realtime messages a client may have waiting before it is disconnected as too slow.")
+    var realtimeQueue: Int = 1024
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
     func validate() throws {
         guard (4...31).contains(bcryptCost) else { throw ValidationError("--bcrypt-cost must be in 4...31") }
+        guard realtimeQueue >= 1 else { throw ValidationError("--realtime-queue must be at least 1") }
         guard maxBody >= 1024 else { throw ValidationError("--max-body must be at least 1024 bytes") }
         guard !name.isEmpty, name.utf8.count <= 64 else { throw ValidationError("--name must be 1 to 64 bytes") }
         if gossip == nil, join != nil { throw ValidationError("--join needs --gossip") }
@@ -126,7 +130,8 @@ struct NodeCommand: AsyncParsableCommand {
         let configuration = NodeConfiguration(
             name: name, dataDirectory: data, httpHost: http.host, httpPort: http.port, maxBodyBytes: maxBody,
             tokenSecret: [tokenSecret, ProcessInfo.processInfo.environment["STOA_TOKEN_SECRET"]].compactMap { $0 }.first { !$0.isEmpty },
-            tokenLifetimeSeconds: tokenLifetime, bcryptCost: bcryptCost, durability: durability
+            tokenLifetimeSeconds: tokenLifetime, bcryptCost: bcryptCost, durability: durability,
+            realtimeQueueLimit: realtimeQueue
         )
         var cluster: ClusterNode?
         if let gossip {

@@ -1,29 +1,29 @@
-/// Reads the primitive encodings of ``WireCodec`` from untrusted bytes.
+/// Reads the primitive encodings of the binary codecs (gossip's `WireCodec`, ``RecordStateCodec``) from untrusted bytes.
 ///
 /// Every read checks the remaining length first; counts are bounded both by a fixed cap and
 /// by the bytes left (every element takes at least one byte), so hostile input can neither
 /// crash the reader nor make it allocate more than a small multiple of the input size.
-struct WireReader {
+public struct WireReader {
     /// At most this many elements in any one list, set or map.
-    static let maxCount = 100_000
+    public static let maxCount = 100_000
     /// At most this many bytes in one string.
-    static let maxStringBytes = 1 << 20
+    public static let maxStringBytes = 1 << 20
 
     private let bytes: [UInt8]
-    private(set) var offset = 0
+    public private(set) var offset = 0
 
-    init(_ bytes: [UInt8]) { self.bytes = bytes }
+    public init(_ bytes: [UInt8]) { self.bytes = bytes }
 
-    var remaining: Int { bytes.count - offset }
+    public var remaining: Int { bytes.count - offset }
 
-    mutating func byte() throws(WireCodecError) -> UInt8 {
+    public mutating func byte() throws(WireCodecError) -> UInt8 {
         guard offset < bytes.count else { throw WireCodecError(reason: "truncated") }
         defer { offset += 1 }
         return bytes[offset]
     }
 
     /// Unsigned LEB128, at most 10 bytes, rejecting overflow and overlong (non-minimal) forms.
-    mutating func varint() throws(WireCodecError) -> UInt64 {
+    public mutating func varint() throws(WireCodecError) -> UInt64 {
         var result: UInt64 = 0
         for index in 0..<10 {
             let part = try byte()
@@ -37,7 +37,7 @@ struct WireReader {
         throw WireCodecError(reason: "varint too long")
     }
 
-    mutating func signed() throws(WireCodecError) -> Int {
+    public mutating func signed() throws(WireCodecError) -> Int {
         let raw = try varint()
         let wide = Int64(bitPattern: (raw >> 1) ^ (0 &- (raw & 1)))
         guard let value = Int(exactly: wide) else { throw WireCodecError(reason: "integer out of range") }
@@ -45,14 +45,14 @@ struct WireReader {
     }
 
     /// An element count, at most ``maxCount`` and at most the bytes left.
-    mutating func count() throws(WireCodecError) -> Int {
+    public mutating func count() throws(WireCodecError) -> Int {
         let raw = try varint()
         guard raw <= UInt64(Self.maxCount) else { throw WireCodecError(reason: "count too large") }
         guard raw <= UInt64(remaining) else { throw WireCodecError(reason: "truncated") }
         return Int(raw)
     }
 
-    mutating func bool() throws(WireCodecError) -> Bool {
+    public mutating func bool() throws(WireCodecError) -> Bool {
         switch try byte() {
         case 0: return false
         case 1: return true
@@ -60,7 +60,7 @@ struct WireReader {
         }
     }
 
-    mutating func string() throws(WireCodecError) -> String {
+    public mutating func string() throws(WireCodecError) -> String {
         let raw = try varint()
         guard raw <= UInt64(Self.maxStringBytes) else { throw WireCodecError(reason: "string too long") }
         guard raw <= UInt64(remaining) else { throw WireCodecError(reason: "truncated") }
@@ -72,7 +72,7 @@ struct WireReader {
         return value
     }
 
-    mutating func double() throws(WireCodecError) -> Double {
+    public mutating func double() throws(WireCodecError) -> Double {
         guard remaining >= 8 else { throw WireCodecError(reason: "truncated") }
         var bits: UInt64 = 0
         for index in 0..<8 {
@@ -83,7 +83,7 @@ struct WireReader {
     }
 
     /// Fails unless every byte was consumed.
-    func finish() throws(WireCodecError) {
+    public func finish() throws(WireCodecError) {
         guard remaining == 0 else { throw WireCodecError(reason: "trailing bytes") }
     }
 }

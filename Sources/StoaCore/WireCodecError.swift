@@ -1,4 +1,4 @@
-/// Why bytes could not be decoded as a ``WireMessage``.
+/// Why bytes could not be decoded (a gossip `WireMessage`, or a ``RecordState`` by ``RecordStateCodec``).
 public struct WireCodecError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A short human-readable reason, e.g. `"truncated"`.
     public let reason: String

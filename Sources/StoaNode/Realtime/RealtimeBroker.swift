@@ -1,0 +1,251 @@
+import Foundation
+import Hummingbird
+import Logging
+import Metrics
+import ServiceLifecycle
+import StoaCore
+import StoaStore
+import Synchronization
+
+/// The node's realtime hub: SSE clients, their subscriptions and who they are, and the fan-out of
+/// record events (local writes, device syncs and replicated changes alike) to them.
+///
+/// Events reach a client only for records its authenticated user owns. Each client has a bounded
+/// queue; a client whose queue is full (slow or gone) is disconnected and counted, so no client
+/// can hold up the node or other clients. The database's writer thread only hands events over;
+/// the fan-out runs in ``run()``, a service of the node's application.
+public final class RealtimeBroker: Service, Sendable {
+    /// Counts since start.
+    public struct Statistics: Sendable, Equatable {
+        public var connected = 0
+        public var delivered = 0
+        public var droppedClients = 0
+    }
+
+    struct Client {
+        let continuation: AsyncStream<ByteBuffer>.Continuation
+        /// Set by the first subscription request; later ones must carry the same identity.
+        var identity: AuthIdentity?
+        var identitySet = false
+        var subscriptions: [RealtimeSubscription] = []
+    }
+
+    struct State {
+        var clients: [String: Client] = [:]
+        /// Client ids by the user they are authenticated as, for clients with subscriptions.
+        var byUser: [String: Set<String>] = [:]
+        var statistics = Statistics()
+
+        mutating func index(_ id: String) {
+            guard let client = clients[id], let user = client.identity?.userID else { return }
+            if client.subscriptions.isEmpty { unindex(id, user: user) } else { byUser[user, default: []].insert(id) }
+        }
+
+        mutating func unindex(_ id: String, user: String) {
+            byUser[user]?.remove(id)
+            if byUser[user]?.isEmpty == true { byUser[user] = nil }
+        }
+
+        /// Removes a client and ends its stream (its SSE response then finishes).
+        mutating func remove(_ id: String) {
+            guard let client = clients.removeValue(forKey: id) else { return }
+            if let user = client.identity?.userID { unindex(id, user: user) }
+            client.continuation.finish()
+        }
+    }
+
+    /// Why a subscription request was refused (PocketBase's answers).
+    enum SubscribeError: Error, Equatable {
+        case unknownClient
+        case identityMismatch
+    }
+
+    /// Writes (each the messages of one batch of events) a client may have queued before it
+    /// counts as too slow and is disconnected.
+    let queueLimit: Int
+    /// How often an SSE comment is sent to every client (finds vanished ones).
+    let pingInterval: Duration
+    let state = Mutex(State())
+    let inbox: AsyncStream<[RecordEvent]>
+    let inboxContinuation: AsyncStream<[RecordEvent]>.Continuation
+    let logger: Logger
+
+    private let clientsGauge = Gauge(label: "stoa_realtime_clients")
+    private let deliveredCounter = Counter(label: "stoa_realtime_messages_delivered_total")
+    private let droppedCounter = Counter(label: "stoa_realtime_clients_dropped_total")
+
+    /// Start of every client id this node issues: the node's name (letters, digits and `-` of
+    /// it) and a dot, so a front node can send a client's subscription request to the node that
+    /// holds its stream (`RealtimeBroker.node(ofClient:)`).
+    let clientIDPrefix: String
+
+    public init(nodeName: String = "", queueLimit: Int = 1024, pingInterval: Duration = .seconds(25), logger: Logger = Logger(label: "stoa.realtime")) {
+        let safe = String(nodeName.unicodeScalars.filter { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || $0 == "-") }.map(Character.init))
+        self.clientIDPrefix = safe.isEmpty ? "" : safe + "."
+        self.queueLimit = max(1, queueLimit)
+        self.pingInterval = pingInterval
+        self.logger = logger
+        (inbox, inboxContinuation) = AsyncStream.makeStream(of: [RecordEvent].self)
+    }
+
+    /// Feeds the broker from `database`: every committed record event is offered to subscribers.
+    public func observe(_ database: StoaDatabase) {
+        database.onRecordEvents { [weak self] events in self?.publish(events) }
+    }
+
+    public var statistics: Statistics { state.withLock { $0.statistics } }
+
+    /// The name of the node that issued a realtime client id (nil for an id without one).
+    public static func node(ofClient clientID: String) -> String? {
+        guard let dot = clientID.firstIndex(of: "."), dot != clientID.startIndex else { return nil }
+        return String(clientID[..<dot])
+    }
+
+    /// Registers a new SSE client; returns its id and the stream of its messages, which starts
+    /// with PocketBase's `PB_CONNECT` event.
+    func connect() -> (id: String, messages: AsyncStream<ByteBuffer>) {
+        var rng = SystemRandomNumberGenerator()
+        let id = clientIDPrefix + (0..<2).map { _ in RecordID.generate(using: &rng) }.joined()
+        let (stream, continuation) = AsyncStream.makeStream(of: ByteBuffer.self, bufferingPolicy: .bufferingOldest(queueLimit))
+        var hello = ByteBuffer()
+        Self.writeMessage(into: &hello, client: id, event: "PB_CONNECT", data: ByteBuffer(string: #"{"clientId":"\#(id)"}"#))
+        continuation.yield(hello)
+        let count = state.withLock { state in
+            state.clients[id] = Client(continuation: continuation)
+            state.statistics.connected += 1
+            return state.clients.count
+        }
+        clientsGauge.record(count)
+        return (id, stream)
+    }
+
+    /// Forgets a client (its connection ended).
+    func disconnect(_ id: String) {
+        let count = state.withLock { state in
+            state.remove(id)
+            return state.clients.count
+        }
+        clientsGauge.record(count)
+    }
+
+    /// Sets a client's subscriptions (replacing the previous ones) and, the first time, who it is.
+    ///
+    /// - Throws: ``SubscribeError/unknownClient`` when no such client is connected;
+    ///   ``SubscribeError/identityMismatch`` when an earlier request set another identity.
+    func subscribe(client id: String, identity: AuthIdentity?, subscriptions: [String]) throws(SubscribeError) {
+        try state.withLock { (state: inout State) throws(SubscribeError) in
+            guard var client = state.clients[id] else { throw .unknownClient }
+            if client.identitySet, client.identity?.userID != identity?.userID { throw .identityMismatch }
+            if let user = client.identity?.userID { state.unindex(id, user: user) }
+            client.identity = identity
+            client.identitySet = true
+            var unique: [RealtimeSubscription] = []
+            for name in subscriptions where !unique.contains(where: { $0.name == name }) { unique.append(RealtimeSubscription(name)) }
+            client.subscriptions = unique
+            state.clients[id] = client
+            state.index(id)
+        }
+    }
+
+    /// Hands committed events to the fan-out; events no connected client could receive are
+    /// dropped here, so nothing accumulates when nobody listens.
+    func publish(_ events: [RecordEvent]) {
+        let wanted = state.withLock { state in events.filter { state.byUser[$0.owner] != nil } }
+        if !wanted.isEmpty { inboxContinuation.yield(wanted) }
+    }
+
+    /// Runs the fan-out and the pings until graceful shutdown, then ends every client's stream.
+    public func run() async throws {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await events in self.inbox.cancelOnGracefulShutdown() { self.deliver(events) }
+            }
+            group.addTask {
+                while (try? await Task.sleep(for: self.pingInterval)) != nil, !Task.isShuttingDownGracefully {
+                    self.ping()
+                }
+            }
+            await group.next()
+            group.cancelAll()
+        }
+        let ids = state.withLock { Array($0.clients.keys) }
+        for id in ids { disconnect(id) }
+    }
+
+    /// Sends each event to every subscription of every client of the record's owner: all the
+    /// messages one client gets from a batch go out as one write.
+    func deliver(_ events: [RecordEvent]) {
+        let payloads = events.map(Self.payload)
+        let (delivered, dropped, count) = state.withLock { state -> (Int, Int, Int) in
+            // Per client: the bytes of its messages from this batch and how many there are.
+            var outgoing: [String: (buffer: ByteBuffer, messages: Int)] = [:]
+            for (event, payload) in zip(events, payloads) {
+                guard let payload, let schema = CollectionSchema.named(event.record.collection) else { continue }
+                for id in state.byUser[event.owner] ?? [] {
+                    guard let client = state.clients[id] else { continue }
+                    for subscription in client.subscriptions where subscription.matches(event.record, schema: schema) {
+                        Self.writeMessage(into: &outgoing[id, default: (ByteBuffer(), 0)].buffer, client: id, event: subscription.name, data: payload)
+                        outgoing[id]?.messages += 1
+                    }
+                }
+            }
+            var delivered = 0
+            var slow: [String] = []
+            for (id, batch) in outgoing {
+                guard let client = state.clients[id] else { continue }
+                if case .dropped = client.continuation.yield(batch.buffer) {
+                    slow.append(id)
+                } else {
+                    delivered += batch.messages
+                }
+            }
+            for id in slow { state.remove(id) }
+            state.statistics.delivered += delivered
+            state.statistics.droppedClients += slow.count
+            return (delivered, slow.count, state.clients.count)
+        }
+        if delivered > 0 { deliveredCounter.increment(by: delivered) }
+        if dropped > 0 {
+            droppedCounter.increment(by: dropped)
+            clientsGauge.record(count)
+            logger.info("disconnected slow realtime clients", metadata: ["count": "\(dropped)"])
+        }
+    }
+
+    /// An SSE comment to every client: keeps proxies from closing idle streams and lets a write
+    /// fail on connections whose client has gone.
+    func ping() {
+        let comment = ByteBuffer(string: ":ping\n\n")
+        let dropped = state.withLock { state in
+            let slow = state.clients.filter { if case .dropped = $0.value.continuation.yield(comment) { true } else { false } }.map(\.key)
+            for id in slow { state.remove(id) }
+            state.statistics.droppedClients += slow.count
+            return slow.count
+        }
+        if dropped > 0 { droppedCounter.increment(by: dropped) }
+    }
+
+    /// `{"action":...,"record":...}` for an event, encoded once for all its recipients.
+    static func payload(_ event: RecordEvent) -> ByteBuffer? {
+        guard let schema = CollectionSchema.named(event.record.collection) else { return nil }
+        let view = RecordView(record: event.record, schema: schema, only: nil, showEmail: true)
+        guard let data = try? Response.jsonEncoder.encode(EventPayload(action: event.action.rawValue, record: view)) else { return nil }
+        return ByteBuffer(bytes: data)
+    }
+
+    /// One SSE message in PocketBase's form: the client id as `id`, the event name, one data line.
+    static func writeMessage(into buffer: inout ByteBuffer, client: String, event: String, data: ByteBuffer) {
+        buffer.writeStaticString("id:")
+        buffer.writeString(client)
+        buffer.writeStaticString("\nevent:")
+        buffer.writeString(event)
+        buffer.writeStaticString("\ndata:")
+        buffer.writeImmutableBuffer(data)
+        buffer.writeStaticString("\n\n")
+    }
+
+    private struct EventPayload: Encodable {
+        let action: String
+        let record: RecordView
+    }
+}

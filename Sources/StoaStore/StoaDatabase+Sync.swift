@@ -1,0 +1,130 @@
+import Foundation
+import GRDB
+import StoaCore
+
+extension StoaDatabase {
+    /// A page of `owner`'s quotes changed since `position`: at most `limit` records, in id order.
+    ///
+    /// A first page fixes the sync's target (this node's version vector); the following pages
+    /// send the records changed between `since` and that target with ids after the last one sent,
+    /// so each record comes once, as it is now. The last page's cursor is `since ∪ target`.
+    /// A position from another node works: if this node lacks part of its target, the sync
+    /// restarts towards this node's own vector (records may then come again, never go missing).
+    public func syncPage(owner: String, since position: SyncPosition, limit: Int = 500) async throws -> SyncPage {
+        // Read before the snapshot opens, so everything it claims is in the snapshot.
+        let covered = versionVector()
+        let resume = position.target.map(covered.dominates) ?? false
+        let target = resume ? position.target ?? covered : covered
+        let after = resume ? position.after : nil
+        let since = position.since
+        let schema = CollectionSchema.quotes
+        return try await writer.read { db in
+            var changed = Set<String>()
+            for origin in target.entries.keys.sorted() {
+                let rows = try Row.fetchCursor(
+                    db,
+                    sql: "SELECT seq, record_id FROM changes WHERE owner = ? AND collection = ? AND origin = ? AND seq > ? AND record_id > ?",
+                    arguments: [owner, schema.name, origin, Int64(since.entries[origin]?.contiguous ?? 0), after ?? ""]
+                )
+                while let row = try rows.next() {
+                    let seq = UInt64(row[0] as Int64)
+                    if !since.contains(origin: origin, seq: seq), target.contains(origin: origin, seq: seq) { changed.insert(row[1]) }
+                }
+            }
+            let ids = changed.sorted()
+            let hasMore = ids.count > limit
+            let pageIDs = ids.prefix(limit)
+            var page = SyncPage(
+                records: [], deleted: [],
+                cursor: hasMore ? SyncPosition(since: since, target: target, after: pageIDs.last) : SyncPosition(since: since.merged(target)),
+                hasMore: hasMore
+            )
+            for id in pageIDs {
+                guard let state = try self.loadState(db, collection: schema.name, id: id) else { continue }
+                if state.isLive {
+                    page.records.append(StoredRecord(schema: schema, id: id, state: state))
+                } else {
+                    page.deleted.append(id)
+                }
+            }
+            return page
+        }
+    }
+
+    /// Merges a device's offline edits to `owner`'s quotes, in one transaction, under the same
+    /// CRDT rules as every write, with the device's stamps (see ``DeviceEdit``). Edits that change
+    /// a record are logged as this node's changes and replicate like any write; edits already
+    /// merged change nothing, so resending a batch is harmless.
+    ///
+    /// - Throws: ``DeviceEditError`` for the first edit that cannot be applied; nothing is written.
+    public func applyDeviceEdits(_ edits: [DeviceEdit], owner: String) async throws -> DeviceSyncResult {
+        let schema = CollectionSchema.quotes
+        return try await writer.write { db in
+            var result = DeviceSyncResult()
+            var touched: [String] = []
+            var final: [String: RecordState] = [:]
+            for (index, edit) in edits.enumerated() {
+                let current = try final[edit.id] ?? self.loadState(db, collection: schema.name, id: edit.id)
+                let exists = current.map { $0.length != .absent } ?? false
+                // Another user's record, or an id only known from replicated edits whose create has
+                // not arrived yet (it cannot be claimed, as a plain create cannot claim it either).
+                if let current, !exists || schema.owner(of: current, id: edit.id) != owner {
+                    throw DeviceEditError(index: index, reason: .notFound)
+                }
+                do {
+                    let now = self.physicalMillis()
+                    try self.clock.withLock { clock in _ = try clock.receive(edit.stamp.hlc, physicalMillis: now) }
+                } catch {
+                    throw DeviceEditError(index: index, reason: .timeInFuture)
+                }
+                let base = current ?? RecordState()
+                let delta: RecordState?
+                switch edit.operation {
+                case .upsert(var fields, let tags) where !exists:
+                    guard case .string(let content)? = fields["content"], !content.isEmpty else {
+                        throw DeviceEditError(index: index, reason: .required("content"))
+                    }
+                    fields[schema.ownerField] = .string(owner)
+                    fields["created"] = .string(PocketBaseDate.format(millis: edit.stamp.hlc.millis))
+                    let createTags: [String]
+                    switch tags {
+                    case nil: createTags = []
+                    case .assign(let list): createTags = list
+                    case .modify(let add, let remove): createTags = add.filter { !remove.contains($0) }
+                    }
+                    delta = .createDelta(fields: fields, tags: createTags, stamp: edit.stamp, over: base)
+                case .upsert(let fields, let tags):
+                    delta = .updateDelta(fields: fields, tagEdit: tags, stamp: edit.stamp, over: base)
+                case .delete, .restore:
+                    guard exists else { throw DeviceEditError(index: index, reason: .notFound) }
+                    if base.lengthStamp >= edit.stamp {
+                        // A delete or restore made at or after this one has decided the record's
+                        // state already (or this very edit, resent): the later one stands.
+                        delta = nil
+                    } else if edit.operation == .delete {
+                        delta = base.isLive ? .deleteDelta(stamp: edit.stamp, over: base) : nil
+                    } else {
+                        delta = base.isLive ? nil : .restoreDelta(stamp: edit.stamp, over: base)
+                    }
+                }
+                if !touched.contains(edit.id) { touched.append(edit.id) }
+                guard let delta, base.merged(delta) != base else {
+                    result.unchanged += 1
+                    final[edit.id] = base
+                    continue
+                }
+                final[edit.id] = try self.commitDelta(db, schema: schema, id: edit.id, current: base, delta: delta)
+                result.applied += 1
+            }
+            for id in touched {
+                guard let state = final[id] else { continue }
+                if state.isLive {
+                    result.records.append(StoredRecord(schema: schema, id: id, state: state))
+                } else {
+                    result.deleted.append(id)
+                }
+            }
+            return result
+        }
+    }
+}
