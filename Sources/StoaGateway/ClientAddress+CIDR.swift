@@ -72,12 +72,6 @@ public struct CIDR: Sendable, Hashable, CustomStringConvertible {
     public var description: String { "\(network)/\(prefixLength)" }
 }
 
-/// A trusted-proxy block that cannot be parsed; `description` says why, for the operator.
-public struct CIDRError: Error, CustomStringConvertible, Equatable {
-    public let description: String
-    public init(_ description: String) { self.description = description }
-}
-
 extension Substring {
     var trimmingSpaces: Substring {
         var text = self

@@ -95,6 +95,28 @@ public actor GatewayMembership: Service {
             let directives = instance.onTick(now: Self.nowMillis(), rng: &rng)
             swim = instance
             handle(directives)
+            reconcile()
+        }
+    }
+
+    /// Brings the pool in line with the current view. Status changes arrive as directives, but a
+    /// node restarted on a new HTTP port (same gossip address) may come back with new meta and
+    /// no status change the gateway saw; the pool then learns its new URL here.
+    private func reconcile() {
+        guard let instance = swim else { return }
+        var names = Set<String>()
+        for member in instance.members { names.insert(member.id.name) }
+        for name in names {
+            guard let current = instance.member(named: name), case .node(let url) = MemberRole(meta: current.meta), !url.isEmpty else { continue }
+            pool.update(name: name, url: url, membership: Self.membership(current.status))
+        }
+    }
+
+    static func membership(_ status: MemberStatus) -> UpstreamNode.Membership {
+        switch status {
+        case .alive: .alive
+        case .suspect: .suspect
+        case .dead: .dead
         }
     }
 
@@ -114,11 +136,7 @@ public actor GatewayMembership: Service {
                 // A name's current identity is its liveliest one (a node restarted on a new address).
                 guard let current = swim?.member(named: id.name) else { continue }
                 guard case .node(let url) = MemberRole(meta: current.meta), !url.isEmpty else { continue }
-                let membership: UpstreamNode.Membership = switch current.status {
-                case .alive: .alive
-                case .suspect: .suspect
-                case .dead: .dead
-                }
+                let membership = Self.membership(current.status)
                 logger.info("node \(id.name) at \(url): \(from.map(\.rawValue) ?? "new") -> \(to.rawValue)")
                 pool.update(name: id.name, url: url, membership: membership)
             }

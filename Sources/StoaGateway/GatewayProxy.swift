@@ -38,11 +38,11 @@ public struct GatewayProxy: Sendable {
 
     /// Sends `request` to a node; on a connection failure retries on other nodes (each at most
     /// once) when allowed. Throws ``Failure`` when no node answered.
-    public func forward(_ request: ForwardedRequest) async throws -> ProxiedResponse {
+    public func forward(_ request: ForwardedRequest, preferring: String? = nil) async throws -> ProxiedResponse {
         var tried: Set<String> = []
         var lastError = "no node available"
         while true {
-            guard let lease = pool.acquire(excluding: tried, only: request.node, now: Self.now()) else {
+            guard let lease = pool.acquire(excluding: tried, only: request.node, preferring: preferring, now: Self.now()) else {
                 if tried.isEmpty { throw Failure.noNodeAvailable }
                 throw Failure.upstreamFailed(lastError)
             }

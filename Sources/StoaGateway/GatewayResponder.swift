@@ -24,6 +24,7 @@ public struct GatewayResponder: HTTPResponder {
     let maxBodyBytes: Int
     let scheme: String
     let counters = GatewayCounters()
+    let affinity = WriterAffinity()
 
     public init(proxy: GatewayProxy, tokens: VerifiedTokens?, limiter: GatewayRateLimit?, cache: GatewayCache?, status: GatewayStatusSource,
                 registry: PrometheusCollectorRegistry, maxBodyBytes: Int = 32 << 20, scheme: String = "http") {
@@ -80,13 +81,18 @@ public struct GatewayResponder: HTTPResponder {
         var response: Response
         // Without the token secret a caller's identity is unknown: their reads are not cached.
         let identityKnown = tokens != nil || request.headers[.authorization] == nil
+        // A user (a guest: an address) who just wrote is served by the node that took the write
+        // for a moment, so they read it before it has replicated.
+        let writer = user ?? "address " + context.peerIP
+        let preferred = affinity.node(for: writer, now: Self.now())
         if let cache, route.isRecordRead, identityKnown {
             response = await cache.respond(to: forwarded, key: GatewayCache.key(user: user, path: path, query: request.uri.query), request: request) {
-                try await proxy.forward(forwarded)
+                try await proxy.forward(forwarded, preferring: preferred)
             }
         } else {
             do {
-                let answer = try await proxy.forward(forwarded)
+                let answer = try await proxy.forward(forwarded, preferring: preferred)
+                if route.isWrite { affinity.wrote(user: writer, on: answer.node, now: Self.now()) }
                 // A write invalidates the writer's cached views of what it touched before the
                 // client hears back, so its next read never comes from before its write.
                 if route.isWrite, let collection = route.collection, let cache {

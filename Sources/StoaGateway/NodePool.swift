@@ -61,8 +61,15 @@ public final class NodePool: Sendable {
 
     /// Picks a routable node not in `excluding` (power of two choices, fewer in-flight wins),
     /// or `only` that node when given, and counts the request in flight; nil when no node is routable.
-    public func acquire(excluding: Set<String> = [], only: String? = nil, now: UInt64, random: (Int) -> Int = { Int.random(in: 0..<$0) }) -> Lease? {
+    /// `preferring` names a node to use when it is routable and not excluded (a user's reads go
+    /// to the node that took their last write for a moment, so they see it before it replicates).
+    public func acquire(excluding: Set<String> = [], only: String? = nil, preferring: String? = nil, now: UInt64, random: (Int) -> Int = { Int.random(in: 0..<$0) }) -> Lease? {
         state.withLock { nodes in
+            if only == nil, let preferring, !excluding.contains(preferring), var node = nodes[preferring], node.routable {
+                node.inFlight += 1
+                nodes[preferring] = node
+                return Lease(name: preferring, url: node.url, startedAt: now)
+            }
             let candidates = nodes.values.filter { $0.routable && !excluding.contains($0.name) && (only == nil || $0.name == only) }.map(\.name).sorted()
             guard !candidates.isEmpty else { return nil }
             var chosen = candidates[random(candidates.count)]

@@ -69,9 +69,3 @@ public struct RateLimitPolicy: Sendable, Hashable, Codable {
         Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.".utf8)
     )
 }
-
-/// A rate-limit policy that cannot be used; `description` says why, for the operator.
-public struct RateLimitPolicyError: Error, CustomStringConvertible, Equatable {
-    public let description: String
-    public init(_ description: String) { self.description = description }
-}

@@ -47,14 +47,9 @@ public struct RateLimiter: Sendable {
     /// Table slot of each applicable policy's key, -1 when absent (reused between calls).
     private var scratchSlots: [Int] = []
 
-    /// - Precondition: every policy passes `validate()`, names are unique, `maxKeys` ≥ number of
-    ///   policies, `idleTTLNanos` > 0.
+    /// - Precondition: `validate(policies, maxKeys:)` passes and `idleTTLNanos` > 0.
     public init(policies: [RateLimitPolicy], maxKeys: Int = 100_000, idleTTLNanos: UInt64 = 600_000_000_000) {
-        for policy in policies {
-            do { try policy.validate() } catch { preconditionFailure("\(error)") }
-        }
-        precondition(Set(policies.map(\.name)).count == policies.count, "rate limit policy names must be unique")
-        precondition(maxKeys >= max(1, policies.count), "maxKeys must be at least the number of policies")
+        do { try Self.validate(policies, maxKeys: maxKeys) } catch { preconditionFailure("\(error)") }
         precondition(idleTTLNanos > 0, "idleTTLNanos must be positive")
         self.policies = policies
         self.maxKeys = maxKeys
@@ -79,6 +74,20 @@ public struct RateLimiter: Sendable {
         topKeys = Array(repeating: RateLimitTopKeys(capacity: 4 * Self.topKeysReported), count: policies.count)
         scratchTAT.reserveCapacity(policies.count)
         scratchSlots.reserveCapacity(policies.count)
+    }
+
+    /// Checks what `init` requires, for a readable configuration error instead of a crash:
+    /// every policy valid (`RateLimitPolicy.validate()`), names unique, `maxKeys` ≥ policies.
+    /// - Throws: `RateLimitPolicyError` saying what is wrong.
+    public static func validate(_ policies: [RateLimitPolicy], maxKeys: Int) throws {
+        for policy in policies { try policy.validate() }
+        var seen = Set<String>()
+        for policy in policies where !seen.insert(policy.name).inserted {
+            throw RateLimitPolicyError("rate limit policy name \(policy.name) is used twice; names must be unique")
+        }
+        guard maxKeys >= max(1, policies.count) else {
+            throw RateLimitPolicyError("the rate limiter key table (\(maxKeys)) must hold at least one key per policy (\(policies.count))")
+        }
     }
 
     @inline(__always)

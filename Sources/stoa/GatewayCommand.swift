@@ -138,7 +138,7 @@ struct GatewayCommand: AsyncParsableCommand {
         let policies = try policyTexts.map { text in
             do { return try RateLimitPolicy(parsing: text) } catch { throw ValidationError("--rate-limit \(text): \(error)") }
         }
-        guard Set(policies.map(\.name)).count == policies.count else { throw ValidationError("rate-limit policy names must be unique") }
+        do { try RateLimiter.validate(policies, maxKeys: maxLimiterKeys) } catch { throw ValidationError("rate limits: \(error)") }
         let proxies = try (trustedProxies.isEmpty ? (file?.gateway?.trustedProxies ?? []) : trustedProxies).map { text in
             do { return try CIDR(parsing: text) } catch { throw ValidationError("--trusted-proxy \(text): \(error)") }
         }

@@ -28,17 +28,17 @@ final class NodeProcess: @unchecked Sendable {
     }
 
     /// A cluster member: gossip on a free loopback port, joining `join` (gossip ports).
-    convenience init(name: String, dataDirectory: URL, clusterKey: String = "e2e-cluster-key", join: [Int], gossipPort: Int = 0) {
+    convenience init(name: String, dataDirectory: URL, clusterKey: String = "e2e-cluster-key", join: [Int], gossipPort: Int = 0, httpPort: Int = 0) {
         var arguments = ["--gossip", "127.0.0.1:\(gossipPort)", "--cluster-key", clusterKey]
         if !join.isEmpty { arguments += ["--join", join.map { "127.0.0.1:\($0)" }.joined(separator: ",")] }
-        self.init(name: name, dataDirectory: dataDirectory, extraArguments: arguments)
+        self.init(name: name, dataDirectory: dataDirectory, extraArguments: arguments, httpPort: httpPort)
     }
 
-    init(name: String = "n1", dataDirectory: URL, extraArguments: [String] = []) {
+    init(name: String = "n1", dataDirectory: URL, extraArguments: [String] = [], httpPort: Int = 0) {
         self.name = name
         self.dataDirectory = dataDirectory
         process.executableURL = Self.binary
-        process.arguments = ["node", "--name", name, "--data", dataDirectory.path, "--http", "127.0.0.1:0", "--bcrypt-cost", "4",
+        process.arguments = ["node", "--name", name, "--data", dataDirectory.path, "--http", "127.0.0.1:\(httpPort)", "--bcrypt-cost", "4",
                              "--token-secret", "e2e-secret"] + extraArguments
         process.standardError = logPipe
         process.standardOutput = logPipe

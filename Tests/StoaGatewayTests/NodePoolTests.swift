@@ -104,3 +104,26 @@ struct RequestRouteTests {
 }
 
 import NIOCore
+
+@Suite("Read-your-writes affinity")
+struct WriterAffinityTests {
+    @Test("a user's requests prefer the node of their last write within the window, when it is routable")
+    func affinity() throws {
+        let affinity = WriterAffinity(windowNanos: 100)
+        affinity.wrote(user: "u1", on: "n2", now: 1_000)
+        #expect(affinity.node(for: "u1", now: 1_050) == "n2")
+        #expect(affinity.node(for: "u2", now: 1_050) == nil)
+        #expect(affinity.node(for: "u1", now: 1_100) == nil)
+
+        let pool = NodePoolTests.admitted(["n1", "n2", "n3"])
+        for _ in 0..<10 {
+            let lease = try #require(pool.acquire(preferring: "n2", now: 0))
+            #expect(lease.name == "n2")
+            pool.release(lease, outcome: .answered, now: 1)
+        }
+        #expect(pool.acquire(excluding: ["n2"], preferring: "n2", now: 2)?.name != "n2", "a retry goes elsewhere")
+        let failing = try #require(pool.acquire(preferring: "n2", now: 3))
+        pool.release(failing, outcome: .connectionFailed, now: 4)
+        #expect(pool.acquire(preferring: "n2", now: 5)?.name != "n2", "an ejected node is not preferred")
+    }
+}

@@ -381,6 +381,19 @@ struct RateLimitPolicyParsingTests {
         #expect(try RateLimitPolicy(parsing: " user.reads : user : reads : 0.5 : 1 ").rate == 0.5)
     }
 
+    @Test("a policy set with a repeated name or a table smaller than the policy count is refused")
+    func policySet() throws {
+        let policies = [policy("a:ip:all:1:1"), policy("b:user:all:1:1")]
+        try RateLimiter.validate(policies, maxKeys: 2)
+        #expect(throws: RateLimitPolicyError("rate limit policy name a is used twice; names must be unique")) {
+            try RateLimiter.validate(policies + [policy("a:global:writes:1:1")], maxKeys: 10)
+        }
+        #expect(throws: RateLimitPolicyError.self) { try RateLimiter.validate(policies, maxKeys: 1) }
+        #expect(throws: RateLimitPolicyError.self) {
+            try RateLimiter.validate([RateLimitPolicy(name: "x", scope: .ip, traffic: .all, rate: -1, burst: 1)], maxKeys: 10)
+        }
+    }
+
     @Test(
         "bad policy text is refused with a message naming the bad part",
         arguments: [
