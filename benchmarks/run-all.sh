@@ -5,8 +5,8 @@
 #      at 1 and 16 clients (each run: a fresh user with --seed quotes, interleaved PocketBase/Stoa);
 #   2. the physical limit: the same operations straight on SQLite through GRDB (`stoa bench
 #      --raw-sqlite`), WAL + synchronous=NORMAL like the node's default --durability;
-#   3. (hooks, run only when `stoa gateway` exists) three nodes behind the gateway vs PocketBase,
-#      and the gateway vs nginx.
+#   3. three nodes behind the gateway vs PocketBase, and the gateway vs nginx
+#      (benchmarks/gateway-vs-nginx.sh).
 #
 # Every run records throughput, p50/p90/p99/p99.9/max, errors, the server's CPU per request
 # (utime+stime deltas from /proc/PID/stat) and its peak RSS (VmHWM); ratios are computed within
@@ -169,9 +169,8 @@ if "$STOA" gateway --help 2>&1 | grep -q "USAGE: stoa gateway"; then
         done
     }
     bench_gateway_vs_nginx() {
-        # HOOK (gateway): the gateway issue defines this comparison (nginx as a reverse proxy in
-        # front of the same node, same workloads); the lead adds it here after merging.
-        log "gateway vs nginx: to be wired by the lead after the gateway merges (see the gateway issue)"
+        log "gateway vs nginx (benchmarks/gateway-vs-nginx.sh)"
+        STOA="$STOA" bash benchmarks/gateway-vs-nginx.sh "$DURATION" | tee "$OUT/gateway-vs-nginx.txt" >&2
     }
     bench_cluster_behind_gateway
     bench_gateway_vs_nginx
