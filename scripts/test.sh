@@ -12,6 +12,7 @@ log() { printf '\n== %s\n' "$*"; }
 need_packages=()
 [ -f /usr/include/sqlite3.h ] || need_packages+=(libsqlite3-dev)
 python3 -c 'import ensurepip, venv' 2>/dev/null || need_packages+=(python3-venv)
+command -v openssl >/dev/null || need_packages+=(openssl)   # the gateway TLS test makes a certificate
 if [ ${#need_packages[@]} -gt 0 ]; then
     log "installing ${need_packages[*]}"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_packages[@]}"
