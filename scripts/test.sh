@@ -46,24 +46,27 @@ while True:
         u.close()
 t.close(); print(port)'
 }
-# Starts node $1 with gossip port $2 (joining $3 when given); sets $port to its HTTP port.
-start_node() {
-    local name=$1 gossip=$2 join=${3:-} log="$data/$1.log"
+# Waits until log $1 shows the HTTP port of the process started last; sets $port.
+wait_port() {
+    local log=$1
     port=""
-    .build/debug/stoa node --name "$name" --data "$data/$name" --http 127.0.0.1:0 --gossip "127.0.0.1:$gossip" \
-        ${join:+--join "127.0.0.1:$join"} --cluster-key sdk-test-key --token-secret sdk-test-secret --bcrypt-cost 4 >"$log" 2>&1 &
-    pids+=($!)
     for _ in $(seq 1 300); do
-        port=$(sed -nE 's/.*listening on 127\.0\.0\.1:([0-9]+).*/\1/p' "$log" | head -n 1)
-        [ -n "$port" ] && break
+        port=$(sed -nE 's/.*Server started and listening on 127\.0\.0\.1:([0-9]+).*/\1/p' "$log" | head -n 1)
+        [ -n "$port" ] && return 0
         kill -0 "${pids[-1]}" 2>/dev/null || break
         sleep 0.1
     done
-    if [ -z "$port" ]; then
-        cat "$log" >&2
-        echo "node $name did not start" >&2
-        return 1
-    fi
+    cat "$log" >&2
+    echo "$log: the process did not start" >&2
+    return 1
+}
+# Starts node $1 with gossip port $2 (joining $3 when given); sets $port to its HTTP port.
+start_node() {
+    local name=$1 gossip=$2 join=${3:-}
+    .build/debug/stoa node --name "$name" --data "$data/$name" --http 127.0.0.1:0 --gossip "127.0.0.1:$gossip" \
+        ${join:+--join "127.0.0.1:$join"} --cluster-key sdk-test-key --token-secret sdk-test-secret --bcrypt-cost 4 >"$data/$name.log" 2>&1 &
+    pids+=($!)
+    wait_port "$data/$name.log"
 }
 g1=$(free_port)
 g2=$(free_port)
@@ -76,20 +79,20 @@ gateway_log="$data/gateway.log"
 .build/debug/stoa gateway --http 127.0.0.1:0 --join "127.0.0.1:$g1,127.0.0.1:$g2" --cluster-key sdk-test-key \
     --token-secret sdk-test-secret >"$gateway_log" 2>&1 &
 pids+=($!)
-gateway_url=""
+wait_port "$gateway_log"
+gateway_url="http://127.0.0.1:$port"
+routing=0
 for _ in $(seq 1 300); do
-    gport=$(sed -nE 's/.*Server started and listening on 127\.0\.0\.1:([0-9]+).*/\1/p' "$gateway_log" | head -n 1)
-    if [ -n "$gport" ] && python3 -c '
+    if python3 -c '
 import json, sys, urllib.request
 nodes = json.load(urllib.request.urlopen(sys.argv[1] + "/api/gateway", timeout=5)).get("nodes", [])
-sys.exit(0 if sum(n.get("state") == "alive" and not n.get("ejected") for n in nodes) == 2 else 1)' "http://127.0.0.1:$gport" 2>/dev/null; then
-        gateway_url="http://127.0.0.1:$gport"
+sys.exit(0 if sum(n.get("state") == "alive" and not n.get("ejected") for n in nodes) == 2 else 1)' "$gateway_url" 2>/dev/null; then
+        routing=1
         break
     fi
-    kill -0 "${pids[-1]}" 2>/dev/null || break
     sleep 0.1
 done
-if [ -z "$gateway_url" ]; then
+if [ "$routing" -ne 1 ]; then
     cat "$gateway_log" >&2
     echo "the gateway did not start routing to both nodes" >&2
     exit 1

@@ -34,11 +34,7 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: "Cluster file whose [gateway] table and nodes give defaults (read only when given).")
     var config: String?
 
-    @Option(help: "Shared cluster key (default: $STOA_CLUSTER_KEY).")
-    var clusterKey: String?
-
-    @Option(help: "File holding the shared cluster key (first line).")
-    var clusterKeyFile: String?
+    @OptionGroup var clusterKeyOptions: ClusterKeyOptions
 
     @Option(help: "The nodes' token signing secret (default: $STOA_TOKEN_SECRET); needed to limit and cache per user.")
     var tokenSecret: String?
@@ -90,14 +86,6 @@ struct GatewayCommand: AsyncParsableCommand {
         guard upstreamTimeout > 0 else { throw ValidationError("--upstream-timeout must be > 0") }
     }
 
-    static func firstLine(ofFile path: String, option: String) throws -> String {
-        let text = try String(contentsOfFile: path, encoding: .utf8)
-        guard let line = text.split(whereSeparator: \.isNewline).first.map(String.init), !line.isEmpty else {
-            throw ValidationError("\(option) \(path) is empty")
-        }
-        return line
-    }
-
     func run() async throws {
         if eventLoopExecutor { runConcurrencyOnEventLoops() }
         let level = logLevel
@@ -124,14 +112,10 @@ struct GatewayCommand: AsyncParsableCommand {
             throw ValidationError("--gossip must be a concrete address: it is announced to the nodes")
         }
 
-        let key: String
-        if let clusterKey, !clusterKey.isEmpty { key = clusterKey }
-        else if let clusterKeyFile { key = try Self.firstLine(ofFile: clusterKeyFile, option: "--cluster-key-file") }
-        else if let value = ProcessInfo.processInfo.environment["STOA_CLUSTER_KEY"], !value.isEmpty { key = value }
-        else { throw ValidationError("the gateway needs the cluster key: --cluster-key, --cluster-key-file or STOA_CLUSTER_KEY") }
+        let key = try clusterKeyOptions.resolve(for: "the gateway")
 
         var secret = tokenSecret
-        if secret == nil, let tokenSecretFile { secret = try Self.firstLine(ofFile: tokenSecretFile, option: "--token-secret-file") }
+        if secret == nil, let tokenSecretFile { secret = try ClusterKeyOptions.firstLine(ofFile: tokenSecretFile, option: "--token-secret-file") }
         if secret == nil { secret = ProcessInfo.processInfo.environment["STOA_TOKEN_SECRET"].flatMap { $0.isEmpty ? nil : $0 } }
 
         let policyTexts = noRateLimit ? [] : (!rateLimits.isEmpty ? rateLimits : (file?.gateway?.rateLimits ?? GatewayConfiguration.defaultPolicies))

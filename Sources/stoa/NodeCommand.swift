@@ -30,11 +30,7 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(help: "Gossip addresses of members to join, comma separated.")
     var join: String?
 
-    @Option(help: "Shared cluster key (default: $STOA_CLUSTER_KEY); every cluster message is authenticated with it.")
-    var clusterKey: String?
-
-    @Option(help: "File holding the shared cluster key (first line).")
-    var clusterKeyFile: String?
+    @OptionGroup var key: ClusterKeyOptions
 
     @Option(help: "SWIM: milliseconds between probes.")
     var probeIntervalMs: UInt64 = SWIMConfiguration().probeIntervalMillis
@@ -99,20 +95,6 @@ struct NodeCommand: AsyncParsableCommand {
         }
     }
 
-    /// The cluster key from --cluster-key, --cluster-key-file or $STOA_CLUSTER_KEY.
-    func resolvedClusterKey() throws -> String {
-        if let clusterKey, !clusterKey.isEmpty { return clusterKey }
-        if let clusterKeyFile {
-            let text = try String(contentsOfFile: clusterKeyFile, encoding: .utf8)
-            guard let line = text.split(whereSeparator: \.isNewline).first.map(String.init), !line.isEmpty else {
-                throw ValidationError("--cluster-key-file \(clusterKeyFile) is empty")
-            }
-            return line
-        }
-        if let key = ProcessInfo.processInfo.environment["STOA_CLUSTER_KEY"], !key.isEmpty { return key }
-        throw ValidationError("a cluster node needs a cluster key: --cluster-key, --cluster-key-file or STOA_CLUSTER_KEY")
-    }
-
     func run() async throws {
         let level = logLevel
         LoggingSystem.bootstrap { label in
@@ -144,7 +126,7 @@ struct NodeCommand: AsyncParsableCommand {
             replication.antiEntropyIntervalMillis = antiEntropyMs
             let clusterConfiguration = ClusterConfiguration(
                 gossipHost: gossip.host, gossipPort: gossip.port, join: try joinAddresses(),
-                clusterKey: try resolvedClusterKey(), httpURL: "http://\(http)", swim: swim, replication: replication
+                clusterKey: try key.resolve(for: "a cluster node"), httpURL: "http://\(http)", swim: swim, replication: replication
             )
             cluster = ClusterNode(configuration: clusterConfiguration, database: database, logger: Logger(label: "stoa.cluster.\(name)"))
         }
