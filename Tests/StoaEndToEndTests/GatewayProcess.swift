@@ -6,49 +6,29 @@ import FoundationNetworking
 /// A `stoa gateway` child process on a free loopback port, joined to nodes' gossip ports. The
 /// port is read from its startup log. Always stop it (``kill(signal:)``).
 final class GatewayProcess: @unchecked Sendable {
-    let process = Process()
     private(set) var port = 0
-    private let logPipe = Pipe()
-    private var log = Data()
-    private let lock = NSLock()
+    private let child: LoggedProcess
+    var process: Process { child.process }
 
     init(join: [Int], clusterKey: String = "e2e-cluster-key", extraArguments: [String] = []) {
-        process.executableURL = NodeProcess.binary
-        process.arguments = ["gateway", "--http", "127.0.0.1:0", "--join", join.map { "127.0.0.1:\($0)" }.joined(separator: ","),
-                             "--cluster-key", clusterKey, "--token-secret", "e2e-secret"] + extraArguments
-        process.standardError = logPipe
-        process.standardOutput = logPipe
+        child = LoggedProcess(arguments: ["gateway", "--http", "127.0.0.1:0", "--join", join.map { "127.0.0.1:\($0)" }.joined(separator: ","),
+                                          "--cluster-key", clusterKey, "--token-secret", "e2e-secret"] + extraArguments)
     }
 
+    /// Starts the process and waits (at most `timeout`) until it logs its HTTP port.
     func start(timeout: TimeInterval = 30) throws {
-        logPipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let chunk = handle.availableData
-            guard let self, !chunk.isEmpty else { return }
-            self.lock.withLock { self.log.append(chunk) }
+        try child.start(timeout: timeout) { text in
+            guard let http = LoggedProcess.port(after: LoggedProcess.httpMarker, in: text) else { return false }
+            port = http
+            return true
         }
-        try process.run()
-        let deadline = Date().addingTimeInterval(timeout)
-        let marker = "Server started and listening on 127.0.0.1:"
-        while Date() < deadline, process.isRunning {
-            let text = logText
-            if let range = text.range(of: marker), let port = Int(text[range.upperBound...].prefix(while: \.isNumber)) {
-                self.port = port
-                return
-            }
-            Thread.sleep(forTimeInterval: 0.05)
-        }
-        kill(signal: SIGKILL)
-        throw NodeProcessError.didNotStart(logText)
     }
 
-    var logText: String { lock.withLock { String(decoding: log, as: UTF8.self) } }
+    var logText: String { child.text }
     var baseURL: String { "http://127.0.0.1:\(port)" }
 
-    func kill(signal: Int32) {
-        guard process.isRunning else { return }
-        Foundation.kill(process.processIdentifier, signal)
-        process.waitUntilExit()
-    }
+    /// Sends `signal` and waits for the process to exit.
+    func kill(signal: Int32) { child.kill(signal: signal) }
 
     deinit { kill(signal: SIGKILL) }
 

@@ -6,15 +6,13 @@ import FoundationNetworking
 /// A `stoa node` child process on a loopback port chosen by the OS (`--http 127.0.0.1:0`); the
 /// port is read from the node's startup log. Always stop it (``kill(signal:)``/``stop()``).
 final class NodeProcess: @unchecked Sendable {
-    let process = Process()
     let name: String
     let dataDirectory: URL
     private(set) var port = 0
     /// The gossip port, when started with `--gossip` (read from the log).
     private(set) var gossipPort = 0
-    private let logPipe = Pipe()
-    private var log = Data()
-    private let lock = NSLock()
+    private let child: LoggedProcess
+    var process: Process { child.process }
 
     /// The `stoa` executable built next to the test bundle.
     static var binary: URL {
@@ -37,53 +35,28 @@ final class NodeProcess: @unchecked Sendable {
     init(name: String = "n1", dataDirectory: URL, extraArguments: [String] = [], httpPort: Int = 0) {
         self.name = name
         self.dataDirectory = dataDirectory
-        process.executableURL = Self.binary
-        process.arguments = ["node", "--name", name, "--data", dataDirectory.path, "--http", "127.0.0.1:\(httpPort)", "--bcrypt-cost", "4",
-                             "--token-secret", "e2e-secret"] + extraArguments
-        process.standardError = logPipe
-        process.standardOutput = logPipe
+        child = LoggedProcess(arguments: ["node", "--name", name, "--data", dataDirectory.path, "--http", "127.0.0.1:\(httpPort)",
+                                          "--bcrypt-cost", "4", "--token-secret", "e2e-secret"] + extraArguments)
     }
 
-    /// Starts the process and waits (at most `timeout`) until it logs its listening port.
+    /// Starts the process and waits (at most `timeout`) until it logs its listening port(s).
     func start(timeout: TimeInterval = 30) throws {
-        logPipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let chunk = handle.availableData
-            guard let self, !chunk.isEmpty else { return }
-            self.lock.withLock { self.log.append(chunk) }
+        let wantsGossip = child.process.arguments?.contains("--gossip") ?? false
+        try child.start(timeout: timeout) { text in
+            guard let http = LoggedProcess.port(after: LoggedProcess.httpMarker, in: text) else { return false }
+            let gossip = LoggedProcess.port(after: "gossip listening on 127.0.0.1:", in: text)
+            guard gossip != nil || !wantsGossip else { return false }
+            port = http
+            gossipPort = gossip ?? 0
+            return true
         }
-        try process.run()
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            let text = lock.withLock { String(decoding: log, as: UTF8.self) }
-            let http = Self.port(after: "Server started and listening on 127.0.0.1:", in: text)
-            let gossip = Self.port(after: "gossip listening on 127.0.0.1:", in: text)
-            let wantsGossip = process.arguments?.contains("--gossip") ?? false
-            if let http, gossip != nil || !wantsGossip {
-                self.port = http
-                self.gossipPort = gossip ?? 0
-                return
-            }
-            guard process.isRunning else { break }
-            Thread.sleep(forTimeInterval: 0.05)
-        }
-        kill(signal: SIGKILL)
-        throw NodeProcessError.didNotStart(logText)
     }
 
-    private static func port(after marker: String, in text: String) -> Int? {
-        guard let range = text.range(of: marker) else { return nil }
-        return Int(text[range.upperBound...].prefix(while: \.isNumber))
-    }
-
-    var logText: String { lock.withLock { String(decoding: log, as: UTF8.self) } }
+    var logText: String { child.text }
     var baseURL: String { "http://127.0.0.1:\(port)" }
 
     /// Sends `signal` and waits for the process to exit.
-    func kill(signal: Int32) {
-        guard process.isRunning else { return }
-        Foundation.kill(process.processIdentifier, signal)
-        process.waitUntilExit()
-    }
+    func kill(signal: Int32) { child.kill(signal: signal) }
 
     /// Graceful stop (SIGTERM), then SIGKILL if it is still running after 10 s.
     func stop() {
