@@ -19,6 +19,9 @@ struct FormQuery: Sendable {
     func get(_ name: String) -> String? { values[name] }
 
     static func decode(_ text: Substring) -> String {
+        // Most names and values need no decoding (Foundation's would cost more than the rest of
+        // a query's parsing).
+        guard text.utf8.contains(where: { $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "%") }) else { return String(text) }
         let spaced = text.replacingOccurrences(of: "+", with: " ")
         return spaced.removingPercentEncoding ?? spaced
     }

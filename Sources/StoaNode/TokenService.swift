@@ -19,6 +19,8 @@ public struct TokenService: Sendable {
     }
 
     private let keys: JWTKeyCollection
+    /// Tokens verified before (checked against their expiry on every use).
+    let verified = VerifiedTokenCache()
     /// How long an issued token is valid (PocketBase's default for auth records: 5 days).
     public let lifetime: TimeInterval
 
@@ -40,15 +42,30 @@ public struct TokenService: Sendable {
     }
 
     /// The identity in `header` (an `Authorization` value, with or without `Bearer `), or nil when
-    /// it is empty, malformed, forged, expired or not an auth token.
-    public func identity(fromAuthorization header: String?) async -> AuthIdentity? {
-        guard var token = header?.trimmingCharacters(in: .whitespaces), !token.isEmpty else { return nil }
-        if token.count > 7, token.prefix(7).lowercased() == "bearer " {
-            token = String(token.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+    /// it is empty, malformed, forged, expired at `now` or not an auth token. A token that
+    /// verified is remembered until it expires (``VerifiedTokenCache``), so a client's next
+    /// requests skip the signature check.
+    public func identity(fromAuthorization header: String?, now: Date = Date()) async -> AuthIdentity? {
+        guard let header else { return nil }
+        var token = Self.trimmed(Substring(header))
+        if token.utf8.count > 7, token.prefix(7).lowercased() == "bearer " {
+            token = Self.trimmed(token.dropFirst(7))
         }
-        guard token.utf8.count <= 4096, let claims = try? await keys.verify(token, as: Claims.self), claims.type == "auth" else {
+        guard !token.isEmpty, token.utf8.count <= 4096 else { return nil }
+        let text = String(token)
+        if let known = verified.identity(of: text, now: now) { return known }
+        guard let claims = try? await keys.verify(text, as: Claims.self), claims.type == "auth", claims.exp.value > now else {
             return nil
         }
-        return AuthIdentity(userID: claims.id, collectionID: claims.collectionId, refreshable: claims.refreshable)
+        let identity = AuthIdentity(userID: claims.id, collectionID: claims.collectionId, refreshable: claims.refreshable)
+        verified.remember(text, identity: identity, expires: claims.exp.value)
+        return identity
+    }
+
+    /// `text` without leading and trailing spaces and tabs.
+    static func trimmed(_ text: Substring) -> Substring {
+        let blank: (Character) -> Bool = { $0 == " " || $0 == "\t" }
+        guard let first = text.firstIndex(where: { !blank($0) }), let last = text.lastIndex(where: { !blank($0) }) else { return "" }
+        return text[first...last]
     }
 }

@@ -130,10 +130,10 @@ extension StoaDatabase {
             origin: change.origin, seq: change.seq, collection: change.collection, recordID: change.recordID,
             isLocal: change.origin == origin
         )
-        db.afterNextTransaction(onCommit: { _ in
+        hooks.add(db) {
             self.vector.withLock { $0.insert(origin: committed.origin, seq: committed.seq) }
             for observer in self.observers.withLock({ $0 }) { observer(committed) }
-        })
+        }
         let encoded = Self.encodeState(change.delta)
         try db.cachedStatement(
             sql: "INSERT INTO changes (origin, seq, hlc, collection, record_id, delta, owner) VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -151,7 +151,7 @@ extension StoaDatabase {
     public func create(
         _ schema: CollectionSchema, id: String, fields: [String: FieldValue], tags: [String] = [], unique: [String] = []
     ) async throws -> StoredRecord {
-        try await writer.write { db in
+        try await batcher.write { db in
             guard try self.loadState(db, collection: schema.name, id: id) == nil else { throw StoreError.idTaken }
             for name in unique {
                 let value = Self.columnText(fields[name])
@@ -177,7 +177,7 @@ extension StoaDatabase {
         _ schema: CollectionSchema, id: String, owner: String?, fields: [String: FieldValue], tags: TagEdit? = nil,
         unique: [String] = []
     ) async throws -> StoredRecord {
-        try await writer.write { db in
+        try await batcher.write { db in
             guard let existing = try self.fetchRecord(db, schema: schema, id: id), Self.owns(owner, existing, schema),
                   let current = try self.loadState(db, collection: schema.name, id: id)
             else { throw StoreError.notFound }
@@ -203,7 +203,7 @@ extension StoaDatabase {
     /// - Throws: ``StoreError/notFound`` when there is no such live record the owner may see.
     @discardableResult
     public func delete(_ schema: CollectionSchema, id: String, owner: String?) async throws -> StoredRecord {
-        try await writer.write { db in
+        try await batcher.write { db in
             guard let existing = try self.fetchRecord(db, schema: schema, id: id), Self.owns(owner, existing, schema),
                   let current = try self.loadState(db, collection: schema.name, id: id)
             else { throw StoreError.notFound }
@@ -219,7 +219,7 @@ extension StoaDatabase {
     ///
     /// - Throws: ``StoreError/notFound`` when no deleted record with that id belongs to the owner.
     public func restore(_ schema: CollectionSchema, id: String, owner: String?) async throws -> StoredRecord {
-        try await writer.write { db in
+        try await batcher.write { db in
             guard let current = try self.loadState(db, collection: schema.name, id: id), !current.isLive,
                   owner == nil || Self.columnText(current[schema.ownerField] ?? (schema.ownerField == "id" ? .string(id) : nil)) == owner
             else { throw StoreError.notFound }

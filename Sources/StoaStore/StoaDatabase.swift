@@ -6,8 +6,10 @@ import Synchronization
 /// The one database wrapper of a Stoa node: a GRDB writer over the system libsqlite3 holding
 /// the materialized collections, every record's CRDT state and the change log.
 ///
-/// Every write method is one transaction that updates the record's materialized row, its CRDT
-/// state and appends the change, so a crash leaves either all of a write or none of it.
+/// Every write method is atomic: it updates the record's materialized row, its CRDT state and
+/// appends the change in one transaction (the record writes clients wait on share a transaction
+/// with the writes queued beside them, each in its own savepoint: see ``WriteBatcher``), so a
+/// crash leaves either all of a write or none of it, and a write returns only once committed.
 public final class StoaDatabase: Sendable {
     /// How hard SQLite flushes on commit.
     public enum Durability: String, Sendable, CaseIterable {
@@ -34,6 +36,11 @@ public final class StoaDatabase: Sendable {
     let vector: Mutex<VersionVector>
     let observers = Mutex<[@Sendable (CommittedChange) -> Void]>([])
     let eventObservers = Mutex<[@Sendable ([RecordEvent]) -> Void]>([])
+    /// What the current transaction publishes when it commits.
+    let hooks = CommitHooks()
+    /// Group commit of the local writes clients wait on (``create(_:id:fields:tags:unique:)`` and
+    /// the other record writes).
+    let batcher: WriteBatcher
     let encoder = JSONEncoder()
     let decoder = JSONDecoder()
 
@@ -70,6 +77,7 @@ public final class StoaDatabase: Sendable {
     ///   an in-memory one has no earlier life and uses the bare node name.
     init(writer: any DatabaseWriter, nodeName: String, persistent: Bool, maxDriftMillis: UInt64, physicalMillis: @escaping @Sendable () -> UInt64) throws {
         self.writer = writer
+        self.batcher = WriteBatcher(writer: writer, hooks: hooks)
         self.nodeName = nodeName
         self.physicalMillis = physicalMillis
         try Self.migrator.migrate(writer)
@@ -146,9 +154,9 @@ public final class StoaDatabase: Sendable {
     /// Delivers `events` to the record-event observers once the current transaction commits.
     func publishAfterCommit(_ db: Database, _ events: [RecordEvent]) {
         guard !events.isEmpty else { return }
-        db.afterNextTransaction(onCommit: { _ in
+        hooks.add(db) {
             for observer in self.eventObservers.withLock({ $0 }) { observer(events) }
-        })
+        }
     }
 
     /// Issues the stamp of a local write.
