@@ -99,9 +99,8 @@ public actor GatewayMembership: Service {
         }
     }
 
-    /// Brings the pool in line with the current view. Status changes arrive as directives, but a
-    /// node restarted on a new HTTP port (same gossip address) may come back with new meta and
-    /// no status change the gateway saw; the pool then learns its new URL here.
+    /// Brings the pool in line with the current view, as a safety net: status changes and new
+    /// metadata (a node restarted on another HTTP port) also arrive as directives.
     private func reconcile() {
         guard let instance = swim else { return }
         var names = Set<String>()
@@ -133,14 +132,20 @@ public actor GatewayMembership: Service {
             case .send(let envelope, let address):
                 link.send(envelope, to: address)
             case .statusChanged(let id, let from, let to, _):
-                // A name's current identity is its liveliest one (a node restarted on a new address).
-                guard let current = swim?.member(named: id.name) else { continue }
-                guard case .node(let url) = MemberRole(meta: current.meta), !url.isEmpty else { continue }
-                let membership = Self.membership(current.status)
-                logger.info("node \(id.name) at \(url): \(from.map(\.rawValue) ?? "new") -> \(to.rawValue)")
-                pool.update(name: id.name, url: url, membership: membership)
+                routeByMembership(id, change: "\(from.map(\.rawValue) ?? "new") -> \(to.rawValue)")
+            case .metaChanged(let id, let meta):
+                routeByMembership(id, change: "now announces \(meta)")
             }
         }
+    }
+
+    /// Points the pool at a node name's current identity (its liveliest one, for a node restarted
+    /// on a new address) and URL (a node restarted on another HTTP port).
+    private func routeByMembership(_ id: MemberID, change: String) {
+        guard let current = swim?.member(named: id.name) else { return }
+        guard case .node(let url) = MemberRole(meta: current.meta), !url.isEmpty else { return }
+        logger.info("node \(id.name) at \(url): \(change)")
+        pool.update(name: id.name, url: url, membership: Self.membership(current.status))
     }
 
     /// Members as this gateway sees them (for the dashboard).

@@ -5,4 +5,7 @@ public enum SWIMDirective: Sendable, Hashable {
     /// A member's status changed; `from` is `nil` when the member was just learned. Emitted
     /// exactly once per change, in the order the changes happened.
     case statusChanged(MemberID, from: MemberStatus?, to: MemberStatus, meta: String)
+    /// A member announced other metadata at a newer incarnation while its status stayed the
+    /// same (a node restarted on another HTTP port before anyone declared it dead).
+    case metaChanged(MemberID, meta: String)
 }

@@ -24,14 +24,17 @@ extension SWIMInstance {
     }
 
     /// Picks the claims to piggyback on one message: first, when the destination is suspected
-    /// or dead here, that claim about itself so it can refute (Lifeguard §IV-C, buddy system);
+    /// or dead here, that claim about itself so it can refute (Lifeguard §IV-C, buddy system),
+    /// and also when `correcting` (it announced metadata other than our claim about it);
     /// then the queued claims sent the fewest times, except those about the destination; then, for a `welcome` message (to a
     /// newcomer or a member that lost its state), our view of other members.
-    mutating func takeGossip(about destination: MemberID?, welcome: Bool, rng: inout some RandomNumberGenerator) -> [MemberUpdate] {
+    mutating func takeGossip(
+        about destination: MemberID?, welcome: Bool, correcting: Bool = false, rng: inout some RandomNumberGenerator
+    ) -> [MemberUpdate] {
         let fanout = max(0, configuration.gossipFanoutPerMessage)
         var chosen: [MemberUpdate] = []
         guard fanout > 0 else { return chosen }
-        if let destination, let state = table[destination], state.member.status != .alive {
+        if let destination, let state = table[destination], state.member.status != .alive || correcting {
             chosen.append(state.claim)
         }
         let limit = retransmitLimit
@@ -65,9 +68,9 @@ extension SWIMInstance {
     /// - Parameter destination: the member at `address`, when known, for the buddy system.
     mutating func send(
         _ outgoing: Outgoing, to address: MemberAddress, about destination: MemberID?, welcome: Bool = false,
-        rng: inout some RandomNumberGenerator, into directives: inout [SWIMDirective]
+        correcting: Bool = false, rng: inout some RandomNumberGenerator, into directives: inout [SWIMDirective]
     ) {
-        let gossip = takeGossip(about: destination, welcome: welcome, rng: &rng)
+        let gossip = takeGossip(about: destination, welcome: welcome, correcting: correcting, rng: &rng)
         let message: SWIMMessage
         switch outgoing {
         case .ping(let sequence): message = .ping(sequence: sequence, gossip: gossip)

@@ -62,6 +62,9 @@ extension SWIMInstance {
             }
         }
         table[update.id] = state
+        if state.member.status == current.status, state.member.meta != current.meta {
+            directives.append(.metaChanged(update.id, meta: state.member.meta))
+        }
         enqueue(
             MemberUpdate(
                 id: update.id, status: update.status, incarnation: update.incarnation, meta: state.member.meta,

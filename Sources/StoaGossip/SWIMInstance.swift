@@ -145,7 +145,9 @@ public struct SWIMInstance: Sendable {
     ///
     /// A `ping` is answered with an `ack` even when the sender is considered dead at its
     /// incarnation; the ack then carries that `dead` claim so the sender (typically a restarted
-    /// node) refutes it and rejoins.
+    /// node) refutes it and rejoins. Likewise, when the sender announces metadata other than the
+    /// claim we hold about it at an incarnation that is not newer, the ack carries that claim, so
+    /// the sender overrides it and its new metadata spreads (`metaChanged`).
     public mutating func onMessage(_ envelope: SWIMEnvelope, now: UInt64, rng: inout some RandomNumberGenerator) -> [SWIMDirective] {
         let sender = envelope.from
         guard sender.name != myself.name else { return [] }
@@ -155,6 +157,12 @@ public struct SWIMInstance: Sendable {
         // A newcomer, or a member that lost its state (restarted while considered dead), is
         // sent a snapshot of the membership with our reply.
         let welcome = previous.map { $0.status == .dead && $0.incarnation >= envelope.fromIncarnation } ?? true
+        // A sender announcing other metadata than we hold for it at an incarnation that is not
+        // newer lost its state (restarted, e.g. on another HTTP port, before it was declared
+        // dead): our reply carries our claim about it, which it overrides at a higher incarnation.
+        let stale = previous.map {
+            $0.status != .dead && $0.incarnation >= envelope.fromIncarnation && $0.meta != envelope.fromMeta
+        } ?? false
         apply(
             MemberUpdate(id: sender, status: .alive, incarnation: envelope.fromIncarnation, meta: envelope.fromMeta),
             now: now, rng: &rng, into: &directives
@@ -165,7 +173,7 @@ public struct SWIMInstance: Sendable {
 
         switch envelope.message {
         case .ping(let sequence, _):
-            send(.ack(sequence: sequence, target: myself), to: sender.address, about: sender, welcome: welcome, rng: &rng, into: &directives)
+            send(.ack(sequence: sequence, target: myself), to: sender.address, about: sender, welcome: welcome, correcting: stale, rng: &rng, into: &directives)
         case .pingRequest(let sequence, let target, _):
             handlePingRequest(sequence: sequence, target: target, from: sender, now: now, rng: &rng, into: &directives)
         case .ack(let sequence, let target, _):

@@ -32,6 +32,8 @@ extension Simulation {
                 node.memberIDs[id.name] = current?.id ?? id
                 trace.record("\(now) \(node.name) sees \(id.name) \(from?.rawValue ?? "new")->\(to.rawValue)")
                 await handle(node.peerStatus(id.name, alive: (current?.status ?? to) != .dead), at: node)
+            case .metaChanged(let id, let meta):
+                trace.record("\(now) \(node.name) sees \(id.name) announce \(meta)")
             }
         }
     }

@@ -93,13 +93,14 @@ struct GatewayTests {
         #expect(nodes["n2"]?["errors"] as? Int ?? 0 >= 1, "requests reached the killed node and were retried elsewhere")
         #expect((nodes["n1"]?["requests"] as? Int ?? 0) > 0 && (nodes["n3"]?["requests"] as? Int ?? 0) > 0)
 
-        // Restarted (same addresses, as a deployed node), n2 is re-admitted once membership and
-        // its health check agree. (A restart on another HTTP port at the same gossip address and
-        // incarnation is not re-learned: SWIM keeps the first meta it saw at an incarnation.)
-        try cluster.startNode("n2", join: cluster.seedPorts(), sameHTTPPort: true)
+        // Restarted at the same gossip address but on another HTTP port (whether or not the
+        // cluster declared it dead by then), n2 is re-admitted at its new URL once membership and
+        // its health check agree.
+        let restarted = try cluster.startNode("n2", join: cluster.seedPorts())
         let readmitted = try await gateway.waitUntilRouting(["n1", "n2", "n3"], timeout: .seconds(30))
         let view = (try? await gateway.nodes()).map { "\($0)" } ?? "?"
         #expect(readmitted, "\(view)\n\(gateway.logText.suffix(3000))")
+        #expect(try await gateway.nodes()["n2"]?["url"] as? String == restarted.baseURL, "\(view)")
     }
 
     @Test("rate-limit headers on every answer, 429 with Retry-After; cache MISS/HIT/BYPASS/STALE, Age, own writes never stale")

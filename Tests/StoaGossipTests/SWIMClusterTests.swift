@@ -90,6 +90,29 @@ struct SWIMClusterTests {
         }
     }
 
+    @Test("a member restarted with other metadata before anyone declared it dead: everyone learns the new metadata", arguments: seeds)
+    func quickRestartWithNewMeta(seed: UInt64) {
+        var network = SWIMTestNetwork(names: ["n1", "n2", "n3", "n4"], seed: seed)
+        network.run(for: 4000)
+        #expect(network.allRunningAgreeAlive)
+        // Down for less than a probe round, back on another HTTP port at incarnation 0.
+        network.kill("n3")
+        network.run(for: 200)
+        network.restart("n3", meta: "http://n3:9999")
+        let took = network.run(upTo: 10_000) { network in
+            ["n1", "n2", "n4"].allSatisfy { network.instance($0)?.member(named: "n3")?.meta == "http://n3:9999" }
+        }
+        #expect(took != nil, "the new metadata did not spread")
+        #expect((network.instance("n3")?.incarnation ?? 0) >= 1, "n3 overrode the claim from its previous life")
+        // Those who saw it change without a status change were told (metaChanged).
+        let told = Set(network.metaChanges.filter { $0.subject == "n3" && $0.meta == "http://n3:9999" }.map(\.observer))
+        let sawStatus = Set(network.events.filter { $0.subject == "n3" && $0.to == .alive && $0.from != nil }.map(\.observer))
+        #expect(told.union(sawStatus).isSuperset(of: ["n1", "n2", "n4"]))
+        network.run(for: 3000)
+        #expect(network.allRunningAgreeAlive)
+        #expect(network.eventsAreConsistent)
+    }
+
     @Test("sides of a healed partition that declared each other dead merge again", arguments: seeds)
     func partitionHeals(seed: UInt64) {
         var network = SWIMTestNetwork(names: ["n1", "n2", "n3", "n4", "n5"], seed: seed)

@@ -120,6 +120,33 @@ struct SWIMInstanceTests {
         #expect(instance.incarnation == 6)
     }
 
+    @Test("a member announcing other metadata at an incarnation not newer is answered with our claim; its newer one is taken with metaChanged")
+    func staleMetadataCorrected() {
+        var rng = SplitMix64(seed: 4)
+        var instance = SWIMInstance(myself: Self.id("n1"), meta: "", configuration: Self.quietProbes, seeds: [])
+        Self.deliver(to: &instance, from: "n2", at: 0, rng: &rng)
+        #expect(instance.member(named: "n2")?.meta == "http://n2")
+        // n2 restarted on another port (incarnation 0 again) and pings us.
+        let ping = SWIMEnvelope(from: Self.id("n2"), fromMeta: "http://n2:9999", fromIncarnation: 0, message: .ping(sequence: 3, gossip: []))
+        let replies = instance.onMessage(ping, now: 10, rng: &rng)
+        #expect(instance.member(named: "n2")?.meta == "http://n2", "not newer: not taken from the envelope")
+        let ack = try? #require(Self.sends(replies).first?.0)
+        #expect(ack?.message.gossip.first == MemberUpdate(id: Self.id("n2"), status: .alive, incarnation: 0, meta: "http://n2"))
+        // A ping announcing the metadata we hold gets no such claim.
+        let plain = Self.sends(instance.onMessage(
+            SWIMEnvelope(from: Self.id("n2"), fromMeta: "http://n2", fromIncarnation: 0, message: .ping(sequence: 4, gossip: [])), now: 15, rng: &rng
+        ))
+        #expect(plain.first?.0.message.gossip.contains { $0.id.name == "n2" } == false)
+
+        // n2 overrides it at incarnation 1: the new metadata is taken, announced as metaChanged.
+        let envelope = SWIMEnvelope(from: Self.id("n2"), fromMeta: "http://n2:9999", fromIncarnation: 1, message: .ping(sequence: 5, gossip: []))
+        let directives = instance.onMessage(envelope, now: 30, rng: &rng)
+        #expect(Self.changes(directives).isEmpty, "still alive: no status change")
+        #expect(directives.contains(.metaChanged(Self.id("n2"), meta: "http://n2:9999")))
+        #expect(instance.member(named: "n2")?.meta == "http://n2:9999")
+        #expect(instance.member(named: "n2")?.incarnation == 1)
+    }
+
     @Test("a restarted member considered dead gets a reply carrying its dead claim, refutes and is alive again")
     func restartedMemberRejoins() {
         var rng = SplitMix64(seed: 3)

@@ -40,6 +40,8 @@ struct SWIMTestNetwork {
     /// Every directive, in order, with the node that returned it.
     var trace: [String] = []
     var events: [Event] = []
+    /// Every `metaChanged` directive: who saw which member announce what.
+    var metaChanges: [(observer: String, subject: String, meta: String)] = []
     /// Drops a message from `from` to `to` when it returns true.
     var dropRule: ((_ from: String, _ to: String) -> Bool)?
     /// Nodes restarted at least once (their event chains start over).
@@ -59,9 +61,9 @@ struct SWIMTestNetwork {
         MemberID(name: name, host: "10.0.0.\(name.dropFirst())", port: 7946)
     }
 
-    func freshInstance(_ name: String) -> SWIMInstance {
+    func freshInstance(_ name: String, meta: String? = nil) -> SWIMInstance {
         let seeds = names.first.map { [Self.id($0).address] } ?? []
-        return SWIMInstance(myself: Self.id(name), meta: "http://\(name):8090", configuration: configuration, seeds: seeds)
+        return SWIMInstance(myself: Self.id(name), meta: meta ?? "http://\(name):8090", configuration: configuration, seeds: seeds)
     }
 
     func name(at address: MemberAddress) -> String? {
@@ -131,6 +133,8 @@ struct SWIMTestNetwork {
                 inFlight.append(InFlight(deliverAt: now + delay, order: sent, to: address, envelope: envelope))
             case .statusChanged(let id, let from, let to, _):
                 events.append(Event(at: now, observer: name, subject: id.name, from: from, to: to))
+            case .metaChanged(let id, let meta):
+                metaChanges.append((observer: name, subject: id.name, meta: meta))
             }
         }
     }
@@ -139,8 +143,8 @@ struct SWIMTestNetwork {
 
     mutating func kill(_ name: String) { nodes[name]?.up = false }
 
-    mutating func restart(_ name: String) {
-        nodes[name] = Node(instance: freshInstance(name))
+    mutating func restart(_ name: String, meta: String? = nil) {
+        nodes[name] = Node(instance: freshInstance(name, meta: meta))
         restartedNodes.insert(name)
     }
 

@@ -197,6 +197,9 @@ public actor ClusterNode: Service {
                 if status == .dead, let link = links.removeValue(forKey: id.name) { link.close(promise: nil) }
                 // Suspect members still get changes: suspicion is often a false alarm.
                 handle(replication.onPeerStatus(id.name, alive: status != .dead, now: Self.nowMillis()))
+            case .metaChanged(let id, let meta):
+                // Replication addresses peers by name over gossip addresses, not by their URL.
+                logger.info("member \(id.name) at \(id.host):\(id.port) now announces \(meta)")
             }
         }
     }
