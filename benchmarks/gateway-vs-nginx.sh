@@ -207,8 +207,8 @@ read -r gp_rps gp_p50 gp_p99 gp_err _ _ gp_cpu <<<"$(run stoa-proxy "$GW_PROXY" 
 read -r nc_rps nc_p50 nc_p99 nc_err _ _ nc_cpu <<<"$(run nginx-cache "$NG_CACHE" 16 $NGINX_WORKERS)"
 read -r gc_rps gc_p50 gc_p99 gc_err _ _ gc_cpu <<<"$(run stoa-cache "$GW_CACHE" 16 "${GWPID[gw-cache]}")"
 [ -n "${BASELINE_STOA:-}" ] && read -r bc_rps bc_p50 bc_p99 bc_err _ _ bc_cpu <<<"$(run base-cache "$BASE_CACHE" 16 "${GWPID[base-cache]}")"
-read -r _ _ _ nl_rej nl_total nl_elapsed _ <<"$(run nginx-limit "$NG_LIMIT" 32)"
-read -r _ _ _ gl_rej gl_total gl_elapsed _ <<"$(run stoa-limit "$GW_LIMIT" 32)"
+read -r _ _ _ nl_rej nl_total nl_elapsed _ <<<"$(run nginx-limit "$NG_LIMIT" 32)"
+read -r _ _ _ gl_rej gl_total gl_elapsed _ <<<"$(run stoa-limit "$GW_LIMIT" 32)"
 accuracy() { python3 -c "a=$1-$2; e=1000*$3+100; print(f'{a} admitted of {$1} (expected {e:.0f} = 1000 r/s x {$3:.2f} s + 100: {a/e*100:.2f} %)')"; }
 
 # Failover: kill n3 three seconds into the run, then bring it back for the next one.
