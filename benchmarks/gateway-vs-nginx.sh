@@ -7,10 +7,19 @@
 #     rate x elapsed + burst;
 #   - failover: a get load while one of the three nodes is SIGKILLed; failed requests.
 #
-#   bash benchmarks/gateway-vs-nginx.sh [SECONDS_PER_RUN]      (default 10)
+# The proxied and cache-hit runs also report the proxy's CPU per request: utime+stime of the
+# gateway process, or of nginx's workers, from /proc before and after the wrk run, divided by the
+# requests answered. Everything shares the machine's cores, so that CPU is taken from the nodes.
 #
-# Installs nginx and wrk (apt-get) if missing, builds `stoa` in release mode, prints a Markdown
-# table; raw wrk output goes to benchmarks/out/.
+#   bash benchmarks/gateway-vs-nginx.sh [SECONDS_PER_RUN]      (default 10)
+#   STOA=path/to/stoa BASELINE_STOA=path/to/other/stoa bash benchmarks/gateway-vs-nginx.sh 5
+#
+# STOA is the binary for the nodes and the gateway (default: built here in release mode);
+# BASELINE_STOA, when set, adds a column with that binary's gateway (e.g. main's build), in
+# front of the same nodes in the same run, for an A/B comparison.
+#
+# Installs nginx and wrk (apt-get) if missing, prints a Markdown table; raw wrk output goes to
+# benchmarks/out/.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 DURATION="${1:-10}"
@@ -71,13 +80,16 @@ for n in n2 n3; do
     done
 done
 
-# start_gateway VAR NAME ARGS... : sets VAR to the port once the gateway routes to all three nodes.
+# start_gateway VAR NAME ARGS... : sets VAR to the port once the gateway routes to all three nodes,
+# and GWPID[NAME] to its process. GATEWAY_BIN (default $STOA) is the binary.
+declare -A GWPID
 start_gateway() {
     local var=$1 name=$2; shift 2
     local port; port=$(free_port)
-    "$STOA" gateway --http "127.0.0.1:$port" --join "127.0.0.1:${GOSSIP[n1]},127.0.0.1:${GOSSIP[n2]},127.0.0.1:${GOSSIP[n3]}" \
+    "${GATEWAY_BIN:-$STOA}" gateway --http "127.0.0.1:$port" --join "127.0.0.1:${GOSSIP[n1]},127.0.0.1:${GOSSIP[n2]},127.0.0.1:${GOSSIP[n3]}" \
         --cluster-key "$KEY" --token-secret "$SECRET" --log-level warning "$@" >>"$TMP/$name.log" 2>&1 &
     PIDS+=($!)
+    GWPID[$name]=$!
     wait_routing "$port" || { echo "gateway $name did not route to three nodes" >&2; cat "$TMP/$name.log" >&2; exit 1; }
     printf -v "$var" '%s' "$port"
 }
@@ -92,6 +104,10 @@ start_gateway GW_PROXY gw-proxy --no-rate-limit --cache-bytes 0
 start_gateway GW_CACHE gw-cache --no-rate-limit --cache-ttl-ms 600000
 start_gateway GW_LIMIT gw-limit --rate-limit global:global:all:1000:100 --cache-bytes 0
 start_gateway GW_FAIL gw-fail --no-rate-limit --cache-bytes 0
+if [ -n "${BASELINE_STOA:-}" ]; then
+    GATEWAY_BIN=$BASELINE_STOA start_gateway BASE_PROXY base-proxy --no-rate-limit --cache-bytes 0
+    GATEWAY_BIN=$BASELINE_STOA start_gateway BASE_CACHE base-cache --no-rate-limit --cache-ttl-ms 600000
+fi
 
 NG_PROXY=$(free_port); NG_CACHE=$(free_port); NG_LIMIT=$(free_port)
 mkdir -p "$TMP/nginx/cache" "$TMP/nginx/logs"
@@ -134,13 +150,27 @@ http {
 CONF
 "$NGINX" -c "$TMP/nginx.conf" -p "$TMP/nginx" -g 'daemon on;' 2>>"$TMP/nginx/logs/error.log"
 for _ in $(seq 1 100); do curl -sf -o /dev/null "http://127.0.0.1:$NG_PROXY/api/health" && break; sleep 0.1; done
+NGINX_WORKERS=$(pgrep -P "$(cat "$TMP/nginx.pid")" | tr '\n' ' ')
 
-# run NAME PORT [CONNECTIONS] -> "rps p50 p99 failed requests elapsed"
+# cpu_ticks PID... -> utime+stime of the processes, in clock ticks
+cpu_ticks() {
+    local total=0 pid fields
+    for pid in "$@"; do
+        read -r -a fields <<<"$(sed 's/^.*) //' "/proc/$pid/stat")"
+        total=$((total + fields[11] + fields[12]))
+    done
+    echo "$total"
+}
+
+# run NAME PORT [CONNECTIONS [PID...]] -> "rps p50 p99 failed requests elapsed cpu_us_per_request"
+# (the CPU of the PIDs during the run, per request; "-" without PIDs)
 run() {
-    local name=$1 port=$2 conns=${3:-16}
-    local file="$OUT/gw-$name.txt"
+    local name=$1 port=$2 conns=${3:-16}; shift $(($# < 3 ? $# : 3))
+    local file="$OUT/gw-$name.txt" before=0 after=0
+    [ $# -gt 0 ] && before=$(cpu_ticks "$@")
     TOKEN=$TOKEN ID=$QUOTE wrk -t2 -c"$conns" -d"${DURATION}s" --latency -s benchmarks/wrk/get.lua "http://127.0.0.1:$port" >"$file" 2>&1
-    python3 - "$file" <<'PY'
+    [ $# -gt 0 ] && after=$(cpu_ticks "$@")
+    python3 - "$file" "$(($# > 0 ? after - before : -1))" "$(getconf CLK_TCK)" <<'PY'
 import re, sys
 text = open(sys.argv[1]).read()
 def unit(v):
@@ -153,26 +183,32 @@ total, elapsed = int(m.group(1)), float(m.group(2)) * (60 if m.group(3) == "m" e
 non2xx = int((re.search(r"Non-2xx or 3xx responses: (\d+)", text) or [0, 0])[1])
 m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
 sock = sum(int(x) for x in m.groups()) if m else 0
-print(f"{rps:.0f} {p50:.2f} {p99:.2f} {non2xx + sock} {total} {elapsed:.3f}")
+ticks, hz = int(sys.argv[2]), int(sys.argv[3])
+cpu = f"{ticks / hz * 1e6 / total:.0f}" if ticks >= 0 and total else "-"
+print(f"{rps:.0f} {p50:.2f} {p99:.2f} {non2xx + sock} {total} {elapsed:.3f} {cpu}")
 PY
 }
 ratio() { python3 -c "print(f'{$1/$2:.2f}x')"; }
 
 # Warm the keep-alive pools and caches.
-for port in "$GW_PROXY" "$GW_CACHE" "$NG_PROXY" "$NG_CACHE"; do
+for port in "$GW_PROXY" "$GW_CACHE" "$NG_PROXY" "$NG_CACHE" ${BASE_PROXY:-} ${BASE_CACHE:-}; do
     for _ in 1 2 3; do curl -s -o /dev/null -H "Authorization: $TOKEN" "http://127.0.0.1:$port/api/collections/quotes/records/$QUOTE"; done
 done
 hit=$(curl -s -D - -o /dev/null -H "Authorization: $TOKEN" "http://127.0.0.1:$GW_CACHE/api/collections/quotes/records/$QUOTE" | tr -d '\r' | awk -F': ' 'tolower($1)=="x-cache-status"{print $2}')
 nghit=$(curl -s -D - -o /dev/null -H "Authorization: $TOKEN" "http://127.0.0.1:$NG_CACHE/api/collections/quotes/records/$QUOTE" | tr -d '\r' | awk -F': ' 'tolower($1)=="x-cache-status"{print $2}')
 echo "cache check: stoa gateway X-Cache-Status=$hit, nginx X-Cache-Status=$nghit" >&2
 
-read -r d_rps d_p50 d_p99 d_err _ <<<"$(run direct "${HTTP[n1]}")"
-read -r np_rps np_p50 np_p99 np_err _ <<<"$(run nginx-proxy "$NG_PROXY")"
-read -r gp_rps gp_p50 gp_p99 gp_err _ <<<"$(run stoa-proxy "$GW_PROXY")"
-read -r nc_rps nc_p50 nc_p99 nc_err _ <<<"$(run nginx-cache "$NG_CACHE")"
-read -r gc_rps gc_p50 gc_p99 gc_err _ <<<"$(run stoa-cache "$GW_CACHE")"
-read -r _ _ _ nl_rej nl_total nl_elapsed <<<"$(run nginx-limit "$NG_LIMIT" 32)"
-read -r _ _ _ gl_rej gl_total gl_elapsed <<<"$(run stoa-limit "$GW_LIMIT" 32)"
+read -r d_rps d_p50 d_p99 d_err _ _ d_cpu <<<"$(run direct "${HTTP[n1]}" 16 "${PID[n1]}")"
+# shellcheck disable=SC2086
+read -r np_rps np_p50 np_p99 np_err _ _ np_cpu <<<"$(run nginx-proxy "$NG_PROXY" 16 $NGINX_WORKERS)"
+read -r gp_rps gp_p50 gp_p99 gp_err _ _ gp_cpu <<<"$(run stoa-proxy "$GW_PROXY" 16 "${GWPID[gw-proxy]}")"
+[ -n "${BASELINE_STOA:-}" ] && read -r bp_rps bp_p50 bp_p99 bp_err _ _ bp_cpu <<<"$(run base-proxy "$BASE_PROXY" 16 "${GWPID[base-proxy]}")"
+# shellcheck disable=SC2086
+read -r nc_rps nc_p50 nc_p99 nc_err _ _ nc_cpu <<<"$(run nginx-cache "$NG_CACHE" 16 $NGINX_WORKERS)"
+read -r gc_rps gc_p50 gc_p99 gc_err _ _ gc_cpu <<<"$(run stoa-cache "$GW_CACHE" 16 "${GWPID[gw-cache]}")"
+[ -n "${BASELINE_STOA:-}" ] && read -r bc_rps bc_p50 bc_p99 bc_err _ _ bc_cpu <<<"$(run base-cache "$BASE_CACHE" 16 "${GWPID[base-cache]}")"
+read -r _ _ _ nl_rej nl_total nl_elapsed _ <<<"$(run nginx-limit "$NG_LIMIT" 32)"
+read -r _ _ _ gl_rej gl_total gl_elapsed _ <<<"$(run stoa-limit "$GW_LIMIT" 32)"
 accuracy() { python3 -c "a=$1-$2; e=1000*$3+100; print(f'{a} admitted of {$1} (expected {e:.0f} = 1000 r/s x {$3:.2f} s + 100: {a/e*100:.2f} %)')"; }
 
 # Failover: kill n3 three seconds into the run, then bring it back for the next one.
@@ -195,9 +231,23 @@ echo
 echo "| measure | direct to one node | nginx | Stoa gateway | gateway / nginx |"
 echo "|---|---|---|---|---|"
 echo "| proxied get req/s (p50, p99 ms) | $d_rps ($d_p50, $d_p99) | $np_rps ($np_p50, $np_p99) = $(ratio "$np_rps" "$d_rps") of direct | $gp_rps ($gp_p50, $gp_p99) = $(ratio "$gp_rps" "$d_rps") of direct | $(ratio "$gp_rps" "$np_rps") |"
+echo "| proxied get: CPU µs/req of the node / proxy | $d_cpu | $np_cpu | $gp_cpu | |"
 echo "| cache-hit get req/s (p50, p99 ms) | | $nc_rps ($nc_p50, $nc_p99) = $(ratio "$nc_rps" "$d_rps") of direct | $gc_rps ($gc_p50, $gc_p99) = $(ratio "$gc_rps" "$d_rps") of direct | $(ratio "$gc_rps" "$nc_rps") |"
+echo "| cache-hit get: CPU µs/req of the proxy | | $nc_cpu | $gc_cpu | |"
 echo "| limiter 1000 r/s burst 100, 32 clients | | $(accuracy "$nl_total" "$nl_rej" "$nl_elapsed") | $(accuracy "$gl_total" "$gl_rej" "$gl_elapsed") | |"
 echo "| failover: n3 SIGKILLed at 3 s | | $nf_err failed of $nf_total ($nf_rps req/s) | $gf_err failed of $gf_total ($gf_rps req/s) | |"
 echo "| errors in the other runs | $d_err | proxy $np_err, cache $nc_err | proxy $gp_err, cache $gc_err | |"
+if [ -n "${BASELINE_STOA:-}" ]; then
+    echo
+    echo "Baseline gateway ($BASELINE_STOA) in the same run, same nodes:"
+    echo
+    echo "| measure | baseline gateway | Stoa gateway ($STOA) | baseline / nginx | gateway / nginx |"
+    echo "|---|---|---|---|---|"
+    echo "| proxied get req/s (p50, p99 ms) | $bp_rps ($bp_p50, $bp_p99) | $gp_rps ($gp_p50, $gp_p99) | $(ratio "$bp_rps" "$np_rps") | $(ratio "$gp_rps" "$np_rps") |"
+    echo "| proxied get: CPU µs/req | $bp_cpu | $gp_cpu | nginx $np_cpu | |"
+    echo "| cache-hit get req/s (p50, p99 ms) | $bc_rps ($bc_p50, $bc_p99) | $gc_rps ($gc_p50, $gc_p99) | $(ratio "$bc_rps" "$nc_rps") | $(ratio "$gc_rps" "$nc_rps") |"
+    echo "| cache-hit get: CPU µs/req | $bc_cpu | $gc_cpu | nginx $nc_cpu | |"
+    echo "| errors | proxy $bp_err, cache $bc_err | | | |"
+fi
 echo
 echo "${DURATION}s per run, wrk -t2 -c16 (limiter: -c32), get-by-id of one quote with the owner's token; raw output in $OUT/gw-*.txt"

@@ -23,15 +23,20 @@ public func buildGateway(
     clientConfiguration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
     clientConfiguration.decompression = .disabled
     clientConfiguration.redirectConfiguration = .disallow
-    let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
+    // No tracer: otherwise every request opens a (no-op) span through existentials.
+    clientConfiguration.tracing.tracer = nil
+    // The server and the upstream clients share NIO's loops: each client connection's loop has
+    // its own upstream client.
+    let group = MultiThreadedEventLoopGroup.singleton
+    let clients = UpstreamClients(group: group, configuration: clientConfiguration)
 
     let pool = NodePool()
-    let membership = GatewayMembership(configuration: configuration.membership, pool: pool, client: client, logger: Logger(label: "stoa.gateway.gossip"))
+    let membership = GatewayMembership(configuration: configuration.membership, pool: pool, client: clients.all[0], logger: Logger(label: "stoa.gateway.gossip"))
     let tokens: VerifiedTokens? = if let secret = configuration.tokenSecret, !secret.isEmpty { VerifiedTokens(service: await TokenService(secret: secret)) } else { nil }
     let limiter = configuration.policies.isEmpty ? nil : GatewayRateLimit(policies: configuration.policies, trustedProxies: configuration.trustedProxies, maxKeys: configuration.maxLimiterKeys)
     let cache = configuration.cacheBytes > 0
         ? GatewayCache(byteBudget: configuration.cacheBytes, ttlNanos: configuration.cacheTTLNanos, staleForNanos: configuration.cacheStaleNanos) : nil
-    let proxy = GatewayProxy(pool: pool, client: client, timeout: .seconds(configuration.upstreamTimeoutSeconds), logger: logger)
+    let proxy = GatewayProxy(pool: pool, clients: clients, timeout: .seconds(configuration.upstreamTimeoutSeconds), logger: logger)
     let status = GatewayStatusSource(pool: pool, membership: membership, limiter: limiter, cache: cache, startedAt: DispatchTime.now().uptimeNanoseconds)
     let secure = configuration.tlsCertificatePath != nil
     let responder = GatewayResponder(
@@ -47,23 +52,25 @@ public func buildGateway(
     return Application(
         responder: responder, server: server,
         configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "stoa-gateway"),
-        services: [membership, HTTPClientService(client: client)], logger: logger
+        services: [membership, HTTPClientService(clients: clients)], eventLoopGroupProvider: .shared(group), logger: logger
     )
 }
 
-/// Shuts the upstream client down when the application stops.
+/// Shuts the upstream clients down when the application stops.
 struct HTTPClientService: Service {
-    let client: HTTPClient
+    let clients: UpstreamClients
 
     func run() async throws {
         try? await gracefulShutdown()
-        try await client.shutdown()
+        try await clients.shutdown()
     }
 }
 
 /// Makes NIO's event loops Swift Concurrency's global executor, so a proxied request does not
-/// hop between NIO's threads and the concurrency pool at every await. Call it first thing in the
-/// process (before other tasks run); returns false when it could not be installed.
+/// hop between NIO's threads and the concurrency pool at every await: a task resumed from an
+/// event loop stays on it, and ``GatewayProxy`` asks for the node connection on that loop too.
+/// `stoa gateway` calls it first thing (before other tasks run; at most once per process).
+/// Nothing that blocks may then run in a task. Returns false when it could not be installed.
 @discardableResult
 public func runConcurrencyOnEventLoops() -> Bool {
     NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()

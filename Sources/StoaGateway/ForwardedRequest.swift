@@ -33,6 +33,16 @@ public struct ForwardedRequest: Sendable {
         "te", "trailer", "transfer-encoding", "upgrade", "host", "content-length",
     ]
 
+    /// True for a hop-by-hop header name, in any letter case (compared without allocating).
+    static func isHopByHop(_ name: String) -> Bool {
+        let length = name.utf8.count
+        return hopByHopNames.contains { candidate in
+            candidate.utf8.count == length && zip(candidate.utf8, name.utf8).allSatisfy { $0 == $1 | ($1 >= 65 && $1 <= 90 ? 0x20 : 0) }
+        }
+    }
+
+    private static let hopByHopNames = Array(hopByHop)
+
     /// True when a JSON body has a top-level string `"id"` (a client-chosen record id).
     static func bodyHasID(_ body: ByteBuffer?) -> Bool {
         guard let body, body.readableBytes > 0, body.readableBytes <= 1 << 20 else { return false }

@@ -56,10 +56,8 @@ public final class GatewayCache: Sendable {
 
     /// Answers a cacheable read: from the cache when fresh, else from `fetch` (coalesced per
     /// key), falling back to a stale entry when `fetch` finds no node.
-    func respond(to forwarded: ForwardedRequest, key: CacheKey, request: Request, fetch: @escaping @Sendable () async throws -> ProxiedResponse) async -> Response {
-        let noCache = request.headers[values: .cacheControl].contains { $0.lowercased().contains("no-cache") }
-            || request.headers[HTTPField.Name("Pragma")!]?.lowercased().contains("no-cache") == true
-        if noCache {
+    func respond(key: CacheKey, request: Request, fetch: @escaping @Sendable () async throws -> ProxiedResponse) async -> Response {
+        if Self.asksNoCache(request.headers) {
             record("BYPASS")
             do { return Self.tag(GatewayResponder.response(try await fetch()), "BYPASS", age: nil) } catch {
                 return await staleOr(error, key: key)
@@ -88,6 +86,13 @@ public final class GatewayCache: Sendable {
         } catch {
             return await staleOr(error, key: key)
         }
+    }
+
+    /// True when `Cache-Control` or `Pragma` says `no-cache`.
+    static func asksNoCache(_ headers: HTTPFields) -> Bool {
+        guard headers.contains(.cacheControl) || headers.contains(.pragma) else { return false }
+        return headers[values: .cacheControl].contains { $0.lowercased().contains("no-cache") }
+            || headers[.pragma]?.lowercased().contains("no-cache") == true
     }
 
     /// When no node could answer, the entry past its freshness (within the stale window) is

@@ -10,18 +10,24 @@ import NIOPosix
 /// with the ``NodePool``. A node that cannot be reached or cuts the connection is ejected at
 /// once; an idempotent request is then sent to another node, a non-idempotent one only when it
 /// never left the gateway (the connection was never made).
+///
+/// A request given the event loop of the client's connection goes to the node through that
+/// loop's client (``UpstreamClients``), so with NIO's loops as the concurrency executor
+/// (``runConcurrencyOnEventLoops()``) a proxied request never changes thread. A buffered request
+/// uses AsyncHTTPClient's delegate API (its async API costs an extra task and actor per
+/// request); streamed requests (`/api/realtime`) use the async API.
 public struct GatewayProxy: Sendable {
     public let pool: NodePool
-    public let client: HTTPClient
+    public let clients: UpstreamClients
     /// Longest wait for one node's complete answer.
     public var timeout: TimeAmount
     /// Largest response body buffered.
     public var maxResponseBytes: Int
     let logger: Logger
 
-    public init(pool: NodePool, client: HTTPClient, timeout: TimeAmount = .seconds(30), maxResponseBytes: Int = 64 << 20, logger: Logger) {
+    public init(pool: NodePool, clients: UpstreamClients, timeout: TimeAmount = .seconds(30), maxResponseBytes: Int = 64 << 20, logger: Logger) {
         self.pool = pool
-        self.client = client
+        self.clients = clients
         self.timeout = timeout
         self.maxResponseBytes = maxResponseBytes
         self.logger = logger
@@ -37,8 +43,9 @@ public struct GatewayProxy: Sendable {
     static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
 
     /// Sends `request` to a node; on a connection failure retries on other nodes (each at most
-    /// once) when allowed. Throws ``Failure`` when no node answered.
-    public func forward(_ request: ForwardedRequest, preferring: String? = nil) async throws -> ProxiedResponse {
+    /// once) when allowed. Throws ``Failure`` when no node answered. `eventLoop` (the client
+    /// connection's) chooses the upstream client (see ``UpstreamClients/client(for:)``).
+    public func forward(_ request: ForwardedRequest, preferring: String? = nil, on eventLoop: (any EventLoop)? = nil) async throws -> ProxiedResponse {
         var tried: Set<String> = []
         var lastError = "no node available"
         while true {
@@ -48,7 +55,8 @@ public struct GatewayProxy: Sendable {
             }
             tried.insert(lease.name)
             do {
-                let response = try await attempt(request, on: lease)
+                let client = clients.client(for: eventLoop)
+                let response = try await request.streaming ? stream(request, on: lease, client: client) : attempt(request, on: lease, client: client)
                 pool.release(lease, outcome: .answered, now: Self.now())
                 return response
             } catch {
@@ -62,22 +70,41 @@ public struct GatewayProxy: Sendable {
         }
     }
 
-    private func attempt(_ request: ForwardedRequest, on lease: NodePool.Lease) async throws -> ProxiedResponse {
+    /// One buffered exchange with one node: the whole answer, at most `maxResponseBytes`.
+    private func attempt(_ request: ForwardedRequest, on lease: NodePool.Lease, client: HTTPClient) async throws -> ProxiedResponse {
+        let upstream = try HTTPClient.Request(
+            url: lease.url + request.target, method: request.method, headers: request.headers, body: request.body.map { .byteBuffer($0) }
+        )
+        let task = client.execute(
+            request: upstream, delegate: ResponseAccumulator(request: upstream, maxBodySize: maxResponseBytes),
+            eventLoop: .indifferent, deadline: .now() + timeout, logger: nil
+        )
+        let response = try await withTaskCancellationHandler {
+            try await task.futureResult.get()
+        } onCancel: {
+            task.cancel()
+        }
+        return ProxiedResponse(status: response.status, headers: Self.endToEnd(response.headers), body: .buffer(response.body ?? ByteBuffer()), node: lease.name)
+    }
+
+    /// One streamed exchange (server-sent events): the answer's body is passed on as it arrives.
+    private func stream(_ request: ForwardedRequest, on lease: NodePool.Lease, client: HTTPClient) async throws -> ProxiedResponse {
         var upstream = HTTPClientRequest(url: lease.url + request.target)
         upstream.method = request.method
         upstream.headers = request.headers
         if let body = request.body { upstream.body = .bytes(body) }
-        let response = try await client.execute(upstream, timeout: request.streaming ? .hours(24) : timeout)
-        var headers: [(name: String, value: String)] = []
-        headers.reserveCapacity(response.headers.count)
-        for header in response.headers where !ForwardedRequest.hopByHop.contains(header.name.lowercased()) {
-            headers.append((header.name, header.value))
+        let response = try await client.execute(upstream, timeout: .hours(24))
+        return ProxiedResponse(status: response.status, headers: Self.endToEnd(response.headers), body: .stream(response.body), node: lease.name)
+    }
+
+    /// A node's answer headers without the hop-by-hop ones.
+    static func endToEnd(_ headers: HTTPHeaders) -> [(name: String, value: String)] {
+        var kept: [(name: String, value: String)] = []
+        kept.reserveCapacity(headers.count)
+        for header in headers where !ForwardedRequest.isHopByHop(header.name) {
+            kept.append((header.name, header.value))
         }
-        if request.streaming {
-            return ProxiedResponse(status: response.status, headers: headers, body: .stream(response.body), node: lease.name)
-        }
-        let body = try await response.body.collect(upTo: maxResponseBytes)
-        return ProxiedResponse(status: response.status, headers: headers, body: .buffer(body), node: lease.name)
+        return kept
     }
 
     /// True when the error shows the request never reached the node (no connection was made),

@@ -41,19 +41,20 @@ public struct GatewayResponder: HTTPResponder {
     static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
 
     public func respond(to request: Request, context: Context) async throws -> Response {
-        switch request.uri.path {
+        let path = request.uri.path
+        switch path {
         case "/_", "/_/": return GatewayDashboardPage.response()
         case "/api/gateway": return Self.json(await status.snapshot(now: Self.now()))
         case "/metrics":
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                             body: ResponseBody(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
-        default: return await proxied(request, context: context)
+        default: return await proxied(request, path: path, context: context)
         }
     }
 
     // MARK: - Proxying
 
-    private func proxied(_ request: Request, context: Context) async -> Response {
+    private func proxied(_ request: Request, path: String, context: Context) async -> Response {
         var request = request
         let body: ByteBuffer
         do {
@@ -61,14 +62,14 @@ public struct GatewayResponder: HTTPResponder {
         } catch {
             return Self.error(.tooLarge)
         }
-        let path = request.uri.path
         let route = RequestRoute(method: request.method.rawValue, path: path)
         let user = await tokens?.user(fromAuthorization: request.headers[.authorization], now: Self.now())
+        let peer = context.peerIP
 
         // Rate limiting: decided at once, never queued.
         var limitHeaders: [(name: String, value: String)] = []
         if let limiter {
-            let decision = limiter.decide(user: user, peer: context.peerIP, forwardedFor: request.headers[.xForwardedFor], isWrite: route.isWrite, now: Self.now())
+            let decision = limiter.decide(user: user, peer: peer, forwardedFor: request.headers[.xForwardedFor], isWrite: route.isWrite, now: Self.now())
             limitHeaders = decision.headers
             if !decision.admitted {
                 var error = PBError(.tooManyRequests, "Too Many Requests.")
@@ -77,21 +78,23 @@ public struct GatewayResponder: HTTPResponder {
             }
         }
 
-        let forwarded = forwardedRequest(request, body: body, route: route, peer: context.peerIP)
         var response: Response
         // Without the token secret a caller's identity is unknown: their reads are not cached.
         let identityKnown = tokens != nil || request.headers[.authorization] == nil
         // A user (a guest: an address) who just wrote is served by the node that took the write
         // for a moment, so they read it before it has replicated.
-        let writer = user ?? "address " + context.peerIP
+        let writer = user ?? "address " + peer
         let preferred = affinity.node(for: writer, now: Self.now())
         if let cache, route.isRecordRead, identityKnown {
-            response = await cache.respond(to: forwarded, key: GatewayCache.key(user: user, path: path, query: request.uri.query), request: request) {
-                try await proxy.forward(forwarded, preferring: preferred)
+            let eventLoop = context.eventLoop
+            // A hit needs no forwarded request: it is made on a miss only.
+            response = await cache.respond(key: GatewayCache.key(user: user, path: path, query: request.uri.query), request: request) { [request] in
+                try await proxy.forward(forwardedRequest(request, path: path, body: body, route: route, peer: peer), preferring: preferred, on: eventLoop)
             }
         } else {
+            let forwarded = forwardedRequest(request, path: path, body: body, route: route, peer: peer)
             do {
-                let answer = try await proxy.forward(forwarded, preferring: preferred)
+                let answer = try await proxy.forward(forwarded, preferring: preferred, on: context.eventLoop)
                 if route.isWrite { affinity.wrote(user: writer, on: answer.node, now: Self.now()) }
                 // A write invalidates the writer's cached views of what it touched before the
                 // client hears back, so its next read never comes from before its write.
@@ -113,7 +116,7 @@ public struct GatewayResponder: HTTPResponder {
         return response
     }
 
-    private func forwardedRequest(_ request: Request, body: ByteBuffer, route: RequestRoute, peer: String) -> ForwardedRequest {
+    private func forwardedRequest(_ request: Request, path: String, body: ByteBuffer, route: RequestRoute, peer: String) -> ForwardedRequest {
         var headers = HTTPHeaders()
         var forwardedFor: String?
         for field in request.headers {
@@ -130,9 +133,9 @@ public struct GatewayResponder: HTTPResponder {
         if let host = request.head.authority { headers.add(name: "X-Forwarded-Host", value: host) }
         let hasBody = body.readableBytes > 0
         let idempotent = route.isIdempotent(method: request.method.rawValue, bodyHasID: request.method == .post && ForwardedRequest.bodyHasID(body))
-        var target = request.uri.path
+        var target = path
         if let query = request.uri.query, !query.isEmpty { target += "?" + query }
-        let realtime = request.uri.path == "/api/realtime"
+        let realtime = path == "/api/realtime"
         return ForwardedRequest(
             method: NIOHTTP1.HTTPMethod(rawValue: request.method.rawValue), target: target, headers: headers,
             body: hasBody ? body : nil, idempotent: idempotent, streaming: realtime && request.method == .get,
@@ -193,6 +196,7 @@ public struct GatewayResponder: HTTPResponder {
 extension HTTPField.Name {
     static let xForwardedFor = HTTPField.Name("X-Forwarded-For")!
     static let xCacheStatus = HTTPField.Name("X-Cache-Status")!
+    static let pragma = HTTPField.Name("Pragma")!
 }
 
 /// Counters of answered requests by status class (Prometheus `stoa_gateway_responses_total`).

@@ -5,6 +5,9 @@ import Synchronization
 /// nodes (Mitzenmacher, "The Power of Two Choices in Randomized Load Balancing", 2001).
 public final class NodePool: Sendable {
     private let state = Mutex<[String: UpstreamNode]>([:])
+    /// The choices' random draws (SplitMix64 over an atomic counter): the system generator
+    /// costs a `getrandom` system call per draw, two per request.
+    private let draws = Atomic<UInt64>(UInt64.random(in: 0...UInt64.max))
 
     public init() {}
 
@@ -63,11 +66,12 @@ public final class NodePool: Sendable {
     /// or `only` that node when given, and counts the request in flight; nil when no node is routable.
     /// `preferring` names a node to use when it is routable and not excluded (a user's reads go
     /// to the node that took their last write for a moment, so they see it before it replicates).
-    public func acquire(excluding: Set<String> = [], only: String? = nil, preferring: String? = nil, now: UInt64, random: (Int) -> Int = { Int.random(in: 0..<$0) }) -> Lease? {
-        state.withLock { nodes in
-            if only == nil, let preferring, !excluding.contains(preferring), var node = nodes[preferring], node.routable {
-                node.inFlight += 1
-                nodes[preferring] = node
+    /// `random(n)` draws in `0..<n` (default: the pool's own generator).
+    public func acquire(excluding: Set<String> = [], only: String? = nil, preferring: String? = nil, now: UInt64, random: ((Int) -> Int)? = nil) -> Lease? {
+        let random = random ?? draw
+        return state.withLock { nodes in
+            if only == nil, let preferring, !excluding.contains(preferring), let node = nodes[preferring], node.routable {
+                nodes[preferring]!.inFlight += 1
                 return Lease(name: preferring, url: node.url, startedAt: now)
             }
             let candidates = nodes.values.filter { $0.routable && !excluding.contains($0.name) && (only == nil || $0.name == only) }.map(\.name).sorted()
@@ -86,25 +90,19 @@ public final class NodePool: Sendable {
         }
     }
 
+    /// A pseudo-random number in `0..<bound` (SplitMix64, Steele, Lea and Flood, 2014).
+    private func draw(_ bound: Int) -> Int {
+        var z = draws.wrappingAdd(0x9E37_79B9_7F4A_7C15, ordering: .relaxed).newValue
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        z ^= z >> 31
+        return Int(z % UInt64(bound))
+    }
+
     /// Ends a lease: records latency and errors; a connection failure ejects the node at once.
     public func release(_ lease: Lease, outcome: Outcome, now: UInt64) {
-        state.withLock { nodes in
-            guard var node = nodes[lease.name] else { return }
-            node.inFlight -= 1
-            node.requests += 1
-            node.recent.record(now: now)
-            switch outcome {
-            case .answered:
-                node.latencies.record(nanos: now &- lease.startedAt)
-            case .connectionFailed:
-                node.errors += 1
-                if node.url == lease.url {
-                    node.ejected = true
-                    node.lastCheck = now
-                }
-            }
-            nodes[lease.name] = node
-        }
+        // In place: a copy of the node would copy its latency ring on write.
+        state.withLock { nodes in nodes[lease.name]?.finished(lease, outcome: outcome, now: now) }
     }
 
     // MARK: - Reading

@@ -11,9 +11,10 @@ public struct RequestRoute: Sendable, Equatable {
     public let isRecordRead: Bool
 
     public init(method: String, path: String) {
-        let upper = method.uppercased()
-        isWrite = ["POST", "PUT", "PATCH", "DELETE"].contains(upper)
-        let parts = path.split(separator: "/", omittingEmptySubsequences: true)
+        // Methods arrive upper-case (HTTP tokens); upper-casing a copy is the rare path.
+        let upper = method.utf8.contains { $0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z") } ? method.uppercased() : method
+        isWrite = upper == "POST" || upper == "PUT" || upper == "PATCH" || upper == "DELETE"
+        let parts = path.split(separator: "/", maxSplits: 5, omittingEmptySubsequences: true)
         if parts.count >= 4, parts[0] == "api", parts[1] == "collections", parts[3] == "records", parts.count <= 5 {
             collection = String(parts[2])
             recordID = parts.count == 5 ? String(parts[4]) : nil

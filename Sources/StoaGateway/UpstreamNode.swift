@@ -26,6 +26,24 @@ public struct UpstreamNode: Sendable {
         self.ejected = ejected
     }
 
+    /// Ends a request on this node: counts it, records its latency, and on a connection failure
+    /// ejects the node (unless its URL changed meanwhile: the failure was the old address's).
+    mutating func finished(_ lease: NodePool.Lease, outcome: NodePool.Outcome, now: UInt64) {
+        inFlight -= 1
+        requests += 1
+        recent.record(now: now)
+        switch outcome {
+        case .answered:
+            latencies.record(nanos: now &- lease.startedAt)
+        case .connectionFailed:
+            errors += 1
+            if url == lease.url {
+                ejected = true
+                lastCheck = now
+            }
+        }
+    }
+
     /// Routable: alive or suspect in membership and not ejected. Suspicion is often a false
     /// alarm (SWIM), and the passive check ejects a node that really is gone at its first failure.
     public var routable: Bool { membership != .dead && !ejected }

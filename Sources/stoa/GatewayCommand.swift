@@ -75,9 +75,6 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
-    @Flag(help: "Experimental: run Swift Concurrency on NIO's event loops (fewer thread hops; no gain measured here).")
-    var eventLoopExecutor = false
-
     func validate() throws {
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
         if let cacheBytes, cacheBytes < 0 { throw ValidationError("--cache-bytes must be >= 0") }
@@ -87,7 +84,9 @@ struct GatewayCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        if eventLoopExecutor { runConcurrencyOnEventLoops() }
+        // The gateway's tasks run on NIO's event loops, so a proxied request stays on the thread
+        // of its client's connection (see GatewayProxy).
+        runConcurrencyOnEventLoops()
         let level = logLevel
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)

@@ -14,10 +14,6 @@ struct GatewayCacheTests {
         Request(head: HTTPRequest(method: .get, scheme: "http", authority: "gw", path: path, headerFields: headers), body: .init(buffer: ByteBuffer()))
     }
 
-    static func forwarded() -> ForwardedRequest {
-        ForwardedRequest(method: .GET, target: path, headers: [:], body: nil, idempotent: true)
-    }
-
     static func answer(_ text: String) -> ProxiedResponse {
         ProxiedResponse(status: .ok, headers: [("Content-Type", "application/json")], body: .buffer(ByteBuffer(string: text)), node: "n1")
     }
@@ -45,17 +41,17 @@ struct GatewayCacheTests {
             let count = fetches.withLock { $0 += 1; return $0 }
             return Self.answer("v\(count)")
         }
-        let miss = await cache.respond(to: Self.forwarded(), key: key, request: Self.request(), fetch: fetch)
+        let miss = await cache.respond(key: key, request: Self.request(), fetch: fetch)
         #expect(miss.headers[.xCacheStatus] == "MISS")
         #expect(try await Self.body(miss) == "v1")
-        let hit = await cache.respond(to: Self.forwarded(), key: key, request: Self.request(), fetch: fetch)
+        let hit = await cache.respond(key: key, request: Self.request(), fetch: fetch)
         #expect(hit.headers[.xCacheStatus] == "HIT")
         #expect(hit.headers[.age] == "0")
         #expect(try await Self.body(hit) == "v1")
         cache.invalidate(user: "u2", collection: "quotes", recordID: nil)
-        #expect(await cache.respond(to: Self.forwarded(), key: key, request: Self.request(), fetch: fetch).headers[.xCacheStatus] == "HIT", "another user's write")
+        #expect(await cache.respond(key: key, request: Self.request(), fetch: fetch).headers[.xCacheStatus] == "HIT", "another user's write")
         cache.invalidate(user: "u1", collection: "quotes", recordID: "abc")
-        let again = await cache.respond(to: Self.forwarded(), key: key, request: Self.request(), fetch: fetch)
+        let again = await cache.respond(key: key, request: Self.request(), fetch: fetch)
         #expect(again.headers[.xCacheStatus] == "MISS")
         #expect(try await Self.body(again) == "v2")
         #expect(fetches.withLock { $0 } == 2)
@@ -64,8 +60,8 @@ struct GatewayCacheTests {
     @Test("Cache-Control: no-cache bypasses the cache")
     func bypass() async throws {
         let fetch: @Sendable () async throws -> ProxiedResponse = { Self.answer("fresh") }
-        _ = await cache.respond(to: Self.forwarded(), key: key, request: Self.request(), fetch: fetch)
-        let bypass = await cache.respond(to: Self.forwarded(), key: key, request: Self.request(headers: [.cacheControl: "no-cache"]), fetch: { Self.answer("newer") })
+        _ = await cache.respond(key: key, request: Self.request(), fetch: fetch)
+        let bypass = await cache.respond(key: key, request: Self.request(headers: [.cacheControl: "no-cache"]), fetch: { Self.answer("newer") })
         #expect(bypass.headers[.xCacheStatus] == "BYPASS")
         #expect(try await Self.body(bypass) == "newer")
     }
@@ -81,7 +77,7 @@ struct GatewayCacheTests {
         }
         let statuses = await withTaskGroup(of: String?.self) { group in
             for _ in 0..<20 {
-                group.addTask { await self.cache.respond(to: Self.forwarded(), key: self.key, request: Self.request(), fetch: fetch).headers[.xCacheStatus] }
+                group.addTask { await self.cache.respond(key: self.key, request: Self.request(), fetch: fetch).headers[.xCacheStatus] }
             }
             // Let every caller reach the coalescer before the one fetch answers.
             while fetches.withLock({ $0 }) == 0 { await Task.yield() }
@@ -98,16 +94,16 @@ struct GatewayCacheTests {
     @Test("an entry past its freshness is served STALE only when no node answers")
     func staleWhenNodesDown() async throws {
         let short = GatewayCache(byteBudget: 1 << 20, ttlNanos: 1, staleForNanos: 600_000_000_000)
-        _ = await short.respond(to: Self.forwarded(), key: key, request: Self.request(), fetch: { Self.answer("old") })
-        let refreshed = await short.respond(to: Self.forwarded(), key: key, request: Self.request(), fetch: { Self.answer("new") })
+        _ = await short.respond(key: key, request: Self.request(), fetch: { Self.answer("old") })
+        let refreshed = await short.respond(key: key, request: Self.request(), fetch: { Self.answer("new") })
         #expect(refreshed.headers[.xCacheStatus] == "MISS")
         #expect(try await Self.body(refreshed) == "new")
-        let stale = await short.respond(to: Self.forwarded(), key: key, request: Self.request(), fetch: { throw GatewayProxy.Failure.noNodeAvailable })
+        let stale = await short.respond(key: key, request: Self.request(), fetch: { throw GatewayProxy.Failure.noNodeAvailable })
         #expect(stale.headers[.xCacheStatus] == "STALE")
         #expect(stale.headers[.age] != nil)
         #expect(try await Self.body(stale) == "new")
         let other = GatewayCache.key(user: "u1", path: Self.path, query: "page=9")
-        let none = await short.respond(to: Self.forwarded(), key: other, request: Self.request(), fetch: { throw GatewayProxy.Failure.noNodeAvailable })
+        let none = await short.respond(key: other, request: Self.request(), fetch: { throw GatewayProxy.Failure.noNodeAvailable })
         #expect(none.status == .serviceUnavailable)
     }
 }
