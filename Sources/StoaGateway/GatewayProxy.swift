@@ -38,7 +38,16 @@ public struct GatewayProxy: Sendable {
         case noNodeAvailable
         /// The chosen node(s) failed and the request may not (or no longer) be retried.
         case upstreamFailed(String)
+        /// The request cannot be sent to a node as it is (e.g. its target makes no URL).
+        case badRequest(String)
     }
+
+    /// AsyncHTTPClient's errors about the request itself rather than the node it went to.
+    static let requestErrors: Set<String> = Set([
+        HTTPClientError.invalidURL, .emptyHost, .emptyScheme, .unsupportedScheme(""), .invalidHeaderFieldNames([]),
+        .invalidHeaderFieldValues([]), .identityCodingIncorrectlyPresent, .chunkedSpecifiedMultipleTimes,
+        .traceRequestWithBody, .incompatibleHeaders, .bodyLengthMismatch,
+    ].map(\.shortDescription))
 
     static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
 
@@ -59,6 +68,10 @@ public struct GatewayProxy: Sendable {
                 let response = try await request.streaming ? stream(request, on: lease, client: client) : attempt(request, on: lease, client: client)
                 pool.release(lease, outcome: .answered, now: Self.now())
                 return response
+            } catch let error as HTTPClientError where Self.requestErrors.contains(error.shortDescription) {
+                // A target or header the client sent that cannot be sent on: no node is at fault.
+                pool.release(lease, outcome: .notSent, now: Self.now())
+                throw Failure.badRequest(error.shortDescription)
             } catch {
                 pool.release(lease, outcome: .connectionFailed, now: Self.now())
                 lastError = "\(lease.name): \(error)"

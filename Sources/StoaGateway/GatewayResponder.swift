@@ -170,6 +170,8 @@ public struct GatewayResponder: HTTPResponder {
         switch error {
         case GatewayProxy.Failure.noNodeAvailable:
             return Self.error(PBError(.serviceUnavailable, "No node is available to serve the request."))
+        case GatewayProxy.Failure.badRequest:
+            return Self.error(PBError.badRequest())
         default:
             return Self.error(PBError(.badGateway, "The node serving the request failed."))
         }

@@ -30,6 +30,7 @@ public struct UpstreamNode: Sendable {
     /// ejects the node (unless its URL changed meanwhile: the failure was the old address's).
     mutating func finished(_ lease: NodePool.Lease, outcome: NodePool.Outcome, now: UInt64) {
         inFlight -= 1
+        guard outcome != .notSent else { return }
         requests += 1
         recent.record(now: now)
         switch outcome {
@@ -41,6 +42,8 @@ public struct UpstreamNode: Sendable {
                 ejected = true
                 lastCheck = now
             }
+        case .notSent:
+            break
         }
     }
 
