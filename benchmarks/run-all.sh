@@ -66,7 +66,17 @@ PIDS=()
 DIRS=()
 cleanup() {
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+    # Up to 10 s for a graceful stop, then SIGKILL: a stuck server must not hang the run.
+    for _ in $(seq 1 100); do
+        local alive=0
+        for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+        [ "$alive" = 0 ] && break
+        sleep 0.1
+    done
+    for pid in "${PIDS[@]}"; do
+        if kill -0 "$pid" 2>/dev/null; then echo "process $pid did not stop on SIGTERM: killed" >&2; kill -9 "$pid" 2>/dev/null || true; fi
+        wait "$pid" 2>/dev/null || true
+    done
     [ -n "${PB_PORT:-}" ] && bash benchmarks/pocketbase-setup.sh stop "$PB_PORT" "$PB_DATA" >/dev/null 2>&1 || true
     [ -n "${PBS_PORT:-}" ] && bash benchmarks/pocketbase-setup.sh stop "$PBS_PORT" "$PBS_DATA" >/dev/null 2>&1 || true
     for dir in "${DIRS[@]}"; do rm -rf "$dir"; done

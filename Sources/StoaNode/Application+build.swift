@@ -2,9 +2,11 @@ import Foundation
 import Hummingbird
 import Logging
 import Prometheus
+import ServiceLifecycle
 import StoaStore
 
-/// Builds a node's HTTP application over an open database.
+/// Builds a node's HTTP application over an open database; the database's background
+/// ``WALCheckpointer``, when it has one, runs as a service of the application.
 ///
 /// - Parameters:
 ///   - registry: where `/metrics` reads from; the process's metrics factory should write to it.
@@ -23,7 +25,7 @@ public func buildApplication(
     return Application(
         router: router,
         configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "stoa"),
-        services: [realtime] + (cluster.map { [$0] } ?? []),
+        services: [realtime] + (cluster.map { [$0] } ?? []) + (database.checkpointer.map { [CheckpointService(checkpointer: $0)] } ?? []),
         onServerRunning: { channel in
             if let cluster, let port = channel.localAddress?.port { await cluster.serverRunning(httpPort: port) }
         },
@@ -66,4 +68,14 @@ public func buildRouter(
     SyncController(store: database).addRoutes(to: router)
     if let realtime { RealtimeController(broker: realtime).addRoutes(to: router) }
     return router
+}
+
+/// The database's background checkpoints, for as long as the node runs (they stop at graceful
+/// shutdown; SQLite checkpoints what is left when the database closes).
+struct CheckpointService: Service {
+    let checkpointer: WALCheckpointer
+
+    func run() async throws {
+        try await cancelWhenGracefulShutdown { try await checkpointer.run() }
+    }
 }

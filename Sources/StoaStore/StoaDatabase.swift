@@ -36,6 +36,12 @@ public final class StoaDatabase: Sendable {
     let vector: Mutex<VersionVector>
     let observers = Mutex<[@Sendable (CommittedChange) -> Void]>([])
     let eventObservers = Mutex<[@Sendable ([RecordEvent]) -> Void]>([])
+    /// Copies the write-ahead log into the database file in the background, when the database was
+    /// opened with `backgroundCheckpoints`; its ``WALCheckpointer/run()`` must run (the node runs it
+    /// as a service).
+    public let checkpointer: WALCheckpointer?
+    /// The connections of the request path's reads (on disk; nil in memory).
+    let requestReaders: RequestReaders?
     /// What the current transaction publishes when it commits.
     let hooks = CommitHooks()
     /// Group commit of the local writes clients wait on (``create(_:id:fields:tags:unique:)`` and
@@ -48,10 +54,14 @@ public final class StoaDatabase: Sendable {
     ///
     /// - Throws: ``StoreError/nodeNameMismatch(stored:given:)`` when the file was created by
     ///   another node name; GRDB errors when the file cannot be opened or migrated.
+    ///
+    /// - Parameter backgroundCheckpoints: copy the write-ahead log into the database file from
+    ///   ``checkpointer`` (which must then run) instead of in the writer (see ``WALCheckpointer``).
     public convenience init(
         path: String,
         nodeName: String,
         durability: Durability = .normal,
+        backgroundCheckpoints: Bool = false,
         maxDriftMillis: UInt64 = 60_000,
         physicalMillis: @escaping @Sendable () -> UInt64 = StoaDatabase.systemMillis
     ) throws {
@@ -59,9 +69,13 @@ public final class StoaDatabase: Sendable {
         configuration.busyMode = .timeout(5)
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = \(durability == .full ? "FULL" : "NORMAL")")
+            if backgroundCheckpoints { try db.execute(sql: "PRAGMA wal_autocheckpoint = \(WALCheckpointer.writerBackstopPages)") }
         }
         let pool = try DatabasePool(path: path, configuration: configuration)
-        try self.init(writer: pool, nodeName: nodeName, persistent: true, maxDriftMillis: maxDriftMillis, physicalMillis: physicalMillis)
+        try self.init(
+            writer: pool, nodeName: nodeName, persistent: true, maxDriftMillis: maxDriftMillis, physicalMillis: physicalMillis,
+            checkpointer: backgroundCheckpoints ? WALCheckpointer(path: path) : nil, requestReaders: RequestReaders(path: path)
+        )
     }
 
     /// An in-memory database (tests and the simulator).
@@ -75,8 +89,13 @@ public final class StoaDatabase: Sendable {
 
     /// - Parameter persistent: on-disk databases get an epoch in their origin (see ``origin``);
     ///   an in-memory one has no earlier life and uses the bare node name.
-    init(writer: any DatabaseWriter, nodeName: String, persistent: Bool, maxDriftMillis: UInt64, physicalMillis: @escaping @Sendable () -> UInt64) throws {
+    init(
+        writer: any DatabaseWriter, nodeName: String, persistent: Bool, maxDriftMillis: UInt64, physicalMillis: @escaping @Sendable () -> UInt64,
+        checkpointer: WALCheckpointer? = nil, requestReaders: RequestReaders? = nil
+    ) throws {
         self.writer = writer
+        self.checkpointer = checkpointer
+        self.requestReaders = requestReaders
         self.batcher = WriteBatcher(writer: writer, hooks: hooks)
         self.nodeName = nodeName
         self.physicalMillis = physicalMillis

@@ -108,7 +108,7 @@ struct NodeCommand: AsyncParsableCommand {
 
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
         let path = URL(fileURLWithPath: data).appendingPathComponent("stoa.sqlite").path
-        let database = try StoaDatabase(path: path, nodeName: name, durability: durability, maxDriftMillis: maxDriftMs)
+        let database = try StoaDatabase(path: path, nodeName: name, durability: durability, backgroundCheckpoints: true, maxDriftMillis: maxDriftMs)
         let configuration = NodeConfiguration(
             name: name, dataDirectory: data, httpHost: http.host, httpPort: http.port, maxBodyBytes: maxBody,
             tokenSecret: [tokenSecret, ProcessInfo.processInfo.environment["STOA_TOKEN_SECRET"]].compactMap { $0 }.first { !$0.isEmpty },
