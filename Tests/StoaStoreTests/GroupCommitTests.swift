@@ -22,8 +22,7 @@ struct GroupCommitTests {
     }
 
     func onDisk() throws -> (StoaDatabase, URL) {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("stoa-gc-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let folder = try makeTemporaryFolder("stoa-gc")
         return (try StoaDatabase(path: folder.appendingPathComponent("db.sqlite").path, nodeName: "n1", physicalMillis: clock.now), folder)
     }
 

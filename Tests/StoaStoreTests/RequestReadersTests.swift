@@ -9,8 +9,7 @@ import Testing
 struct RequestReadersTests {
     @Test("threads reading at once each get a connection at once (none waits for another), and the connections are reused")
     func neverWaits() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("stoa-readers-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let folder = try makeTemporaryFolder("stoa-readers")
         defer { try? FileManager.default.removeItem(at: folder) }
         let path = folder.appendingPathComponent("db.sqlite").path
         let database = try StoaDatabase(path: path, nodeName: "n1")

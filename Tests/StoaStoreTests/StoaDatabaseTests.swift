@@ -4,6 +4,13 @@ import StoaCore
 import Testing
 @testable import StoaStore
 
+/// A new empty folder under the temporary directory (the caller removes it).
+func makeTemporaryFolder(_ prefix: String) throws -> URL {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    return folder
+}
+
 /// A controllable wall clock for deterministic stamps.
 final class TestClock: Sendable {
     private let millis: Mutex<UInt64>
@@ -108,8 +115,7 @@ struct StoaDatabaseTests {
 
     @Test("a data folder keeps its node name, its records and its sequence across reopen")
     func reopen() async throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("stoa-test-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let folder = try makeTemporaryFolder("stoa-test")
         defer { try? FileManager.default.removeItem(at: folder) }
         let path = folder.appendingPathComponent("stoa.sqlite").path
         let firstOrigin: String

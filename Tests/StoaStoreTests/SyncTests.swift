@@ -250,8 +250,7 @@ struct SyncTests {
 
     @Test("a data folder from before the change feed gets every change filed under its owner on upgrade")
     func upgradeFilesOwners() async throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("stoa-upgrade-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let folder = try makeTemporaryFolder("stoa-upgrade")
         defer { try? FileManager.default.removeItem(at: folder) }
         let path = folder.appendingPathComponent("stoa.sqlite").path
         do {

@@ -10,8 +10,7 @@ struct WALCheckpointerTests {
 
     @Test("with background checkpoints the writer leaves the log to the checkpointer, which copies all of it")
     func copiesTheLog() async throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("stoa-ckpt-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let folder = try makeTemporaryFolder("stoa-ckpt")
         defer { try? FileManager.default.removeItem(at: folder) }
         let path = folder.appendingPathComponent("db.sqlite").path
         let database = try StoaDatabase(path: path, nodeName: "n1", backgroundCheckpoints: true, physicalMillis: clock.now)
