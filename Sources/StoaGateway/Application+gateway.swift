@@ -52,7 +52,11 @@ public func buildGateway(
     return Application(
         responder: responder, server: server,
         configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "stoa-gateway"),
-        services: [membership, HTTPClientService(clients: clients)], eventLoopGroupProvider: .shared(group), logger: logger
+        services: [membership, HTTPClientService(clients: clients)],
+        onServerRunning: { channel in
+            if let port = channel.localAddress?.port { await membership.serverRunning(httpPort: port) }
+        },
+        eventLoopGroupProvider: .shared(group), logger: logger
     )
 }
 

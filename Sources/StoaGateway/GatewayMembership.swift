@@ -47,6 +47,9 @@ public actor GatewayMembership: Service {
     var swim: SWIMInstance?
     var rng = SystemRandomNumberGenerator()
     public private(set) var gossipPort: Int?
+    /// The HTTP URL actually served, once the server listens (differs from the configured one
+    /// for port 0).
+    var httpURL: String?
     public private(set) var rejectedDatagrams = 0
 
     public init(configuration: Configuration, pool: NodePool, client: HTTPClient, logger: Logger) {
@@ -63,9 +66,13 @@ public actor GatewayMembership: Service {
         let channel = try await SWIMDatagramLink.bind(host: configuration.gossipHost, port: configuration.gossipPort, group: MultiThreadedEventLoopGroup.singleton)
         guard let port = channel.channel.localAddress?.port else { return }
         gossipPort = port
+        // Told to listen on HTTP port 0, the gateway announces the port it got.
+        if configuration.httpURL.hasSuffix(":0") {
+            for _ in 0..<3000 where httpURL == nil { try await Task.sleep(for: .milliseconds(10)) }
+        }
         swim = SWIMInstance(
             myself: MemberID(name: configuration.name, host: configuration.gossipHost, port: port),
-            meta: MemberRole.gateway(httpURL: configuration.httpURL).meta, configuration: configuration.swim, seeds: configuration.join
+            meta: MemberRole.gateway(httpURL: httpURL ?? configuration.httpURL).meta, configuration: configuration.swim, seeds: configuration.join
         )
         logger.info("gossip listening on \(configuration.gossipHost):\(port)", metadata: ["join": "\(configuration.join.map(\.description))"])
         do {
@@ -84,6 +91,11 @@ public actor GatewayMembership: Service {
             }
         } catch is CancellationError {}
         logger.info("gossip stopped")
+    }
+
+    /// Called once the HTTP server listens: the URL announced to the members.
+    public func serverRunning(httpPort: Int) {
+        httpURL = servedURL(configuration.httpURL, port: httpPort)
     }
 
     private func countRejected() { rejectedDatagrams += 1 }

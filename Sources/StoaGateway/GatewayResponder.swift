@@ -43,13 +43,33 @@ public struct GatewayResponder: HTTPResponder {
     public func respond(to request: Request, context: Context) async throws -> Response {
         let path = request.uri.path
         switch path {
-        case "/_", "/_/": return GatewayDashboardPage.response()
-        case "/api/gateway": return Self.json(await status.snapshot(now: Self.now()))
-        case "/metrics":
-            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                            body: ResponseBody(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
+        case "/_", "/_/", "/api/gateway", "/metrics":
+            // The gateway's own pages count against the same limits (as a guest's reads).
+            var limitHeaders: [(name: String, value: String)] = []
+            if let limiter {
+                let decision = limiter.decide(user: nil, peer: context.peerIP, forwardedFor: request.headers[.xForwardedFor], isWrite: false, now: Self.now())
+                if !decision.admitted { return Self.tooManyRequests(decision) }
+                limitHeaders = decision.headers
+            }
+            var response: Response
+            switch path {
+            case "/api/gateway": response = Self.json(await status.snapshot(now: Self.now()))
+            case "/metrics":
+                response = Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                                     body: ResponseBody(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
+            default: response = GatewayDashboardPage.response()
+            }
+            for header in limitHeaders { if let name = HTTPField.Name(header.name) { response.headers[name] = header.value } }
+            return response
         default: return await proxied(request, path: path, context: context)
         }
+    }
+
+    /// PocketBase's 429, with the limiter's headers (`Retry-After` among them).
+    static func tooManyRequests(_ decision: RateLimitDecision) -> Response {
+        var error = PBError(.tooManyRequests, "Too Many Requests.")
+        for header in decision.headers { if let name = HTTPField.Name(header.name) { error.headers[name] = header.value } }
+        return Self.error(error)
     }
 
     // MARK: - Proxying
@@ -71,11 +91,7 @@ public struct GatewayResponder: HTTPResponder {
         if let limiter {
             let decision = limiter.decide(user: user, peer: peer, forwardedFor: request.headers[.xForwardedFor], isWrite: route.isWrite, now: Self.now())
             limitHeaders = decision.headers
-            if !decision.admitted {
-                var error = PBError(.tooManyRequests, "Too Many Requests.")
-                for header in decision.headers { if let name = HTTPField.Name(header.name) { error.headers[name] = header.value } }
-                return Self.error(error)
-            }
+            if !decision.admitted { return Self.tooManyRequests(decision) }
         }
 
         var response: Response

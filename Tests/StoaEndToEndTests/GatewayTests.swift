@@ -38,8 +38,11 @@ struct GatewayTests {
         try gateway.start()
         defer { gateway.kill(signal: SIGKILL) }
         #expect(try await gateway.waitUntilRouting(["n1", "n2", "n3"]), "\(gateway.logText)")
-        // The nodes see a gateway, which they keep out of replication.
+        // The nodes see a gateway, which they keep out of replication; started on HTTP port 0, it
+        // announces the port it got.
         #expect(try await eventually { cluster.node("n1").logText.contains("gateway gateway at 127.0.0.1:") })
+        let members = try await HTTPJSON(base: cluster.node("n1").baseURL).send("GET", "/api/cluster").json["members"] as? [[String: Any]] ?? []
+        #expect(members.first { $0["name"] as? String == "gateway" }?["http"] as? String == "gateway;" + gateway.baseURL, "\(members)")
 
         let token = try await Self.user("load@example.com", via: gateway.baseURL)
         let http = HTTPJSON(base: gateway.baseURL)
@@ -180,6 +183,9 @@ struct GatewayTests {
         #expect(String(decoding: metrics.body, as: UTF8.self).contains("stoa_gateway_ratelimit_rejected_total"))
         let page = try await HTTPExchange.send(session, "GET", gateway.baseURL + "/_/")
         #expect(page.status == 200 && String(decoding: page.body, as: UTF8.self).contains("/api/gateway"))
+        // The gateway's own pages count against the limits too.
+        #expect(metrics.headers["ratelimit-policy"]?.contains("ip-all") == true)
+        #expect(page.headers["ratelimit"] != nil)
     }
 }
 

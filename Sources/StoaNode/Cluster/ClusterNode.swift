@@ -51,8 +51,7 @@ public actor ClusterNode: Service {
 
     /// Called once the HTTP server listens: the URL announced to the other members.
     public func serverRunning(httpPort: Int) {
-        guard let colon = configuration.httpURL.lastIndex(of: ":") else { return }
-        httpURL = configuration.httpURL[..<colon] + ":\(httpPort)"
+        httpURL = servedURL(configuration.httpURL, port: httpPort)
     }
 
     /// Milliseconds on a monotonic clock: the only time the protocol machines see.
