@@ -32,7 +32,7 @@ public func buildGateway(
 
     let pool = NodePool()
     let membership = GatewayMembership(configuration: configuration.membership, pool: pool, client: clients.all[0], logger: Logger(label: "stoa.gateway.gossip"))
-    let tokens: VerifiedTokens? = if let secret = configuration.tokenSecret, !secret.isEmpty { VerifiedTokens(service: await TokenService(secret: secret)) } else { nil }
+    let tokens: TokenService? = if let secret = configuration.tokenSecret, !secret.isEmpty { await TokenService(secret: secret) } else { nil }
     let limiter = configuration.policies.isEmpty ? nil : GatewayRateLimit(policies: configuration.policies, trustedProxies: configuration.trustedProxies, maxKeys: configuration.maxLimiterKeys)
     let cache = configuration.cacheBytes > 0
         ? GatewayCache(byteBudget: configuration.cacheBytes, ttlNanos: configuration.cacheTTLNanos, staleForNanos: configuration.cacheStaleNanos) : nil

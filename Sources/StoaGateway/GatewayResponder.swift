@@ -16,7 +16,8 @@ public struct GatewayResponder: HTTPResponder {
     public typealias Context = GatewayRequestContext
 
     let proxy: GatewayProxy
-    let tokens: VerifiedTokens?
+    /// Verifies the callers' tokens (remembering each valid one until it expires).
+    let tokens: TokenService?
     let limiter: GatewayRateLimit?
     let cache: GatewayCache?
     let status: GatewayStatusSource
@@ -26,7 +27,7 @@ public struct GatewayResponder: HTTPResponder {
     let counters = GatewayCounters()
     let affinity = WriterAffinity()
 
-    public init(proxy: GatewayProxy, tokens: VerifiedTokens?, limiter: GatewayRateLimit?, cache: GatewayCache?, status: GatewayStatusSource,
+    public init(proxy: GatewayProxy, tokens: TokenService?, limiter: GatewayRateLimit?, cache: GatewayCache?, status: GatewayStatusSource,
                 registry: PrometheusCollectorRegistry, maxBodyBytes: Int = 32 << 20, scheme: String = "http") {
         self.proxy = proxy
         self.tokens = tokens
@@ -83,7 +84,7 @@ public struct GatewayResponder: HTTPResponder {
             return Self.error(.tooLarge)
         }
         let route = RequestRoute(method: request.method.rawValue, path: path)
-        let user = await tokens?.user(fromAuthorization: request.headers[.authorization], now: Self.now())
+        let user = await tokens?.identity(fromAuthorization: request.headers[.authorization])?.userID
         let peer = context.peerIP
 
         // Rate limiting: decided at once, never queued.
