@@ -1,17 +1,19 @@
 import GRDB
 
 /// Copies the write-ahead log back into the database file from a connection of its own, in the
-/// background, so the writer never stops for it.
+/// background, so the writer rarely stops for it.
 ///
 /// Left to SQLite, the connection that commits when the log passes 1000 pages runs the
 /// checkpoint itself: it copies the pages and flushes the database file while every waiting
-/// write (and the client behind it) waits. With a checkpointer the writer's own threshold is raised to ``writerBackstopPages``
-/// (it only runs when the checkpointer falls far behind) and ``run()`` checkpoints in `PASSIVE`
-/// mode every ``intervalMillis``, and again at once while a pass leaves frames behind: it never
-/// blocks readers or the writer, and copies what no reader still needs; the log restarts from
-/// its beginning at the first write after a complete checkpoint, so it stays small. Measured
-/// (16 clients creating, one node): 12-18 % more creates/s and a lower p90, a p99 a few ms higher. Durability is unchanged: a commit is in the log (flushed per `synchronous`)
-/// before a client hears back, whoever copies it later.
+/// write (and the client behind it) waits. With a checkpointer the writer's own threshold is
+/// raised to ``writerBackstopPages`` and ``run()`` checkpoints in `PASSIVE` mode every
+/// ``intervalMillis``, and again at once while passes leave frames behind and make progress
+/// (every millisecond while a reader still holds them). A passive checkpoint never blocks readers
+/// or the writer. Under a steady stream of writes the log still reaches the backstop (it only
+/// restarts from its beginning when a write finds it copied whole), but the writer's checkpoint
+/// then finds most pages copied already. Measured (16 clients creating, one node): 12-18 % more
+/// creates/s and a lower p90, a p99 a few ms higher. Durability is unchanged: a commit is in the
+/// log (flushed per `synchronous`) before a client hears back, whoever copies it later.
 public final class WALCheckpointer: Sendable {
     /// The writer's own checkpoint threshold while a checkpointer runs (about 40 MB of log).
     public static let writerBackstopPages = 10_000
@@ -42,19 +44,27 @@ public final class WALCheckpointer: Sendable {
     /// Checkpoints every ``intervalMillis`` until cancelled; a failed pass (the database busy)
     /// is retried at the next one.
     public func run() async throws {
-        var behind = false
+        var previous: (walFrames: Int, copied: Int)?
+        var delay = intervalMillis
         while !Task.isCancelled {
-            if !behind {
+            if delay > 0 {
                 do {
-                    try await Task.sleep(for: .milliseconds(intervalMillis))
+                    try await Task.sleep(for: .milliseconds(delay))
                 } catch {
                     return
                 }
             }
-            // Frames a reader still needed, or appended during the pass: go again at once, so the
-            // log is soon copied whole and restarts from its beginning at the next write.
             let result = try? await checkpoint()
-            behind = result.map { $0.copied < $0.walFrames } ?? false
+            defer { previous = result }
+            guard let result, result.copied < result.walFrames else {
+                delay = intervalMillis
+                continue
+            }
+            // Frames left behind. Appended during the pass: go again at once (a pass that ends
+            // with nothing new lets the next write restart the log from its beginning). Still
+            // needed by a reader (no progress): look again in a millisecond rather than spin.
+            let progressed = previous.map { result.copied != $0.copied || result.walFrames < $0.walFrames } ?? true
+            delay = progressed ? 0 : 1
         }
     }
 }
