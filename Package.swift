@@ -61,20 +61,20 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        /// The front node: pure rate limiter, response cache and coalescer (gw-core), and the
-        /// network shell around them (membership, balancer, proxy, dashboard, TLS).
+        /// The front node: pure rate limiter, response cache and coalescer, and the network shell
+        /// around them (membership, balancer, a SwiftNIO HTTP server and node connections,
+        /// dashboard, TLS).
         .target(
             name: "StoaGateway",
             dependencies: [
                 "StoaGossip",
                 "StoaNode",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOExtras", package: "swift-nio-extras"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -111,7 +111,11 @@ let package = Package(
         .testTarget(name: "StoaGossipTests", dependencies: ["StoaGossip"]),
         .testTarget(
             name: "StoaGatewayTests",
-            dependencies: ["StoaGateway", .product(name: "HummingbirdTesting", package: "hummingbird")]
+            dependencies: [
+                "StoaGateway", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
         ),
         .testTarget(name: "StoaStoreTests", dependencies: ["StoaStore"]),
         .testTarget(name: "StoaSimulatorTests", dependencies: ["StoaSimulator", "StoaCore", "StoaGossip", "StoaStore"]),

@@ -3,8 +3,11 @@
 # front of the same three Stoa nodes on loopback:
 #   - proxied get-by-id req/s with p50/p99 (cache off), against one node directly;
 #   - cache-hit req/s (the same get, served from the proxy's cache);
-#   - limiter accuracy: 1000 r/s, burst 100, offered well above that for the run: admitted vs
-#     rate x elapsed + burst;
+#   - limiter accuracy: 1000 r/s, burst 100, offered well above that for LIMIT_SECONDS (default
+#     10): admitted vs rate x elapsed + burst, counted twice: the answers wrk got back before it
+#     stopped, and the requests each limiter admitted (nginx: its access log of that server;
+#     the gateway: its admitted counter in /metrics), which also counts requests admitted but
+#     still in flight when wrk stopped;
 #   - failover: a get load while one of the three nodes is SIGKILLed; failed requests.
 #
 # The proxied and cache-hit runs also report the proxy's CPU per request: utime+stime of the
@@ -23,6 +26,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 DURATION="${1:-10}"
+LIMIT_SECONDS="${LIMIT_SECONDS:-10}"
 OUT=benchmarks/out
 mkdir -p "$OUT"
 
@@ -145,7 +149,12 @@ http {
             add_header X-Cache-Status \$upstream_cache_status;
         }
     }
-    server { listen 127.0.0.1:$NG_LIMIT; location / { limit_req zone=global burst=100 nodelay; proxy_pass http://stoa; } }
+    log_format statusonly '\$status';
+    server {
+        listen 127.0.0.1:$NG_LIMIT;
+        access_log $TMP/nginx/logs/limit.log statusonly;
+        location / { limit_req zone=global burst=100 nodelay; proxy_pass http://stoa; }
+    }
 }
 CONF
 "$NGINX" -c "$TMP/nginx.conf" -p "$TMP/nginx" -g 'daemon on;' 2>>"$TMP/nginx/logs/error.log"
@@ -168,7 +177,7 @@ run() {
     local name=$1 port=$2 conns=${3:-16}; shift $(($# < 3 ? $# : 3))
     local file="$OUT/gw-$name.txt" before=0 after=0
     [ $# -gt 0 ] && before=$(cpu_ticks "$@")
-    TOKEN=$TOKEN ID=$QUOTE wrk -t2 -c"$conns" -d"${DURATION}s" --latency -s benchmarks/wrk/get.lua "http://127.0.0.1:$port" >"$file" 2>&1
+    TOKEN=$TOKEN ID=$QUOTE wrk -t2 -c"$conns" -d"${RUN_SECONDS:-$DURATION}s" --latency -s benchmarks/wrk/get.lua "http://127.0.0.1:$port" >"$file" 2>&1
     [ $# -gt 0 ] && after=$(cpu_ticks "$@")
     python3 - "$file" "$(($# > 0 ? after - before : -1))" "$(getconf CLK_TCK)" <<'PY'
 import re, sys
@@ -207,9 +216,20 @@ read -r gp_rps gp_p50 gp_p99 gp_err _ _ gp_cpu <<<"$(run stoa-proxy "$GW_PROXY" 
 read -r nc_rps nc_p50 nc_p99 nc_err _ _ nc_cpu <<<"$(run nginx-cache "$NG_CACHE" 16 $NGINX_WORKERS)"
 read -r gc_rps gc_p50 gc_p99 gc_err _ _ gc_cpu <<<"$(run stoa-cache "$GW_CACHE" 16 "${GWPID[gw-cache]}")"
 [ -n "${BASELINE_STOA:-}" ] && read -r bc_rps bc_p50 bc_p99 bc_err _ _ bc_cpu <<<"$(run base-cache "$BASE_CACHE" 16 "${GWPID[base-cache]}")"
-read -r _ _ _ nl_rej nl_total nl_elapsed _ <<<"$(run nginx-limit "$NG_LIMIT" 32)"
-read -r _ _ _ gl_rej gl_total gl_elapsed _ <<<"$(run stoa-limit "$GW_LIMIT" 32)"
+# The gateway's admitted counter (the /metrics request itself is one more admitted request).
+admitted_metric() { curl -sf "http://127.0.0.1:$GW_LIMIT/metrics" | awk '/^stoa_gateway_ratelimit_admitted_total/ {print $2}'; }
+sleep 1 # both limiters start the run with a full burst
+nginx_before=$(grep -vc '^429$' "$TMP/nginx/logs/limit.log" 2>/dev/null || true)
+read -r _ _ _ nl_rej nl_total nl_elapsed _ <<<"$(RUN_SECONDS=$LIMIT_SECONDS run nginx-limit "$NG_LIMIT" 32)"
+sleep 1
+nl_counted=$(( $(grep -vc '^429$' "$TMP/nginx/logs/limit.log") - ${nginx_before:-0} ))
+gateway_before=$(admitted_metric)
+sleep 1
+read -r _ _ _ gl_rej gl_total gl_elapsed _ <<<"$(RUN_SECONDS=$LIMIT_SECONDS run stoa-limit "$GW_LIMIT" 32)"
+sleep 1
+gl_counted=$(python3 -c "print(int(float('$(admitted_metric)') - float('$gateway_before') - 1))")
 accuracy() { python3 -c "a=$1-$2; e=1000*$3+100; print(f'{a} admitted of {$1} (expected {e:.0f} = 1000 r/s x {$3:.2f} s + 100: {a/e*100:.2f} %)')"; }
+counted() { python3 -c "e=1000*$2+100; print(f'{$1} ({$1/e*100:.2f} %)')"; }
 
 # Failover: kill n3 three seconds into the run, then bring it back for the next one.
 failover() {
@@ -234,7 +254,8 @@ echo "| proxied get req/s (p50, p99 ms) | $d_rps ($d_p50, $d_p99) | $np_rps ($np
 echo "| proxied get: CPU µs/req of the node / proxy | $d_cpu | $np_cpu | $gp_cpu | |"
 echo "| cache-hit get req/s (p50, p99 ms) | | $nc_rps ($nc_p50, $nc_p99) = $(ratio "$nc_rps" "$d_rps") of direct | $gc_rps ($gc_p50, $gc_p99) = $(ratio "$gc_rps" "$d_rps") of direct | $(ratio "$gc_rps" "$nc_rps") |"
 echo "| cache-hit get: CPU µs/req of the proxy | | $nc_cpu | $gc_cpu | |"
-echo "| limiter 1000 r/s burst 100, 32 clients | | $(accuracy "$nl_total" "$nl_rej" "$nl_elapsed") | $(accuracy "$gl_total" "$gl_rej" "$gl_elapsed") | |"
+echo "| limiter 1000 r/s burst 100, 32 clients, answers wrk got | | $(accuracy "$nl_total" "$nl_rej" "$nl_elapsed") | $(accuracy "$gl_total" "$gl_rej" "$gl_elapsed") | |"
+echo "| limiter: admitted as the limiter counted | | $(counted "$nl_counted" "$nl_elapsed") | $(counted "$gl_counted" "$gl_elapsed") | |"
 echo "| failover: n3 SIGKILLed at 3 s | | $nf_err failed of $nf_total ($nf_rps req/s) | $gf_err failed of $gf_total ($gf_rps req/s) | |"
 echo "| errors in the other runs | $d_err | proxy $np_err, cache $nc_err | proxy $gp_err, cache $gc_err | |"
 if [ -n "${BASELINE_STOA:-}" ]; then
@@ -250,4 +271,4 @@ if [ -n "${BASELINE_STOA:-}" ]; then
     echo "| errors | proxy $bp_err, cache $bc_err | | | |"
 fi
 echo
-echo "${DURATION}s per run, wrk -t2 -c16 (limiter: -c32), get-by-id of one quote with the owner's token; raw output in $OUT/gw-*.txt"
+echo "${DURATION}s per run (limiter: ${LIMIT_SECONDS}s), wrk -t2 -c16 (limiter: -c32), get-by-id of one quote with the owner's token; raw output in $OUT/gw-*.txt"

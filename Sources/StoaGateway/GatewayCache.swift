@@ -1,8 +1,7 @@
 import Dispatch
-import HTTPTypes
-import Hummingbird
 import Metrics
 import NIOCore
+import NIOHTTP1
 import Synchronization
 
 /// The shell around the pure ``ResponseCache``: serves record lists and views per user with
@@ -54,12 +53,27 @@ public final class GatewayCache: Sendable {
         }
     }
 
+    /// The fresh entry for `key` as a HIT, or nil when the client asks for no cache or there is
+    /// none (nothing counted then: ``respond(key:headers:fetch:)`` looks again and counts).
+    /// Answers a hit without leaving the caller's thread.
+    func hit(key: CacheKey, headers: HTTPHeaders) -> GatewayResponse? {
+        if Self.asksNoCache(headers) { return nil }
+        let now = Self.now()
+        let lookup = cache.withLock { cache -> CacheLookup? in
+            guard case .fresh = cache.peek(key, now: now) else { return nil }
+            return cache.lookup(key, now: now)
+        }
+        guard case .fresh(let entry, let age) = lookup else { return nil }
+        record("HIT")
+        return Self.tag(Self.response(entry), "HIT", age: age)
+    }
+
     /// Answers a cacheable read: from the cache when fresh, else from `fetch` (coalesced per
     /// key), falling back to a stale entry when `fetch` finds no node.
-    func respond(key: CacheKey, request: Request, fetch: @escaping @Sendable () async throws -> ProxiedResponse) async -> Response {
-        if Self.asksNoCache(request.headers) {
+    func respond(key: CacheKey, headers: HTTPHeaders, fetch: @escaping @Sendable () async throws -> ProxiedResponse) async -> GatewayResponse {
+        if Self.asksNoCache(headers) {
             record("BYPASS")
-            do { return Self.tag(GatewayResponder.response(try await fetch()), "BYPASS", age: nil) } catch {
+            do { return Self.tag(GatewayResponse(try await fetch()), "BYPASS", age: nil) } catch {
                 return await staleOr(error, key: key)
             }
         }
@@ -82,22 +96,22 @@ public final class GatewayCache: Sendable {
                 return answer
             }
             record("MISS")
-            return Self.tag(GatewayResponder.response(answer), "MISS", age: nil)
+            return Self.tag(GatewayResponse(answer), "MISS", age: nil)
         } catch {
             return await staleOr(error, key: key)
         }
     }
 
     /// True when `Cache-Control` or `Pragma` says `no-cache`.
-    static func asksNoCache(_ headers: HTTPFields) -> Bool {
-        guard headers.contains(.cacheControl) || headers.contains(.pragma) else { return false }
-        return headers[values: .cacheControl].contains { $0.lowercased().contains("no-cache") }
-            || headers[.pragma]?.lowercased().contains("no-cache") == true
+    static func asksNoCache(_ headers: HTTPHeaders) -> Bool {
+        guard headers.contains(name: "cache-control") || headers.contains(name: "pragma") else { return false }
+        return headers["cache-control"].contains { $0.lowercased().contains("no-cache") }
+            || headers["pragma"].contains { $0.lowercased().contains("no-cache") }
     }
 
     /// When no node could answer, the entry past its freshness (within the stale window) is
     /// served as STALE; otherwise the failure is answered.
-    private func staleOr(_ error: any Error, key: CacheKey) async -> Response {
+    private func staleOr(_ error: any Error, key: CacheKey) async -> GatewayResponse {
         let lookup = cache.withLock { $0.peek(key, now: Self.now()) }
         switch lookup {
         case .fresh(let entry, let age), .stale(let entry, let age):
@@ -109,16 +123,16 @@ public final class GatewayCache: Sendable {
         }
     }
 
-    static func response(_ entry: CachedResponse) -> Response {
-        var fields = HTTPFields()
-        for (name, value) in entry.headers { if let name = HTTPField.Name(name) { fields.append(HTTPField(name: name, value: value)) } }
-        return Response(status: HTTPResponse.Status(code: entry.status), headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: entry.body)))
+    static func response(_ entry: CachedResponse) -> GatewayResponse {
+        var headers = HTTPHeaders()
+        for (name, value) in entry.headers { headers.add(name: name, value: value) }
+        return GatewayResponse(status: HTTPResponseStatus(statusCode: entry.status), headers: headers, body: .buffer(ByteBuffer(bytes: entry.body)))
     }
 
-    static func tag(_ response: Response, _ status: String, age: Int?) -> Response {
+    static func tag(_ response: GatewayResponse, _ status: String, age: Int?) -> GatewayResponse {
         var response = response
-        response.headers[.xCacheStatus] = status
-        if let age { response.headers[.age] = String(age) }
+        response.headers.replaceOrAdd(name: "X-Cache-Status", value: status)
+        if let age { response.headers.replaceOrAdd(name: "Age", value: String(age)) }
         return response
     }
 }

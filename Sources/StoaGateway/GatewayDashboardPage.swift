@@ -1,12 +1,12 @@
-import Hummingbird
 import NIOCore
+import NIOHTTP1
 
 /// The dashboard at `/_/`: one self-contained HTML page that polls `/api/gateway` every second
 /// and redraws the node, rate-limit and cache tables.
 enum GatewayDashboardPage {
-    static func response() -> Response {
-        Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
-                 body: ResponseBody(byteBuffer: ByteBuffer(string: html)))
+    static func response() -> GatewayResponse {
+        GatewayResponse(status: .ok, headers: ["Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"],
+                        body: .buffer(ByteBuffer(string: html)))
     }
 
     static let html = #"""

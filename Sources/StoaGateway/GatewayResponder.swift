@@ -1,8 +1,5 @@
 import Dispatch
 import Foundation
-import HTTPTypes
-import Hummingbird
-import Logging
 import Metrics
 import NIOCore
 import NIOHTTP1
@@ -12,9 +9,11 @@ import StoaNode
 /// Answers every request reaching the gateway: its own pages (`/_/`, `/api/gateway`,
 /// `/metrics`), and for everything else rate limiting, the per-user response cache and the
 /// proxy to a live node, in that order. Every proxied answer carries the rate-limit headers.
-public struct GatewayResponder: HTTPResponder {
-    public typealias Context = GatewayRequestContext
-
+///
+/// Answers on the request's event loop. The usual request (a known token or none, a cache hit
+/// or no cache) is decided there without a task; a token seen for the first time, a cache miss
+/// and the gateway's status page run in a task.
+public struct GatewayResponder: Sendable {
     let proxy: GatewayProxy
     /// Verifies the callers' tokens (remembering each valid one until it expires).
     let tokens: TokenService?
@@ -22,141 +21,156 @@ public struct GatewayResponder: HTTPResponder {
     let cache: GatewayCache?
     let status: GatewayStatusSource
     let registry: PrometheusCollectorRegistry
-    let maxBodyBytes: Int
     let scheme: String
     let counters = GatewayCounters()
     let affinity = WriterAffinity()
 
     public init(proxy: GatewayProxy, tokens: TokenService?, limiter: GatewayRateLimit?, cache: GatewayCache?, status: GatewayStatusSource,
-                registry: PrometheusCollectorRegistry, maxBodyBytes: Int = 32 << 20, scheme: String = "http") {
+                registry: PrometheusCollectorRegistry, scheme: String = "http") {
         self.proxy = proxy
         self.tokens = tokens
         self.limiter = limiter
         self.cache = cache
         self.status = status
         self.registry = registry
-        self.maxBodyBytes = maxBodyBytes
         self.scheme = scheme
     }
 
     static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
 
-    public func respond(to request: Request, context: Context) async throws -> Response {
-        let path = request.uri.path
+    /// The answer to `request`, completed on `request.eventLoop`.
+    public func respond(to request: GatewayRequest) -> EventLoopFuture<GatewayResponse> {
+        let loop = request.eventLoop
+        let path = request.path
         switch path {
         case "/_", "/_/", "/api/gateway", "/metrics":
             // The gateway's own pages count against the same limits (as a guest's reads).
             var limitHeaders: [(name: String, value: String)] = []
             if let limiter {
-                let decision = limiter.decide(user: nil, peer: context.peerIP, forwardedFor: request.headers[.xForwardedFor], isWrite: false, now: Self.now())
-                if !decision.admitted { return Self.tooManyRequests(decision) }
+                let decision = limiter.decide(user: nil, peer: request.peerIP, forwardedFor: request.header("X-Forwarded-For"), isWrite: false, now: Self.now())
+                if !decision.admitted { return loop.makeSucceededFuture(Self.tooManyRequests(decision)) }
                 limitHeaders = decision.headers
             }
-            var response: Response
+            let page: EventLoopFuture<GatewayResponse>
             switch path {
-            case "/api/gateway": response = Self.json(await status.snapshot(now: Self.now()))
+            case "/api/gateway":
+                page = loop.makeFutureWithTask { [status] in Self.json(await status.snapshot(now: Self.now())) }
             case "/metrics":
-                response = Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                                     body: ResponseBody(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
-            default: response = GatewayDashboardPage.response()
+                page = loop.makeSucceededFuture(GatewayResponse(
+                    status: .ok, headers: ["Content-Type": "text/plain; version=0.0.4"], body: .buffer(ByteBuffer(bytes: registry.emitToBuffer()))
+                ))
+            default:
+                page = loop.makeSucceededFuture(GatewayDashboardPage.response())
             }
-            for header in limitHeaders { if let name = HTTPField.Name(header.name) { response.headers[name] = header.value } }
-            return response
-        default: return await proxied(request, path: path, context: context)
+            return page.map { response in Self.adding(limitHeaders, to: response) }
+        default:
+            let authorization = request.header("Authorization")
+            guard let tokens, authorization != nil else { return proxied(request, user: nil) }
+            if let known = tokens.rememberedIdentity(fromAuthorization: authorization) {
+                return proxied(request, user: known.userID)
+            }
+            return loop.makeFutureWithTask { await tokens.identity(fromAuthorization: authorization) }
+                .flatMap { identity in proxied(request, user: identity?.userID) }
         }
     }
 
     /// PocketBase's 429, with the limiter's headers (`Retry-After` among them).
-    static func tooManyRequests(_ decision: RateLimitDecision) -> Response {
-        var error = PBError(.tooManyRequests, "Too Many Requests.")
-        for header in decision.headers { if let name = HTTPField.Name(header.name) { error.headers[name] = header.value } }
-        return Self.error(error)
+    static func tooManyRequests(_ decision: RateLimitDecision) -> GatewayResponse {
+        adding(decision.headers, to: GatewayResponse(PBError(.tooManyRequests, "Too Many Requests.")))
+    }
+
+    static func adding(_ headers: [(name: String, value: String)], to response: GatewayResponse) -> GatewayResponse {
+        var response = response
+        for header in headers { response.headers.replaceOrAdd(name: header.name, value: header.value) }
+        return response
     }
 
     // MARK: - Proxying
 
-    private func proxied(_ request: Request, path: String, context: Context) async -> Response {
-        var request = request
-        let body: ByteBuffer
-        do {
-            body = try await request.collectBody(upTo: maxBodyBytes)
-        } catch {
-            return Self.error(.tooLarge)
-        }
-        let route = RequestRoute(method: request.method.rawValue, path: path)
-        let user = await tokens?.identity(fromAuthorization: request.headers[.authorization])?.userID
-        let peer = context.peerIP
+    private func proxied(_ request: GatewayRequest, user: String?) -> EventLoopFuture<GatewayResponse> {
+        let loop = request.eventLoop
+        let path = request.path
+        let route = RequestRoute(method: request.head.method.rawValue, path: String(path))
+        let peer = request.peerIP
 
         // Rate limiting: decided at once, never queued.
-        var limitHeaders: [(name: String, value: String)] = []
-        if let limiter {
-            let decision = limiter.decide(user: user, peer: peer, forwardedFor: request.headers[.xForwardedFor], isWrite: route.isWrite, now: Self.now())
-            limitHeaders = decision.headers
-            if !decision.admitted { return Self.tooManyRequests(decision) }
+        let decision = limiter?.decide(user: user, peer: peer, forwardedFor: request.header("X-Forwarded-For"), isWrite: route.isWrite, now: Self.now())
+        if let decision, !decision.admitted { return loop.makeSucceededFuture(Self.tooManyRequests(decision)) }
+        let limitHeaders = decision?.headers ?? []
+        let finish: @Sendable (GatewayResponse) -> GatewayResponse = { [counters] response in
+            let response = Self.adding(limitHeaders, to: response)
+            counters.count(status: Int(response.status.code))
+            return response
         }
 
-        var response: Response
         // Without the token secret a caller's identity is unknown: their reads are not cached.
-        let identityKnown = tokens != nil || request.headers[.authorization] == nil
+        let identityKnown = tokens != nil || request.head.headers["authorization"].isEmpty
         // A user (a guest: an address) who just wrote is served by the node that took the write
         // for a moment, so they read it before it has replicated.
         let writer = user ?? "address " + peer
         let preferred = affinity.node(for: writer, now: Self.now())
         if let cache, route.isRecordRead, identityKnown {
-            let eventLoop = context.eventLoop
-            // A hit needs no forwarded request: it is made on a miss only.
-            response = await cache.respond(key: GatewayCache.key(user: user, path: path, query: request.uri.query), request: request) { [request] in
-                try await proxy.forward(forwardedRequest(request, path: path, body: body, route: route, peer: peer), preferring: preferred, on: eventLoop)
-            }
-        } else {
-            let forwarded = forwardedRequest(request, path: path, body: body, route: route, peer: peer)
-            do {
-                let answer = try await proxy.forward(forwarded, preferring: preferred, on: context.eventLoop)
+            let key = GatewayCache.key(user: user, path: String(path), query: request.query.map(String.init))
+            // A hit needs no forwarded request and no task.
+            if let hit = cache.hit(key: key, headers: request.head.headers) { return loop.makeSucceededFuture(finish(hit)) }
+            return loop.makeFutureWithTask { [proxy] in
+                await cache.respond(key: key, headers: request.head.headers) {
+                    try await proxy.forward(forwardedRequest(request, route: route), preferring: preferred, on: loop)
+                }
+            }.map(finish)
+        }
+        let isGet = request.head.method == .GET
+        return proxy.send(forwardedRequest(request, route: route), preferring: preferred, on: loop)
+            .map { [affinity, cache] answer in
                 if route.isWrite { affinity.wrote(user: writer, on: answer.node, now: Self.now()) }
                 // A write invalidates the writer's cached views of what it touched before the
                 // client hears back, so its next read never comes from before its write.
                 if route.isWrite, let collection = route.collection, let cache {
                     cache.invalidate(user: user ?? "", collection: collection, recordID: route.recordID)
                 }
-                response = Self.response(answer)
-                if cache != nil, request.method == .get { response.headers[.xCacheStatus] = "BYPASS" }
-            } catch {
+                var response = GatewayResponse(answer)
+                if cache != nil, isGet { response.headers.replaceOrAdd(name: "X-Cache-Status", value: "BYPASS") }
+                return finish(response)
+            }
+            .recover { [cache] error in
                 if route.isWrite, let collection = route.collection, let cache {
                     // It may have been applied before the node failed.
                     cache.invalidate(user: user ?? "", collection: collection, recordID: route.recordID)
                 }
-                response = Self.unavailable(error)
+                return finish(Self.unavailable(error))
             }
-        }
-        for header in limitHeaders { if let name = HTTPField.Name(header.name) { response.headers[name] = header.value } }
-        counters.count(status: response.status.code)
-        return response
     }
 
-    private func forwardedRequest(_ request: Request, path: String, body: ByteBuffer, route: RequestRoute, peer: String) -> ForwardedRequest {
+    private func forwardedRequest(_ request: GatewayRequest, route: RequestRoute) -> ForwardedRequest {
         var headers = HTTPHeaders()
+        headers.reserveCapacity(request.head.headers.count + 3)
         var forwardedFor: String?
-        for field in request.headers {
-            let name = field.name.canonicalName
-            if name == "x-forwarded-for" {
-                forwardedFor = forwardedFor.map { $0 + ", " + field.value } ?? field.value
+        var host: String?
+        for (name, value) in request.head.headers {
+            if name.utf8.count == 15, name.lowercased() == "x-forwarded-for" {
+                forwardedFor = forwardedFor.map { $0 + ", " + value } ?? value
                 continue
             }
-            if ForwardedRequest.hopByHop.contains(name) || name == "x-forwarded-proto" { continue }
-            headers.add(name: field.name.rawName, value: field.value)
+            if ForwardedRequest.isHopByHop(name) {
+                if host == nil, name.utf8.count == 4 { host = value }
+                continue
+            }
+            if name.utf8.count == 17, name.lowercased() == "x-forwarded-proto" { continue }
+            // The whole body goes with the request: the client's Expect was answered already.
+            if name.utf8.count == 6, name.lowercased() == "expect" { continue }
+            headers.add(name: name, value: value)
         }
-        headers.add(name: "X-Forwarded-For", value: forwardedFor.map { $0 + ", " + peer } ?? peer)
+        headers.add(name: "X-Forwarded-For", value: forwardedFor.map { $0 + ", " + request.peerIP } ?? request.peerIP)
         headers.add(name: "X-Forwarded-Proto", value: scheme)
-        if let host = request.head.authority { headers.add(name: "X-Forwarded-Host", value: host) }
-        let hasBody = body.readableBytes > 0
-        let idempotent = route.isIdempotent(method: request.method.rawValue, bodyHasID: request.method == .post && ForwardedRequest.bodyHasID(body))
-        var target = path
-        if let query = request.uri.query, !query.isEmpty { target += "?" + query }
-        let realtime = path == "/api/realtime"
+        if let host { headers.add(name: "X-Forwarded-Host", value: host) }
+        let method = request.head.method
+        let body = request.body
+        let idempotent = route.isIdempotent(method: method.rawValue, bodyHasID: method == .POST && ForwardedRequest.bodyHasID(body))
+        let realtime = request.path == "/api/realtime"
         return ForwardedRequest(
-            method: NIOHTTP1.HTTPMethod(rawValue: request.method.rawValue), target: target, headers: headers,
-            body: hasBody ? body : nil, idempotent: idempotent, streaming: realtime && request.method == .get,
-            node: realtime && request.method == .post ? Self.realtimeNode(body) : nil
+            method: method, target: request.head.uri, headers: headers,
+            body: body.readableBytes > 0 ? body : nil, idempotent: idempotent, streaming: realtime && method == .GET,
+            node: realtime && method == .POST ? Self.realtimeNode(body) : nil
         )
     }
 
@@ -172,32 +186,15 @@ public struct GatewayResponder: HTTPResponder {
 
     // MARK: - Responses
 
-    static func response(_ answer: ProxiedResponse) -> Response {
-        var fields = HTTPFields()
-        fields.reserveCapacity(answer.headers.count + 4)
-        for header in answer.headers { if let name = HTTPField.Name(header.name) { fields.append(HTTPField(name: name, value: header.value)) } }
-        let status = HTTPResponse.Status(code: Int(answer.status.code))
-        switch answer.body {
-        case .buffer(let buffer): return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: buffer))
-        case .stream(let stream): return Response(status: status, headers: fields, body: ResponseBody(asyncSequence: stream))
-        }
-    }
-
-    static func unavailable(_ error: any Error) -> Response {
+    static func unavailable(_ error: any Error) -> GatewayResponse {
         switch error {
         case GatewayProxy.Failure.noNodeAvailable:
-            return Self.error(PBError(.serviceUnavailable, "No node is available to serve the request."))
+            return GatewayResponse(PBError(.serviceUnavailable, "No node is available to serve the request."))
         case GatewayProxy.Failure.badRequest:
-            return Self.error(PBError.badRequest())
+            return GatewayResponse(PBError.badRequest())
         default:
-            return Self.error(PBError(.badGateway, "The node serving the request failed."))
+            return GatewayResponse(PBError(.badGateway, "The node serving the request failed."))
         }
-    }
-
-    static func error(_ error: PBError) -> Response {
-        var fields = error.headers
-        fields[.contentType] = "application/json"
-        return Response(status: error.status, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: error.body)))
     }
 
     static let encoder: JSONEncoder = {
@@ -206,16 +203,10 @@ public struct GatewayResponder: HTTPResponder {
         return encoder
     }()
 
-    static func json(_ value: some Encodable) -> Response {
+    static func json(_ value: some Encodable) -> GatewayResponse {
         let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
-        return Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+        return GatewayResponse(status: .ok, headers: ["Content-Type": "application/json", "Cache-Control": "no-store"], body: .buffer(ByteBuffer(bytes: data)))
     }
-}
-
-extension HTTPField.Name {
-    static let xForwardedFor = HTTPField.Name("X-Forwarded-For")!
-    static let xCacheStatus = HTTPField.Name("X-Cache-Status")!
-    static let pragma = HTTPField.Name("Pragma")!
 }
 
 /// Counters of answered requests by status class (Prometheus `stoa_gateway_responses_total`).

@@ -12,7 +12,7 @@ public struct ProxiedResponse: Sendable {
 
     public enum Body: Sendable {
         case buffer(ByteBuffer)
-        case stream(AsyncHTTPClient.HTTPClientResponse.Body)
+        case stream(UpstreamStream)
     }
 
     public init(status: HTTPResponseStatus, headers: [(name: String, value: String)], body: Body, node: String) {
@@ -23,4 +23,3 @@ public struct ProxiedResponse: Sendable {
     }
 }
 
-import AsyncHTTPClient

@@ -46,13 +46,7 @@ public struct TokenService: Sendable {
     /// verified is remembered until it expires (``VerifiedTokenCache``), so a client's next
     /// requests skip the signature check.
     public func identity(fromAuthorization header: String?, now: Date = Date()) async -> AuthIdentity? {
-        guard let header else { return nil }
-        var token = Self.trimmed(Substring(header))
-        if token.utf8.count > 7, token.prefix(7).lowercased() == "bearer " {
-            token = Self.trimmed(token.dropFirst(7))
-        }
-        guard !token.isEmpty, token.utf8.count <= 4096 else { return nil }
-        let text = String(token)
+        guard let text = Self.token(fromAuthorization: header) else { return nil }
         if let known = verified.identity(of: text, now: now) { return known }
         guard let claims = try? await keys.verify(text, as: Claims.self), claims.type == "auth", claims.exp.value > now else {
             return nil
@@ -60,6 +54,26 @@ public struct TokenService: Sendable {
         let identity = AuthIdentity(userID: claims.id, collectionID: claims.collectionId, refreshable: claims.refreshable)
         verified.remember(text, identity: identity, expires: claims.exp.value)
         return identity
+    }
+
+    /// The identity of a token that verified before and has not expired at `now`, found without
+    /// verifying anything (no task needed); nil when the header carries no such token, and
+    /// ``identity(fromAuthorization:now:)`` then decides.
+    public func rememberedIdentity(fromAuthorization header: String?, now: Date = Date()) -> AuthIdentity? {
+        guard let text = Self.token(fromAuthorization: header) else { return nil }
+        return verified.identity(of: text, now: now)
+    }
+
+    /// The token in an `Authorization` value (with or without `Bearer `), or nil when there is
+    /// none or it is longer than 4096 bytes.
+    static func token(fromAuthorization header: String?) -> String? {
+        guard let header else { return nil }
+        var token = Self.trimmed(Substring(header))
+        if token.utf8.count > 7, token.prefix(7).lowercased() == "bearer " {
+            token = Self.trimmed(token.dropFirst(7))
+        }
+        guard !token.isEmpty, token.utf8.count <= 4096 else { return nil }
+        return String(token)
     }
 
     /// `text` without leading and trailing spaces and tabs.

@@ -135,10 +135,10 @@ struct GatewayCommand: AsyncParsableCommand {
             cacheStaleNanos: cacheStaleSeconds * 1_000_000_000, tlsCertificatePath: tlsCert, tlsKeyPath: tlsKey, upstreamTimeoutSeconds: upstreamTimeout
         )
         let logger = Logger(label: "stoa.gateway")
-        let app = try await buildGateway(configuration: configuration, registry: registry, logger: logger)
+        let gateway = try await buildGateway(configuration: configuration, registry: registry, logger: logger)
         logger.info("gateway serving \(scheme)://\(http), joining \(seeds.map(\.description).joined(separator: ","))",
                     metadata: ["policies": "\(policies.map(\.name))", "cacheBytes": "\(configuration.cacheBytes)", "tokens": "\(secret != nil)"])
-        try await app.runService()
+        try await gateway.run()
         logger.info("gateway stopped")
     }
 }

@@ -1,7 +1,6 @@
 import Foundation
-import HTTPTypes
-import Hummingbird
 import NIOCore
+import NIOHTTP1
 import Synchronization
 import Testing
 @testable import StoaGateway
@@ -10,18 +9,14 @@ import Testing
 struct GatewayCacheTests {
     static let path = "/api/collections/quotes/records"
 
-    static func request(headers: HTTPFields = [:]) -> Request {
-        Request(head: HTTPRequest(method: .get, scheme: "http", authority: "gw", path: path, headerFields: headers), body: .init(buffer: ByteBuffer()))
-    }
+    static func request(headers: HTTPHeaders = [:]) -> HTTPHeaders { headers }
 
     static func answer(_ text: String) -> ProxiedResponse {
         ProxiedResponse(status: .ok, headers: [("Content-Type", "application/json")], body: .buffer(ByteBuffer(string: text)), node: "n1")
     }
 
-    static func body(_ response: Response) async throws -> String {
-        let writer = CollectingWriter()
-        try await response.body.write(writer)
-        return writer.text
+    static func body(_ response: GatewayResponse) throws -> String {
+        try #require(response.text)
     }
 
     let cache = GatewayCache(byteBudget: 1 << 20, ttlNanos: 60_000_000_000, staleForNanos: 600_000_000_000)
@@ -41,29 +36,48 @@ struct GatewayCacheTests {
             let count = fetches.withLock { $0 += 1; return $0 }
             return Self.answer("v\(count)")
         }
-        let miss = await cache.respond(key: key, request: Self.request(), fetch: fetch)
-        #expect(miss.headers[.xCacheStatus] == "MISS")
-        #expect(try await Self.body(miss) == "v1")
-        let hit = await cache.respond(key: key, request: Self.request(), fetch: fetch)
-        #expect(hit.headers[.xCacheStatus] == "HIT")
-        #expect(hit.headers[.age] == "0")
-        #expect(try await Self.body(hit) == "v1")
+        let miss = await cache.respond(key: key, headers: Self.request(), fetch: fetch)
+        #expect(miss.headers.first(name: "X-Cache-Status") == "MISS")
+        #expect(try Self.body(miss) == "v1")
+        let hit = await cache.respond(key: key, headers: Self.request(), fetch: fetch)
+        #expect(hit.headers.first(name: "X-Cache-Status") == "HIT")
+        #expect(hit.headers.first(name: "Age") == "0")
+        #expect(try Self.body(hit) == "v1")
         cache.invalidate(user: "u2", collection: "quotes", recordID: nil)
-        #expect(await cache.respond(key: key, request: Self.request(), fetch: fetch).headers[.xCacheStatus] == "HIT", "another user's write")
+        #expect(await cache.respond(key: key, headers: Self.request(), fetch: fetch).headers.first(name: "X-Cache-Status") == "HIT", "another user's write")
         cache.invalidate(user: "u1", collection: "quotes", recordID: "abc")
-        let again = await cache.respond(key: key, request: Self.request(), fetch: fetch)
-        #expect(again.headers[.xCacheStatus] == "MISS")
-        #expect(try await Self.body(again) == "v2")
+        let again = await cache.respond(key: key, headers: Self.request(), fetch: fetch)
+        #expect(again.headers.first(name: "X-Cache-Status") == "MISS")
+        #expect(try Self.body(again) == "v2")
         #expect(fetches.withLock { $0 } == 2)
+    }
+
+    @Test("the server's synchronous look (hit) answers fresh entries only, counts once, and leaves misses to respond")
+    func synchronousHit() async throws {
+        #expect(cache.hit(key: key, headers: [:]) == nil, "nothing stored yet")
+        #expect(cache.statistics.misses == 0, "a look that found nothing counts nothing")
+        _ = await cache.respond(key: key, headers: [:], fetch: { Self.answer("v1") })
+        let hit = try #require(cache.hit(key: key, headers: [:]))
+        #expect(hit.headers.first(name: "X-Cache-Status") == "HIT")
+        #expect(try Self.body(hit) == "v1")
+        #expect(cache.statistics.hits == 1)
+        #expect(cache.statistics.misses == 1)
+        #expect(cache.hit(key: key, headers: ["Cache-Control": "no-cache"]) == nil, "the client asked for no cache")
+        #expect(cache.hit(key: key, headers: ["Pragma": "no-cache"]) == nil)
+        cache.invalidate(user: "u1", collection: "quotes", recordID: nil)
+        #expect(cache.hit(key: key, headers: [:]) == nil, "invalidated")
+        let short = GatewayCache(byteBudget: 1 << 20, ttlNanos: 1, staleForNanos: 600_000_000_000)
+        _ = await short.respond(key: key, headers: [:], fetch: { Self.answer("old") })
+        #expect(short.hit(key: key, headers: [:]) == nil, "a stale entry is not a hit")
     }
 
     @Test("Cache-Control: no-cache bypasses the cache")
     func bypass() async throws {
         let fetch: @Sendable () async throws -> ProxiedResponse = { Self.answer("fresh") }
-        _ = await cache.respond(key: key, request: Self.request(), fetch: fetch)
-        let bypass = await cache.respond(key: key, request: Self.request(headers: [.cacheControl: "no-cache"]), fetch: { Self.answer("newer") })
-        #expect(bypass.headers[.xCacheStatus] == "BYPASS")
-        #expect(try await Self.body(bypass) == "newer")
+        _ = await cache.respond(key: key, headers: Self.request(), fetch: fetch)
+        let bypass = await cache.respond(key: key, headers: Self.request(headers: ["Cache-Control": "no-cache"]), fetch: { Self.answer("newer") })
+        #expect(bypass.headers.first(name: "X-Cache-Status") == "BYPASS")
+        #expect(try Self.body(bypass) == "newer")
     }
 
     @Test("concurrent misses on one key make one upstream request")
@@ -77,7 +91,7 @@ struct GatewayCacheTests {
         }
         let statuses = await withTaskGroup(of: String?.self) { group in
             for _ in 0..<20 {
-                group.addTask { await self.cache.respond(key: self.key, request: Self.request(), fetch: fetch).headers[.xCacheStatus] }
+                group.addTask { await self.cache.respond(key: self.key, headers: Self.request(), fetch: fetch).headers.first(name: "X-Cache-Status") }
             }
             // Let every caller reach the coalescer before the one fetch answers.
             while fetches.withLock({ $0 }) == 0 { await Task.yield() }
@@ -94,16 +108,16 @@ struct GatewayCacheTests {
     @Test("an entry past its freshness is served STALE only when no node answers")
     func staleWhenNodesDown() async throws {
         let short = GatewayCache(byteBudget: 1 << 20, ttlNanos: 1, staleForNanos: 600_000_000_000)
-        _ = await short.respond(key: key, request: Self.request(), fetch: { Self.answer("old") })
-        let refreshed = await short.respond(key: key, request: Self.request(), fetch: { Self.answer("new") })
-        #expect(refreshed.headers[.xCacheStatus] == "MISS")
-        #expect(try await Self.body(refreshed) == "new")
-        let stale = await short.respond(key: key, request: Self.request(), fetch: { throw GatewayProxy.Failure.noNodeAvailable })
-        #expect(stale.headers[.xCacheStatus] == "STALE")
-        #expect(stale.headers[.age] != nil)
-        #expect(try await Self.body(stale) == "new")
+        _ = await short.respond(key: key, headers: Self.request(), fetch: { Self.answer("old") })
+        let refreshed = await short.respond(key: key, headers: Self.request(), fetch: { Self.answer("new") })
+        #expect(refreshed.headers.first(name: "X-Cache-Status") == "MISS")
+        #expect(try Self.body(refreshed) == "new")
+        let stale = await short.respond(key: key, headers: Self.request(), fetch: { throw GatewayProxy.Failure.noNodeAvailable })
+        #expect(stale.headers.first(name: "X-Cache-Status") == "STALE")
+        #expect(stale.headers.first(name: "Age") != nil)
+        #expect(try Self.body(stale) == "new")
         let other = GatewayCache.key(user: "u1", path: Self.path, query: "page=9")
-        let none = await short.respond(key: other, request: Self.request(), fetch: { throw GatewayProxy.Failure.noNodeAvailable })
+        let none = await short.respond(key: other, headers: Self.request(), fetch: { throw GatewayProxy.Failure.noNodeAvailable })
         #expect(none.status == .serviceUnavailable)
     }
 }
@@ -123,12 +137,4 @@ private actor FetchGate {
         for waiter in waiters { waiter.resume() }
         waiters.removeAll()
     }
-}
-
-/// Collects a response body.
-final class CollectingWriter: ResponseBodyWriter, @unchecked Sendable {
-    private var buffer = ByteBuffer()
-    func write(_ buffer: ByteBuffer) async throws { var copy = buffer; self.buffer.writeBuffer(&copy) }
-    func finish(_ trailingHeaders: HTTPFields?) async throws {}
-    var text: String { String(buffer: buffer) }
 }

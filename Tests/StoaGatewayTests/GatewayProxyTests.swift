@@ -1,30 +1,162 @@
-import AsyncHTTPClient
+import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOPosix
+import Synchronization
 import Testing
 @testable import StoaGateway
 
-@Suite("GatewayProxy: what counts against a node")
+@Suite("GatewayProxy: forwarding over keep-alive connections, what counts against a node, retries")
 struct GatewayProxyTests {
+    /// A pool routing to the given nodes (name → URL), all admitted.
+    static func pool(_ nodes: [(String, String)]) -> NodePool {
+        let pool = NodePool()
+        for (name, url) in nodes {
+            pool.update(name: name, url: url, membership: .alive)
+            pool.healthChecked(name: name, url: url, healthy: true, now: 0)
+        }
+        return pool
+    }
+
+    static func proxy(_ pool: NodePool, timeout: TimeAmount = .seconds(5), maxResponseBytes: Int = 1 << 20) -> GatewayProxy {
+        GatewayProxy(pool: pool, connections: UpstreamConnections(), timeout: timeout, maxResponseBytes: maxResponseBytes, logger: Logger(label: "test"))
+    }
+
+    static func request(_ method: HTTPMethod = .GET, _ target: String, headers: HTTPHeaders = [:], body: String? = nil, idempotent: Bool = true, streaming: Bool = false) -> ForwardedRequest {
+        ForwardedRequest(method: method, target: target, headers: headers, body: body.map { ByteBuffer(string: $0) }, idempotent: idempotent, streaming: streaming)
+    }
+
+    static func echo(_ response: ProxiedResponse) throws -> [String: Any] {
+        guard case .buffer(let body) = response.body else { throw CancellationError() }
+        return try #require(try JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any])
+    }
+
+    @Test("a request goes out with its method, target, headers, body and Host; the answer comes back; the connection is kept and reused")
+    func forwardsOverKeptConnections() async throws {
+        let node = try await FakeNode()
+        let proxy = Self.proxy(Self.pool([("n1", node.url)]))
+        let loop = MultiThreadedEventLoopGroup.singleton.any()
+        let get = try await proxy.forward(Self.request(.GET, "/api/x?a=1&b=%20", headers: ["X-Note": "kept", "Authorization": "t"]), on: loop)
+        #expect(get.status == .ok)
+        #expect(get.node == "n1")
+        #expect(get.headers.contains { $0.name == "X-Node" && $0.value == "fake" })
+        #expect(!get.headers.contains { $0.name.lowercased() == "content-length" }, "hop-by-hop headers are not passed on")
+        let echo = try Self.echo(get)
+        #expect(echo["method"] as? String == "GET")
+        #expect(echo["uri"] as? String == "/api/x?a=1&b=%20")
+        let headers = try #require(echo["headers"] as? [String: [String]])
+        #expect(headers["x-note"] == ["kept"])
+        #expect(headers["authorization"] == ["t"])
+        #expect(headers["host"] == [String(node.url.dropFirst("http://".count))])
+        let post = try await proxy.forward(Self.request(.POST, "/api/y", body: #"{"content":"q"}"#, idempotent: false), on: loop)
+        let posted = try Self.echo(post)
+        #expect(posted["body"] as? String == #"{"content":"q"}"#)
+        #expect((posted["headers"] as? [String: [String]])?["content-length"] == ["15"])
+        #expect(node.accepted == 1, "both requests went over one kept connection")
+        #expect(proxy.pool.nodes.allSatisfy { $0.inFlight == 0 && $0.errors == 0 && !$0.ejected })
+        try await node.stop()
+    }
+
     @Test("a request that cannot be sent as it is (a control character in a header) is the client's fault: 400, no node ejected, nothing retried")
     func requestErrorsDoNotEject() async throws {
-        let pool = NodePoolTests.admitted(["n1", "n2"])
-        let clients = UpstreamClients(configuration: HTTPClient.Configuration())
-        let proxy = GatewayProxy(pool: pool, clients: clients, logger: Logger(label: "test"))
-        var headers = HTTPHeaders()
-        headers.add(name: "X-Note", value: "a\u{01}b")
-        let request = ForwardedRequest(method: .GET, target: "/api/health", headers: headers, body: nil, idempotent: true)
+        let (a, b) = (try await FakeNode(), try await FakeNode())
+        let proxy = Self.proxy(Self.pool([("n1", a.url), ("n2", b.url)]))
         do {
-            _ = try await proxy.forward(request)
-            Issue.record("forwarded a request AsyncHTTPClient refuses")
+            _ = try await proxy.forward(Self.request(.GET, "/api/health", headers: ["X-Note": "a\u{01}b"]))
+            Issue.record("forwarded a header NIO refuses")
         } catch GatewayProxy.Failure.badRequest {
         } catch {
             Issue.record("unexpected error \(error)")
         }
-        #expect(pool.nodes.allSatisfy { !$0.ejected && $0.inFlight == 0 && $0.errors == 0 })
-        #expect(pool.readmissionCandidates().isEmpty)
+        #expect(proxy.pool.nodes.allSatisfy { !$0.ejected && $0.inFlight == 0 && $0.errors == 0 })
+        #expect(proxy.pool.readmissionCandidates().isEmpty)
+        #expect(a.served + b.served == 0)
         #expect(GatewayResponder.unavailable(GatewayProxy.Failure.badRequest("x")).status == .badRequest)
-        try await clients.shutdown()
+        try await a.stop()
+        try await b.stop()
+    }
+
+    @Test("a node that cuts the connection is ejected; a read is retried on the other node, a write without an id is not")
+    func cutConnections() async throws {
+        let (a, b) = (try await FakeNode(), try await FakeNode())
+        let proxy = Self.proxy(Self.pool([("n1", a.url), ("n2", b.url)]))
+        await #expect(throws: GatewayProxy.Failure.self) { try await proxy.forward(Self.request(.GET, "/close")) }
+        #expect(a.served == 1 && b.served == 1, "the read was tried on both nodes")
+        #expect(proxy.pool.nodes.allSatisfy { $0.ejected && $0.inFlight == 0 })
+
+        let proxy2 = Self.proxy(Self.pool([("n1", a.url), ("n2", b.url)]))
+        await #expect(throws: GatewayProxy.Failure.self) { try await proxy2.forward(Self.request(.POST, "/close", idempotent: false)) }
+        #expect(a.served + b.served == 3, "the write went to one node only")
+        #expect(proxy2.pool.nodes.filter(\.ejected).count == 1)
+        try await a.stop()
+        try await b.stop()
+    }
+
+    @Test("a node that refuses connections is ejected and even a write goes to another node (it never left)")
+    func refusedConnections() async throws {
+        let (down, up) = (try await FakeNode(), try await FakeNode())
+        let downURL = down.url
+        try await down.stop()
+        let proxy = Self.proxy(Self.pool([("n1", downURL), ("n2", up.url)]))
+        let answer = try await proxy.forward(Self.request(.POST, "/api/y", body: "{}", idempotent: false), preferring: "n1")
+        #expect(answer.node == "n2")
+        #expect(up.served == 1)
+        #expect(proxy.pool.nodes.first { $0.name == "n1" }?.ejected == true)
+        #expect(proxy.pool.nodes.first { $0.name == "n2" }?.ejected == false)
+        try await up.stop()
+    }
+
+    @Test("no answer within the timeout ejects the node; an answer over the size limit fails without ejecting")
+    func timeoutsAndLimits() async throws {
+        let node = try await FakeNode()
+        let slow = Self.proxy(Self.pool([("n1", node.url)]), timeout: .milliseconds(200))
+        await #expect(throws: GatewayProxy.Failure.self) { try await slow.forward(Self.request(.GET, "/silent")) }
+        #expect(slow.pool.nodes.first?.ejected == true)
+
+        let small = Self.proxy(Self.pool([("n1", node.url)]), maxResponseBytes: 1000)
+        let fits = try await small.forward(Self.request(.GET, "/big?bytes=1000"))
+        guard case .buffer(let body) = fits.body else { Issue.record("not buffered"); return }
+        #expect(body.readableBytes == 1000)
+        await #expect(throws: GatewayProxy.Failure.self) { try await small.forward(Self.request(.GET, "/big?bytes=5000")) }
+        #expect(small.pool.nodes.first.map { !$0.ejected && $0.inFlight == 0 } == true)
+        try await node.stop()
+    }
+
+    @Test("an answer to HEAD keeps its Content-Length and has no body")
+    func head() async throws {
+        let node = try await FakeNode()
+        let proxy = Self.proxy(Self.pool([("n1", node.url)]))
+        let loop = MultiThreadedEventLoopGroup.singleton.any()
+        let answer = try await proxy.forward(Self.request(.HEAD, "/head"), on: loop)
+        #expect(answer.headers.first { $0.name.lowercased() == "content-length" }?.value == "1234")
+        guard case .buffer(let body) = answer.body else { Issue.record("not buffered"); return }
+        #expect(body.readableBytes == 0)
+        // The connection is still usable after it (each event loop has its own connections).
+        #expect(try await proxy.forward(Self.request(.GET, "/echo"), on: loop).status == .ok)
+        #expect(node.accepted == 1)
+        try await node.stop()
+    }
+
+    @Test("a streamed answer is passed on chunk by chunk, then its end")
+    func streamed() async throws {
+        let node = try await FakeNode()
+        let proxy = Self.proxy(Self.pool([("n1", node.url)]))
+        let loop = MultiThreadedEventLoopGroup.singleton.any()
+        let answer = try await proxy.forward(Self.request(.GET, "/stream?chunks=3", streaming: true), on: loop)
+        guard case .stream(let stream) = answer.body else { Issue.record("not streamed"); return }
+        let chunks = Mutex<[String]>([])
+        let ended = loop.makePromise(of: Void.self)
+        try await loop.submit {
+            stream.start { event in
+                switch event {
+                case .chunk(let chunk): chunks.withLock { $0.append(String(buffer: chunk)) }
+                case .end(let error): if let error { ended.fail(error) } else { ended.succeed() }
+                }
+            }
+        }.get()
+        try await ended.futureResult.get()
+        #expect(chunks.withLock { $0 } == ["data: 0\n\n", "data: 1\n\n", "data: 2\n\n"])
+        try await node.stop()
     }
 }

@@ -1,0 +1,41 @@
+import NIOCore
+import NIOHTTP1
+
+/// A client's request as the gateway's server read it: the head, the whole body, the TCP peer
+/// and the event loop of the client's connection (the request is answered on it).
+public struct GatewayRequest: Sendable {
+    public var head: HTTPRequestHead
+    public var body: ByteBuffer
+    /// The TCP peer's IP address as text (`127.0.0.1`, `::1`), or "" when unknown.
+    public var peerIP: String
+    public var eventLoop: any EventLoop
+
+    public init(head: HTTPRequestHead, body: ByteBuffer = ByteBuffer(), peerIP: String, eventLoop: any EventLoop) {
+        self.head = head
+        self.body = body
+        self.peerIP = peerIP
+        self.eventLoop = eventLoop
+    }
+
+    /// The target's path, as sent (`/api/collections/quotes/records`).
+    public var path: Substring {
+        let uri = head.uri
+        return uri.firstIndex(of: "?").map { uri[..<$0] } ?? uri[...]
+    }
+
+    /// The target's query without `?`, or nil when there is none.
+    public var query: Substring? {
+        let uri = head.uri
+        return uri.firstIndex(of: "?").map { uri[uri.index(after: $0)...] }
+    }
+
+    /// Every value of a header, joined by ", " (nil when absent).
+    public func header(_ name: String) -> String? {
+        let values = head.headers[name]
+        switch values.count {
+        case 0: return nil
+        case 1: return values[0]
+        default: return values.joined(separator: ", ")
+        }
+    }
+}

@@ -1,0 +1,156 @@
+import NIOCore
+import NIOHTTP1
+
+/// The gateway's end of one keep-alive connection to a node: sends one request at a time and
+/// reads the node's answer, whole (at most a byte limit) or, for a streamed request, as an
+/// ``UpstreamStream`` once its head arrived. Lives on the connection's event loop; every method
+/// must be called on it.
+///
+/// When an answer ended and the node keeps the connection open, ``onIdle`` hands it back to
+/// its ``UpstreamConnectionPool``; otherwise the connection is closed. A connection that fails,
+/// times out or closes fails the exchange in progress with ``UpstreamFailure``.
+final class UpstreamExchangeHandler: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = HTTPClientResponsePart
+    typealias OutboundOut = HTTPClientRequestPart
+
+    private struct Exchange {
+        let promise: EventLoopPromise<ProxiedResponse>
+        let node: String
+        let streaming: Bool
+        let isHead: Bool
+        let maxBytes: Int
+        var timeout: Scheduled<Void>?
+        var head: HTTPResponseHead?
+        var body: ByteBuffer?
+        var stream: UpstreamStream?
+    }
+
+    private var context: ChannelHandlerContext?
+    private var exchange: Exchange?
+    /// Called with this handler when an exchange ended and the connection can carry another.
+    var onIdle: ((UpstreamExchangeHandler) -> Void)?
+
+    var channel: (any Channel)? { context?.channel }
+    var isUsable: Bool { exchange == nil && context?.channel.isActive == true }
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+
+    /// Sends `request` to the node (`host` is the `Host` header) and completes `promise` with its
+    /// answer; `deadline` bounds the whole answer (a streamed one: its head).
+    func send(_ request: ForwardedRequest, host: String, node: String, deadline: NIODeadline, maxBytes: Int, promise: EventLoopPromise<ProxiedResponse>) {
+        guard let context, context.channel.isActive, exchange == nil else {
+            promise.fail(UpstreamFailure.closed)
+            return
+        }
+        let loop = context.eventLoop
+        let timeout = loop.scheduleTask(deadline: deadline) { [self] in
+            fail(UpstreamFailure.timedOut)
+        }
+        exchange = Exchange(promise: promise, node: node, streaming: request.streaming, isHead: request.method == .HEAD, maxBytes: maxBytes, timeout: timeout)
+
+        var headers = request.headers
+        headers.add(name: "Host", value: host)
+        if let body = request.body {
+            headers.add(name: "Content-Length", value: String(body.readableBytes))
+        } else if request.method == .POST || request.method == .PUT || request.method == .PATCH {
+            headers.add(name: "Content-Length", value: "0")
+        }
+        let head = HTTPRequestHead(version: .http1_1, method: request.method, uri: request.target, headers: headers)
+        // NIO's header validator refuses a head whose fields cannot be sent (e.g. a control
+        // character in a value): the client's fault, not the node's.
+        let written = loop.makePromise(of: Void.self)
+        written.futureResult.whenFailure { [self] error in
+            fail(error as? HTTPParserError == .invalidHeaderToken ? UpstreamFailure.invalidRequest : error)
+        }
+        context.write(wrapOutboundOut(.head(head)), promise: written)
+        if let body = request.body { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard var current = exchange else { return }
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            current.head = head
+            if current.streaming {
+                let stream = UpstreamStream(channel: context.channel)
+                current.stream = stream
+                current.timeout?.cancel()
+                current.timeout = nil
+                exchange = current
+                current.promise.succeed(ProxiedResponse(status: head.status, headers: Self.endToEnd(head.headers, isHead: false), body: .stream(stream), node: current.node))
+                return
+            }
+            let length = head.headers.first(name: "content-length").flatMap { Int($0) }
+            if let length, length > current.maxBytes {
+                exchange = current
+                return fail(UpstreamFailure.tooLarge)
+            }
+            current.body = context.channel.allocator.buffer(capacity: min(length ?? 0, current.maxBytes))
+            exchange = current
+        case .body(var chunk):
+            if let stream = current.stream { return stream.deliver(.chunk(chunk)) }
+            if (current.body?.readableBytes ?? 0) + chunk.readableBytes > current.maxBytes {
+                return fail(UpstreamFailure.tooLarge)
+            }
+            exchange = nil // no copy of the body while it grows
+            current.body?.writeBuffer(&chunk)
+            exchange = current
+        case .end:
+            exchange = nil
+            current.timeout?.cancel()
+            let keepAlive = current.head?.isKeepAlive ?? false
+            if keepAlive, context.channel.isActive { onIdle?(self) } else { context.close(promise: nil) }
+            if let stream = current.stream { return stream.deliver(.end(nil)) }
+            guard let head = current.head else { return current.promise.fail(UpstreamFailure.closed) }
+            current.promise.succeed(ProxiedResponse(
+                status: head.status, headers: Self.endToEnd(head.headers, isHead: current.isHead),
+                body: .buffer(current.body ?? ByteBuffer()), node: current.node
+            ))
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        fail(error)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        fail(UpstreamFailure.closed)
+        context.fireChannelInactive()
+    }
+
+    /// Ends the exchange in progress with `error` and closes the connection.
+    private func fail(_ error: any Error) {
+        guard let current = exchange else { return }
+        exchange = nil
+        current.timeout?.cancel()
+        context?.close(promise: nil)
+        if let stream = current.stream { stream.deliver(.end(error)) } else { current.promise.fail(error) }
+    }
+
+    /// A node's answer headers without the hop-by-hop ones (an answer to HEAD keeps its
+    /// `Content-Length`: it describes the body a GET would have).
+    static func endToEnd(_ headers: HTTPHeaders, isHead: Bool) -> [(name: String, value: String)] {
+        var kept: [(name: String, value: String)] = []
+        kept.reserveCapacity(headers.count)
+        for header in headers where !ForwardedRequest.isHopByHop(header.name) || (isHead && header.name.lowercased() == "content-length") {
+            kept.append((header.name, header.value))
+        }
+        return kept
+    }
+}
+
+/// Why an exchange with a node ended without an answer.
+enum UpstreamFailure: Error, Equatable {
+    /// The connection closed before the answer ended.
+    case closed
+    /// No complete answer before the deadline.
+    case timedOut
+    /// The answer is larger than the gateway buffers.
+    case tooLarge
+    /// The request cannot be sent as it is (refused before any byte left the gateway).
+    case invalidRequest
+    /// The node announced a URL the gateway cannot send to (only `http://HOST:PORT` is spoken).
+    case unusableURL(String)
+}

@@ -1,0 +1,119 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Prometheus
+import ServiceLifecycle
+import Synchronization
+import Testing
+@testable import StoaGateway
+
+@Suite("GatewayServer: the gateway's HTTP/1.1 server in front of a node")
+struct GatewayServerTests {
+    /// Runs a gateway server (no limiter, no cache, no tokens) in front of `node` for `body`,
+    /// then shuts it down gracefully and checks that it stopped.
+    static func withServer(node: FakeNode, maxBodyBytes: Int = 1 << 20, _ body: (Int) async throws -> Void) async throws {
+        let pool = GatewayProxyTests.pool([("n1", node.url)])
+        let proxy = GatewayProxy(pool: pool, connections: UpstreamConnections(), logger: Logger(label: "test"))
+        let responder = GatewayResponder(
+            proxy: proxy, tokens: nil, limiter: nil, cache: nil,
+            status: GatewayStatusSource(pool: pool, membership: nil, limiter: nil, cache: nil, startedAt: 0), registry: PrometheusCollectorRegistry()
+        )
+        let port = Mutex<Int?>(nil)
+        let server = GatewayServer(host: "127.0.0.1", port: 0, tls: nil, responder: responder, maxBodyBytes: maxBodyBytes,
+                                   drainTimeout: .seconds(2), logger: Logger(label: "test")) { bound in port.withLock { $0 = bound } }
+        let group = ServiceGroup(configuration: .init(services: [.init(service: server)], logger: Logger(label: "test")))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            var bound: Int?
+            for _ in 0..<500 where bound == nil {
+                bound = port.withLock { $0 }
+                if bound == nil { try await Task.sleep(for: .milliseconds(10)) }
+            }
+            try await body(try #require(bound))
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+    }
+
+    @Test("keep-alive and pipelined requests are answered in order on one connection, forwarded with X-Forwarded-*")
+    func pipelined() async throws {
+        let node = try await FakeNode()
+        try await Self.withServer(node: node) { port in
+            let (text, closed) = try await RawClient.exchange(port: port, """
+            GET /first HTTP/1.1\r\nHost: gw.example\r\n\r\nGET /second HTTP/1.1\r\nHost: gw.example\r\nX-Forwarded-For: 10.0.0.9\r\nConnection: close\r\n\r\n
+            """)
+            #expect(closed, "Connection: close ends the connection after the answer")
+            let first = try #require(text.range(of: "\"uri\":\"\\/first\"") ?? text.range(of: "\"uri\":\"/first\""))
+            let second = try #require(text.range(of: "\"uri\":\"\\/second\"") ?? text.range(of: "\"uri\":\"/second\""))
+            #expect(first.lowerBound < second.lowerBound)
+            #expect(text.components(separatedBy: "HTTP/1.1 200 OK").count == 3)
+            #expect(text.contains("\"x-forwarded-host\":[\"gw.example\"]"))
+            #expect(text.contains("\"x-forwarded-for\":[\"10.0.0.9, 127.0.0.1\"]"))
+            #expect(text.contains("\"x-forwarded-proto\":[\"http\"]"))
+        }
+        #expect(node.served == 2)
+        try await node.stop()
+    }
+
+    @Test("a client that sends Expect: 100-continue gets 100 Continue at once; the node gets the body without the Expect header")
+    func expectContinue() async throws {
+        let node = try await FakeNode()
+        try await Self.withServer(node: node) { port in
+            let (text, _) = try await RawClient.exchange(port: port, "POST /api/x HTTP/1.1\r\nHost: gw\r\nExpect: 100-continue\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}")
+            #expect(text.hasPrefix("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK"))
+            #expect(text.contains("\"body\":\"{}\""))
+            #expect(!text.contains("\"expect\""))
+        }
+        try await node.stop()
+    }
+
+    @Test("a body over the limit is a 413 in PocketBase's envelope, the connection closes, nothing is forwarded")
+    func tooLarge() async throws {
+        let node = try await FakeNode()
+        try await Self.withServer(node: node, maxBodyBytes: 100) { port in
+            let body = String(repeating: "x", count: 500)
+            let (text, closed) = try await RawClient.exchange(port: port, "POST /api/collections/quotes/records HTTP/1.1\r\nHost: gw\r\nContent-Length: 500\r\n\r\n\(body)")
+            #expect(text.hasPrefix("HTTP/1.1 413"))
+            #expect(text.contains("\"status\":413"))
+            #expect(text.lowercased().contains("connection: close"))
+            #expect(closed)
+        }
+        #expect(node.served == 0)
+        try await node.stop()
+    }
+
+    @Test("HEAD keeps the node's Content-Length and sends no body; a streamed answer goes out chunked as it arrives")
+    func headAndStream() async throws {
+        let node = try await FakeNode()
+        try await Self.withServer(node: node) { port in
+            let (head, _) = try await RawClient.exchange(port: port, "HEAD /head HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n")
+            #expect(head.hasPrefix("HTTP/1.1 200"))
+            #expect(head.lowercased().contains("content-length: 1234"))
+            #expect(head.hasSuffix("\r\n\r\n"), "no body after the head")
+
+            let (stream, closed) = try await RawClient.exchange(port: port, "GET /api/realtime HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n")
+            #expect(closed)
+            #expect(stream.lowercased().contains("transfer-encoding: chunked"))
+            for index in 0..<3 { #expect(stream.contains("data: \(index)\n\n")) }
+            #expect(stream.hasSuffix("0\r\n\r\n"), "the chunked body ends")
+        }
+        try await node.stop()
+    }
+
+    @Test("the gateway's own pages answer without a node; a malformed request is a 400")
+    func ownPagesAndBadRequests() async throws {
+        let node = try await FakeNode()
+        try await Self.withServer(node: node) { port in
+            let (status, _) = try await RawClient.exchange(port: port, "GET /api/gateway HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n")
+            #expect(status.hasPrefix("HTTP/1.1 200"))
+            #expect(status.contains("\"nodes\":[{"))
+            let (bad, closed) = try await RawClient.exchange(port: port, "GET /x HTTP/1.1\r\nBad Header\r\n\r\n")
+            #expect(bad.hasPrefix("HTTP/1.1 400"))
+            #expect(closed)
+        }
+        #expect(node.served == 0)
+        try await node.stop()
+    }
+}
