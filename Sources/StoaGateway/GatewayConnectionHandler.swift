@@ -13,24 +13,45 @@ final class GatewayConnectionHandler: ChannelInboundHandler, @unchecked Sendable
 
     let responder: GatewayResponder
     let maxBodyBytes: Int
+    let registry: GatewayConnectionRegistry?
     private var context: ChannelHandlerContext?
+    private var channel: (any Channel)?
     private var head: HTTPRequestHead?
     private var body = ByteBuffer()
     private var tooLarge = false
     private var stream: UpstreamStream?
     private var peerIP = ""
 
-    init(responder: GatewayResponder, maxBodyBytes: Int) {
+    init(responder: GatewayResponder, maxBodyBytes: Int, registry: GatewayConnectionRegistry? = nil) {
         self.responder = responder
         self.maxBodyBytes = maxBodyBytes
+        self.registry = registry
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        channel = context.channel
         peerIP = context.channel.remoteAddress?.ipAddress ?? ""
+        registry?.add(self)
     }
 
-    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+        registry?.remove(self)
+    }
+
+    /// Shutdown began: a connection streaming an answer closes (the stream would not end).
+    func endStreamForShutdown() {
+        guard let channel else { return }
+        channel.eventLoop.execute { [self] in
+            if stream != nil { channel.close(promise: nil) }
+        }
+    }
+
+    /// The drain time is over: the connection closes whatever it is doing.
+    func closeForShutdown() {
+        channel?.close(promise: nil)
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
@@ -38,25 +59,24 @@ final class GatewayConnectionHandler: ChannelInboundHandler, @unchecked Sendable
             self.head = head
             body.clear()
             tooLarge = false
+            if let length = head.headers.first(name: "content-length").flatMap({ Int($0) }), length > maxBodyBytes {
+                return rejectTooLarge(head)
+            }
             // The gateway reads the whole body before forwarding: a client waiting for leave to
-            // send it gets it at once (the node never sees the Expect header).
-            if head.headers["expect"].contains(where: { $0.lowercased() == "100-continue" }) {
+            // send it gets it at once (the node never sees the Expect header). Not to HTTP/1.0.
+            if head.version.minor >= 1, head.headers["expect"].contains(where: { $0.lowercased() == "100-continue" }) {
                 context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil)
             }
         case .body(var chunk):
-            guard !tooLarge else { return }
+            guard !tooLarge, let head else { return }
             if body.readableBytes + chunk.readableBytes > maxBodyBytes {
-                tooLarge = true
-                body = ByteBuffer()
+                rejectTooLarge(head)
             } else {
                 body.writeBuffer(&chunk)
             }
         case .end:
-            guard let head else { return }
+            guard let head, !tooLarge else { return }
             self.head = nil
-            if tooLarge {
-                return write(GatewayResponse(PBError.tooLarge), for: head, keepAlive: false)
-            }
             let request = GatewayRequest(head: head, body: body, peerIP: peerIP, eventLoop: context.eventLoop)
             body = ByteBuffer()
             responder.respond(to: request).whenComplete { [self] result in
@@ -68,6 +88,14 @@ final class GatewayConnectionHandler: ChannelInboundHandler, @unchecked Sendable
         }
     }
 
+    /// A body over the limit (declared or read): 413 at once, and the connection closes without
+    /// reading the rest.
+    private func rejectTooLarge(_ head: HTTPRequestHead) {
+        tooLarge = true
+        body = ByteBuffer()
+        write(GatewayResponse(PBError.tooLarge), for: head, keepAlive: false)
+    }
+
     /// Writes `response` to the client; closes the connection after it unless `keepAlive`.
     private func write(_ response: GatewayResponse, for request: HTTPRequestHead, keepAlive: Bool) {
         guard let context, context.channel.isActive else {
@@ -75,7 +103,14 @@ final class GatewayConnectionHandler: ChannelInboundHandler, @unchecked Sendable
             return
         }
         var headers = response.headers
-        if !keepAlive { headers.replaceOrAdd(name: "Connection", value: "close") }
+        var keepAlive = keepAlive
+        // HTTP/1.0 has no chunked encoding: a streamed body ends with the connection.
+        if case .stream = response.body, request.version.minor == 0 { keepAlive = false }
+        if !keepAlive {
+            headers.replaceOrAdd(name: "Connection", value: "close")
+        } else if request.version.minor == 0 {
+            headers.replaceOrAdd(name: "Connection", value: "keep-alive")
+        }
         switch response.body {
         case .buffer(let buffer):
             if request.method != .HEAD || !headers.contains(name: "content-length") {
@@ -125,6 +160,7 @@ final class GatewayConnectionHandler: ChannelInboundHandler, @unchecked Sendable
     func channelInactive(context: ChannelHandlerContext) {
         stream?.cancel()
         stream = nil
+        registry?.remove(self)
         context.fireChannelInactive()
     }
 }

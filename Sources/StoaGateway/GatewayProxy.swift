@@ -63,12 +63,20 @@ public struct GatewayProxy: Sendable {
         guard let lease = pool.acquire(excluding: tried, only: request.node, preferring: preferring, now: Self.now()) else {
             return promise.fail(lastError.map { Failure.upstreamFailed($0) } ?? Failure.noNodeAvailable)
         }
+        exchange(request, on: lease, fresh: false, preferring: preferring, tried: tried, upstream: upstream, promise: promise)
+    }
+
+    private func exchange(_ request: ForwardedRequest, on lease: NodePool.Lease, fresh: Bool, preferring: String?, tried: Set<String>,
+                          upstream: UpstreamConnectionPool, promise: EventLoopPromise<ProxiedResponse>) {
         let maxBytes = request.streaming ? Int.max : maxResponseBytes
-        upstream.exchange(request, url: lease.url, node: lease.name, deadline: .now() + timeout, maxBytes: maxBytes).whenComplete { result in
+        upstream.exchange(request, url: lease.url, node: lease.name, deadline: .now() + timeout, maxBytes: maxBytes, fresh: fresh).whenComplete { result in
             switch result {
             case .success(let response):
                 pool.release(lease, outcome: .answered, now: Self.now())
                 promise.succeed(response)
+            case .failure(UpstreamFailure.closedBeforeAnswer(reused: true)) where request.idempotent && !fresh:
+                // The node closed a kept connection as the request went out: not its failure.
+                exchange(request, on: lease, fresh: true, preferring: preferring, tried: tried, upstream: upstream, promise: promise)
             case .failure(UpstreamFailure.invalidRequest):
                 // A header the client sent that cannot be sent on: no node is at fault.
                 pool.release(lease, outcome: .notSent, now: Self.now())

@@ -45,12 +45,9 @@ public struct GatewayResponder: Sendable {
         switch path {
         case "/_", "/_/", "/api/gateway", "/metrics":
             // The gateway's own pages count against the same limits (as a guest's reads).
-            var limitHeaders: [(name: String, value: String)] = []
-            if let limiter {
-                let decision = limiter.decide(user: nil, peer: request.peerIP, forwardedFor: request.header("X-Forwarded-For"), isWrite: false, now: Self.now())
-                if !decision.admitted { return loop.makeSucceededFuture(Self.tooManyRequests(decision)) }
-                limitHeaders = decision.headers
-            }
+            let decision = limiter?.decide(user: nil, peer: request.peerIP, forwardedFor: request.header("X-Forwarded-For"), isWrite: false, now: Self.now())
+            if let decision, !decision.admitted { return loop.makeSucceededFuture(Self.tooManyRequests(decision)) }
+            let limitHeaders = decision?.headers ?? []
             let page: EventLoopFuture<GatewayResponse>
             switch path {
             case "/api/gateway":

@@ -40,6 +40,7 @@ public struct GatewayServer: Service {
 
     public func run() async throws {
         let quiesce = ServerQuiescingHelper(group: group)
+        let connections = GatewayConnectionRegistry()
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -51,12 +52,12 @@ public struct GatewayServer: Service {
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
-            .childChannelInitializer { [tls, responder, maxBodyBytes] channel in
+            .childChannelInitializer { [tls, responder, maxBodyBytes, connections] channel in
                 channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations
                     if let tls { try pipeline.addHandler(NIOSSLServerHandler(context: tls)) }
                     try pipeline.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
-                    try pipeline.addHandler(GatewayConnectionHandler(responder: responder, maxBodyBytes: maxBodyBytes))
+                    try pipeline.addHandler(GatewayConnectionHandler(responder: responder, maxBodyBytes: maxBodyBytes, registry: connections))
                 }
             }
             .bind(host: host, port: port)
@@ -70,17 +71,20 @@ public struct GatewayServer: Service {
                 try await channel.closeFuture.get()
             } onGracefulShutdown: {
                 quiesce.initiateShutdown(promise: nil)
+                connections.endStreams()
             }
         } onCancel: {
             channel.close(promise: nil)
         }
-        // The listening socket is closed; wait (bounded) for the connections to finish.
-        // (A promise completed a second time keeps its first result.)
+        // The listening socket is closed; wait (bounded) for the connections to finish their
+        // requests, then close what is left.
+        connections.endStreams()
         let loop = group.any()
         let done = loop.makePromise(of: Void.self)
         let deadline = loop.scheduleTask(in: drainTimeout) { done.succeed() }
         quiesce.initiateShutdown(promise: done)
         try? await done.futureResult.get()
         deadline.cancel()
+        connections.closeAll()
     }
 }

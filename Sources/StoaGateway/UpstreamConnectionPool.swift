@@ -4,27 +4,53 @@ import NIOPosix
 
 /// Keep-alive HTTP/1.1 connections from one event loop to the nodes: a request from a client
 /// connection on that loop goes to a node, and its answer comes back, without a thread hop.
-/// Lives on its loop: ``exchange(_:address:node:deadline:maxBytes:)`` must be called on it.
+/// Lives on its loop: ``exchange(_:url:node:deadline:maxBytes:idempotent:)`` must be called on it.
 ///
-/// An idle connection is reused (most recently used first); a new one is opened when none is
-/// idle; at most `maxIdlePerNode` idle connections per node are kept, the others closed.
+/// Per node, an idle connection is reused (most recently used first); a new one is opened when
+/// none is idle, up to `maxConnectionsPerNode`; beyond that requests wait (until their deadline)
+/// for a connection to come free. At most `maxIdlePerNode` idle connections are kept. A
+/// connection that carried a stream is closed after it rather than kept.
+///
+/// A kept connection the node closed just as a request went out on it fails with
+/// ``UpstreamFailure/closedBeforeAnswer(reused:)`` (reused: true): ``GatewayProxy`` then sends an
+/// idempotent request once more, `fresh`, to the same node.
 final class UpstreamConnectionPool: @unchecked Sendable {
     let eventLoop: any EventLoop
     let connectTimeout: TimeAmount
     let maxIdlePerNode: Int
-    private var idle: [UpstreamAddress: [UpstreamExchangeHandler]] = [:]
+    let maxConnectionsPerNode: Int
+
+    /// One node's connections.
+    private struct Node {
+        var idle: [UpstreamExchangeHandler] = []
+        /// Open or opening connections, idle or busy.
+        var open = 0
+        var waiting: CircularBuffer<Waiter> = []
+    }
+
+    /// A request waiting for a connection.
+    private struct Waiter {
+        let start: @Sendable (UpstreamExchangeHandler) -> Void
+        let fail: @Sendable (any Error) -> Void
+        let deadline: NIODeadline
+    }
+
+    private var nodes: [UpstreamAddress: Node] = [:]
     private var addresses: [String: UpstreamAddress] = [:]
 
-    init(eventLoop: any EventLoop, connectTimeout: TimeAmount, maxIdlePerNode: Int) {
+    init(eventLoop: any EventLoop, connectTimeout: TimeAmount, maxIdlePerNode: Int, maxConnectionsPerNode: Int) {
         self.eventLoop = eventLoop
         self.connectTimeout = connectTimeout
         self.maxIdlePerNode = maxIdlePerNode
+        self.maxConnectionsPerNode = max(1, maxConnectionsPerNode)
     }
 
     /// Sends `request` to the node at `url` and answers its response (see
-    /// ``UpstreamExchangeHandler``). Fails with the connection's error when no connection could be
-    /// made (``GatewayProxy/neverSent(_:)`` tells those apart).
-    func exchange(_ request: ForwardedRequest, url: String, node: String, deadline: NIODeadline, maxBytes: Int) -> EventLoopFuture<ProxiedResponse> {
+    /// ``UpstreamExchangeHandler``), over a kept connection when one is idle unless `fresh`.
+    /// Fails with the connection's error when no connection could be made
+    /// (``GatewayProxy/neverSent(_:)`` tells those apart), with ``UpstreamFailure/timedOut`` when
+    /// no connection came free before `deadline`.
+    func exchange(_ request: ForwardedRequest, url: String, node: String, deadline: NIODeadline, maxBytes: Int, fresh: Bool = false) -> EventLoopFuture<ProxiedResponse> {
         eventLoop.assertInEventLoop()
         guard let address = addresses[url] ?? UpstreamAddress(url: url) else {
             return eventLoop.makeFailedFuture(UpstreamFailure.unusableURL(url))
@@ -32,57 +58,101 @@ final class UpstreamConnectionPool: @unchecked Sendable {
         if addresses.count > 256 { addresses = [:] }
         addresses[url] = address
         let promise = eventLoop.makePromise(of: ProxiedResponse.self)
-        let host = address.hostHeader
-        if let handler = takeIdle(address) {
-            handler.send(request, host: host, node: node, deadline: deadline, maxBytes: maxBytes, promise: promise)
-            return promise.futureResult
+        let start: @Sendable (UpstreamExchangeHandler) -> Void = { handler in
+            handler.send(request, host: address.hostHeader, node: node, deadline: deadline, maxBytes: maxBytes, promise: promise)
         }
-        let handler = UpstreamExchangeHandler()
-        handler.onIdle = { [weak self] handler in self?.giveBack(handler, to: address) }
+        if fresh {
+            connect(address, deadline: deadline, fail: promise.fail, start: start)
+        } else {
+            withConnection(to: address, deadline: deadline, fail: promise.fail, start: start)
+        }
+        return promise.futureResult
+    }
+
+    /// Calls `start` with a connection to `address`, now or once one comes free; `fail` when none
+    /// could be had.
+    private func withConnection(to address: UpstreamAddress, deadline: NIODeadline, fail: @escaping @Sendable (any Error) -> Void,
+                                start: @escaping @Sendable (UpstreamExchangeHandler) -> Void) {
+        while let handler = nodes[address]?.idle.popLast() {
+            if handler.isUsable { return start(handler) }
+            handler.channel?.close(promise: nil)
+        }
+        if nodes[address, default: Node()].open < maxConnectionsPerNode {
+            return connect(address, deadline: deadline, fail: fail, start: start)
+        }
+        nodes[address]!.waiting.append(Waiter(start: start, fail: fail, deadline: deadline))
+    }
+
+    /// Opens a connection to `address` (counted against the node's limit until it closes).
+    private func connect(_ address: UpstreamAddress, deadline: NIODeadline, fail: @escaping @Sendable (any Error) -> Void, start: @escaping @Sendable (UpstreamExchangeHandler) -> Void) {
+        nodes[address, default: Node()].open += 1
         ClientBootstrap(group: eventLoop)
             .connectTimeout(connectTimeout)
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
+                // A handler per attempt: connecting to a host name may try several addresses.
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    try channel.pipeline.syncOperations.addHandler(handler)
+                    try channel.pipeline.syncOperations.addHandler(UpstreamExchangeHandler())
                 }
             }
             .connect(host: address.host, port: address.port)
-            .whenComplete { result in
+            .whenComplete { [self] result in
                 switch result {
-                case .success: handler.send(request, host: host, node: node, deadline: deadline, maxBytes: maxBytes, promise: promise)
-                case .failure(let error): promise.fail(error)
+                case .success(let channel):
+                    guard let handler = try? channel.pipeline.syncOperations.handler(type: UpstreamExchangeHandler.self) else {
+                        channel.close(promise: nil)
+                        return fail(UpstreamFailure.closed)
+                    }
+                    handler.onIdle = { [weak self] handler in self?.giveBack(handler, to: address) }
+                    channel.closeFuture.whenComplete { [weak self] _ in self?.closed(handler, to: address) }
+                    start(handler)
+                case .failure(let error):
+                    closed(nil, to: address)
+                    fail(error)
                 }
             }
-        return promise.futureResult
     }
 
-    /// Idle connections kept, over all nodes.
-    var idleCount: Int { idle.values.reduce(0) { $0 + $1.count } }
-
-    private func takeIdle(_ address: UpstreamAddress) -> UpstreamExchangeHandler? {
-        while let handler = idle[address]?.popLast() {
-            if handler.isUsable { return handler }
-            handler.channel?.close(promise: nil)
-        }
-        return nil
-    }
-
+    /// A connection finished an exchange and can carry another: to the first waiting request, or idle.
     private func giveBack(_ handler: UpstreamExchangeHandler, to address: UpstreamAddress) {
         eventLoop.assertInEventLoop()
-        if idle[address, default: []].count < maxIdlePerNode {
-            idle[address, default: []].append(handler)
+        while let waiter = nodes[address]?.waiting.popFirst() {
+            if waiter.deadline < .now() {
+                waiter.fail(UpstreamFailure.timedOut)
+                continue
+            }
+            return waiter.start(handler)
+        }
+        if nodes[address, default: Node()].idle.count < maxIdlePerNode {
+            nodes[address]!.idle.append(handler)
         } else {
             handler.channel?.close(promise: nil)
         }
     }
 
+    /// A connection closed (or could not be opened): it leaves the idle list and its place goes
+    /// to the first waiting request.
+    private func closed(_ handler: UpstreamExchangeHandler?, to address: UpstreamAddress) {
+        eventLoop.assertInEventLoop()
+        guard var node = nodes[address] else { return }
+        node.open -= 1
+        if let handler { node.idle.removeAll { $0 === handler } }
+        var next: Waiter?
+        while let waiter = node.waiting.popFirst() {
+            if waiter.deadline < .now() { waiter.fail(UpstreamFailure.timedOut) } else { next = waiter; break }
+        }
+        nodes[address] = node
+        if let next { connect(address, deadline: next.deadline, fail: next.fail, start: next.start) }
+    }
+
+    /// Idle connections kept, over all nodes.
+    var idleCount: Int { nodes.values.reduce(0) { $0 + $1.idle.count } }
+
     /// Closes every idle connection.
     func closeIdle() {
         eventLoop.assertInEventLoop()
-        for handlers in idle.values { for handler in handlers { handler.channel?.close(promise: nil) } }
-        idle = [:]
+        for node in nodes.values { for handler in node.idle { handler.channel?.close(promise: nil) } }
     }
 }
 
@@ -92,11 +162,17 @@ public final class UpstreamConnections: Sendable {
     private let first: UpstreamConnectionPool
 
     /// - Parameters:
-    ///   - group: the loops to keep connections on (the gateway server's).
+    ///   - group: the loops to keep connections on: the gateway server's group (a request from a
+    ///     loop outside it is sent from the group's first loop and its answer hopped back, which
+    ///     streamed answers do not support).
     ///   - connectTimeout: longest wait for a node to accept a connection.
     ///   - maxIdlePerNode: idle connections kept per node and loop.
-    public init(group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, connectTimeout: TimeAmount = .seconds(1), maxIdlePerNode: Int = 64) {
-        let pools = group.makeIterator().map { UpstreamConnectionPool(eventLoop: $0, connectTimeout: connectTimeout, maxIdlePerNode: maxIdlePerNode) }
+    ///   - maxConnectionsPerNode: connections per node and loop; more requests wait for one.
+    public init(group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, connectTimeout: TimeAmount = .seconds(1),
+                maxIdlePerNode: Int = 64, maxConnectionsPerNode: Int = 256) {
+        let pools = group.makeIterator().map {
+            UpstreamConnectionPool(eventLoop: $0, connectTimeout: connectTimeout, maxIdlePerNode: maxIdlePerNode, maxConnectionsPerNode: maxConnectionsPerNode)
+        }
         byLoop = Dictionary(uniqueKeysWithValues: pools.map { (ObjectIdentifier($0.eventLoop), $0) })
         first = pools[0]
     }

@@ -1,5 +1,8 @@
 import NIOCore
 import NIOHTTP1
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The gateway's end of one keep-alive connection to a node: sends one request at a time and
 /// reads the node's answer, whole (at most a byte limit) or, for a streamed request, as an
@@ -19,6 +22,8 @@ final class UpstreamExchangeHandler: ChannelInboundHandler, @unchecked Sendable 
         let streaming: Bool
         let isHead: Bool
         let maxBytes: Int
+        /// The connection carried an exchange before this one.
+        let reused: Bool
         var timeout: Scheduled<Void>?
         var head: HTTPResponseHead?
         var body: ByteBuffer?
@@ -27,6 +32,7 @@ final class UpstreamExchangeHandler: ChannelInboundHandler, @unchecked Sendable 
 
     private var context: ChannelHandlerContext?
     private var exchange: Exchange?
+    private var exchanges = 0
     /// Called with this handler when an exchange ended and the connection can carry another.
     var onIdle: ((UpstreamExchangeHandler) -> Void)?
 
@@ -47,7 +53,11 @@ final class UpstreamExchangeHandler: ChannelInboundHandler, @unchecked Sendable 
         let timeout = loop.scheduleTask(deadline: deadline) { [self] in
             fail(UpstreamFailure.timedOut)
         }
-        exchange = Exchange(promise: promise, node: node, streaming: request.streaming, isHead: request.method == .HEAD, maxBytes: maxBytes, timeout: timeout)
+        exchanges += 1
+        exchange = Exchange(
+            promise: promise, node: node, streaming: request.streaming, isHead: request.method == .HEAD, maxBytes: maxBytes,
+            reused: exchanges > 1, timeout: timeout
+        )
 
         var headers = request.headers
         headers.add(name: "Host", value: host)
@@ -69,7 +79,10 @@ final class UpstreamExchangeHandler: ChannelInboundHandler, @unchecked Sendable 
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard var current = exchange else { return }
+        guard var current = exchange else {
+            // Nothing was asked: the connection is out of step.
+            return context.close(promise: nil)
+        }
         switch unwrapInboundIn(data) {
         case .head(let head):
             current.head = head
@@ -100,7 +113,8 @@ final class UpstreamExchangeHandler: ChannelInboundHandler, @unchecked Sendable 
         case .end:
             exchange = nil
             current.timeout?.cancel()
-            let keepAlive = current.head?.isKeepAlive ?? false
+            // A connection that streamed may have stopped reading (the client was slow): not kept.
+            let keepAlive = (current.head?.isKeepAlive ?? false) && !current.streaming
             if keepAlive, context.channel.isActive { onIdle?(self) } else { context.close(promise: nil) }
             if let stream = current.stream { return stream.deliver(.end(nil)) }
             guard let head = current.head else { return current.promise.fail(UpstreamFailure.closed) }
@@ -112,7 +126,7 @@ final class UpstreamExchangeHandler: ChannelInboundHandler, @unchecked Sendable 
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        fail(error)
+        if exchange == nil { context.close(promise: nil) } else { fail(error) }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -120,13 +134,23 @@ final class UpstreamExchangeHandler: ChannelInboundHandler, @unchecked Sendable 
         context.fireChannelInactive()
     }
 
-    /// Ends the exchange in progress with `error` and closes the connection.
+    /// Ends the exchange in progress with `error` and closes the connection. A connection that
+    /// closed or was reset before any answer came is ``UpstreamFailure/closedBeforeAnswer(reused:)``.
     private func fail(_ error: any Error) {
         guard let current = exchange else { return }
+        var error = error
+        if current.head == nil, Self.isClose(error) { error = UpstreamFailure.closedBeforeAnswer(reused: current.reused) }
         exchange = nil
         current.timeout?.cancel()
         context?.close(promise: nil)
         if let stream = current.stream { stream.deliver(.end(error)) } else { current.promise.fail(error) }
+    }
+
+    static func isClose(_ error: any Error) -> Bool {
+        if let failure = error as? UpstreamFailure { return failure == .closed }
+        if let error = error as? IOError { return [ECONNRESET, EPIPE].contains(error.errnoCode) }
+        if let error = error as? ChannelError { return error == .ioOnClosedChannel || error == .eof || error == .alreadyClosed }
+        return false
     }
 
     /// A node's answer headers without the hop-by-hop ones (an answer to HEAD keeps its
@@ -145,6 +169,9 @@ final class UpstreamExchangeHandler: ChannelInboundHandler, @unchecked Sendable 
 enum UpstreamFailure: Error, Equatable {
     /// The connection closed before the answer ended.
     case closed
+    /// The connection closed (or was reset) before any of the answer came; `reused`: it had
+    /// carried an exchange before (the node may have closed it as idle while the request went out).
+    case closedBeforeAnswer(reused: Bool)
     /// No complete answer before the deadline.
     case timedOut
     /// The answer is larger than the gateway buffers.

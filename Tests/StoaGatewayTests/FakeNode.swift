@@ -5,7 +5,9 @@ import NIOPosix
 import Synchronization
 
 /// A node stand-in on a loopback port for the proxy's tests, answering by path:
-/// `/close` closes the connection without answering, `/silent` never answers, `/big?bytes=N`
+/// `/close` closes the connection without answering, `/second-closes` does so only when its
+/// connection answered a request before (a kept connection the node closes as a request comes),
+/// `/silent` never answers, `/delay?ms=N` answers after N ms, `/big?bytes=N`
 /// answers N bytes, `/stream?chunks=N` answers N chunks 20 ms apart, `/head` answers with a
 /// Content-Length only, anything else echoes the request as JSON
 /// (`{"method","uri","headers":{name:[values]},"body","connection"}`).
@@ -24,7 +26,7 @@ final class FakeNode: Sendable {
         channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
-                box.connected()
+                box.connected(channel)
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
                     try channel.pipeline.syncOperations.addHandler(FakeNodeHandler(connection: box.connectionNumber(), onRequest: box.requested))
@@ -34,14 +36,22 @@ final class FakeNode: Sendable {
         counters = box
     }
 
-    func stop() async throws { try await channel.close() }
+    /// Stops listening and closes the connections it accepted.
+    func stop() async throws {
+        try await channel.close()
+        for child in counters.channels.withLock({ $0 }) { try? await child.close() }
+    }
 }
 
 /// Counts a fake node's connections and requests.
 final class CounterBox: Sendable {
     let connections = Atomic<Int>(0)
     let requests = Atomic<Int>(0)
-    func connected() { connections.add(1, ordering: .relaxed) }
+    let channels = Mutex<[any Channel]>([])
+    func connected(_ channel: any Channel) {
+        connections.add(1, ordering: .relaxed)
+        channels.withLock { $0.append(channel) }
+    }
     func connectionNumber() -> Int { connections.load(ordering: .relaxed) }
     @Sendable func requested() { requests.add(1, ordering: .relaxed) }
 }
@@ -54,6 +64,7 @@ private final class FakeNodeHandler: ChannelInboundHandler, @unchecked Sendable 
     let onRequest: @Sendable () -> Void
     var head: HTTPRequestHead?
     var body = ByteBuffer()
+    var answered = 0
 
     init(connection: Int, onRequest: @escaping @Sendable () -> Void) {
         self.connection = connection
@@ -75,8 +86,16 @@ private final class FakeNodeHandler: ChannelInboundHandler, @unchecked Sendable 
             switch path {
             case "/close":
                 context.close(promise: nil)
+            case "/second-closes" where answered > 0:
+                context.close(promise: nil)
             case "/silent":
                 break
+            case "/delay":
+                let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+                context.eventLoop.scheduleTask(in: .milliseconds(Int64(number))) {
+                    let (handler, context) = bound.value
+                    handler.respond(context, body: ByteBuffer(string: "{}"))
+                }
             case "/big":
                 respond(context, body: ByteBuffer(repeating: UInt8(ascii: "x"), count: number))
             case "/head":
@@ -100,6 +119,7 @@ private final class FakeNodeHandler: ChannelInboundHandler, @unchecked Sendable 
                 respond(context, body: ByteBuffer(data: try! JSONSerialization.data(withJSONObject: echo)))
             }
             self.head = nil
+            answered += 1
         }
     }
 

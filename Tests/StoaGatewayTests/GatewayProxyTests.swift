@@ -19,8 +19,9 @@ struct GatewayProxyTests {
         return pool
     }
 
-    static func proxy(_ pool: NodePool, timeout: TimeAmount = .seconds(5), maxResponseBytes: Int = 1 << 20) -> GatewayProxy {
-        GatewayProxy(pool: pool, connections: UpstreamConnections(), timeout: timeout, maxResponseBytes: maxResponseBytes, logger: Logger(label: "test"))
+    static func proxy(_ pool: NodePool, timeout: TimeAmount = .seconds(5), maxResponseBytes: Int = 1 << 20, maxConnections: Int = 256) -> GatewayProxy {
+        GatewayProxy(pool: pool, connections: UpstreamConnections(maxConnectionsPerNode: maxConnections), timeout: timeout,
+                     maxResponseBytes: maxResponseBytes, logger: Logger(label: "test"))
     }
 
     static func request(_ method: HTTPMethod = .GET, _ target: String, headers: HTTPHeaders = [:], body: String? = nil, idempotent: Bool = true, streaming: Bool = false) -> ForwardedRequest {
@@ -55,6 +56,53 @@ struct GatewayProxyTests {
         #expect((posted["headers"] as? [String: [String]])?["content-length"] == ["15"])
         #expect(node.accepted == 1, "both requests went over one kept connection")
         #expect(proxy.pool.nodes.allSatisfy { $0.inFlight == 0 && $0.errors == 0 && !$0.ejected })
+        try await node.stop()
+    }
+
+    @Test("a node announced by host name (localhost: ::1 refuses, 127.0.0.1 answers) is reached without ejecting it")
+    func hostNames() async throws {
+        let node = try await FakeNode()
+        let port = node.channel.localAddress!.port!
+        let proxy = Self.proxy(Self.pool([("n1", "http://localhost:\(port)")]))
+        for _ in 0..<3 {
+            let answer = try await proxy.forward(Self.request(.POST, "/api/y", body: "{}", idempotent: false))
+            #expect(answer.status == .ok)
+        }
+        #expect(proxy.pool.nodes.allSatisfy { !$0.ejected && $0.errors == 0 })
+        try await node.stop()
+    }
+
+    @Test("a kept connection the node closes as a request arrives: a read goes once more on a new connection, the node stays in")
+    func keptConnectionClosedByNode() async throws {
+        let node = try await FakeNode()
+        let proxy = Self.proxy(Self.pool([("n1", node.url)]))
+        let loop = MultiThreadedEventLoopGroup.singleton.any()
+        _ = try await proxy.forward(Self.request(.GET, "/echo"), on: loop)
+        let answer = try await proxy.forward(Self.request(.GET, "/second-closes"), on: loop)
+        #expect(answer.status == .ok)
+        #expect(node.accepted == 2, "the second try went over a new connection")
+        #expect(proxy.pool.nodes.allSatisfy { !$0.ejected && $0.errors == 0 })
+        // A write without an id is not sent twice: it fails, and the node is ejected.
+        _ = try await proxy.forward(Self.request(.GET, "/echo"), on: loop)
+        await #expect(throws: GatewayProxy.Failure.self) {
+            try await proxy.forward(Self.request(.POST, "/second-closes", body: "{}", idempotent: false), on: loop)
+        }
+        #expect(node.accepted == 2)
+        try await node.stop()
+    }
+
+    @Test("at most maxConnectionsPerNode connections per node and loop: more requests wait for one and are all answered")
+    func connectionCap() async throws {
+        let node = try await FakeNode()
+        let proxy = Self.proxy(Self.pool([("n1", node.url)]), maxConnections: 2)
+        let loop = MultiThreadedEventLoopGroup.singleton.any()
+        let statuses = try await withThrowingTaskGroup(of: HTTPResponseStatus.self) { group in
+            for _ in 0..<8 { group.addTask { try await proxy.forward(Self.request(.GET, "/delay?ms=50"), on: loop).status } }
+            return try await group.reduce(into: [HTTPResponseStatus]()) { $0.append($1) }
+        }
+        #expect(statuses == Array(repeating: .ok, count: 8))
+        #expect(node.accepted == 2)
+        #expect(node.served == 8)
         try await node.stop()
     }
 
@@ -156,7 +204,10 @@ struct GatewayProxyTests {
             }
         }.get()
         try await ended.futureResult.get()
-        #expect(chunks.withLock { $0 } == ["data: 0\n\n", "data: 1\n\n", "data: 2\n\n"])
+        #expect(chunks.withLock { $0.joined() } == "data: 0\n\ndata: 1\n\ndata: 2\n\n")
+        // A connection that streamed is not kept (it may have stopped reading for a slow client).
+        #expect(try await proxy.forward(Self.request(.GET, "/echo"), on: loop).status == .ok)
+        #expect(node.accepted == 2)
         try await node.stop()
     }
 }

@@ -11,9 +11,11 @@ import Testing
 
 @Suite("GatewayServer: the gateway's HTTP/1.1 server in front of a node")
 struct GatewayServerTests {
-    /// Runs a gateway server (no limiter, no cache, no tokens) in front of `node` for `body`,
-    /// then shuts it down gracefully and checks that it stopped.
-    static func withServer(node: FakeNode, maxBodyBytes: Int = 1 << 20, _ body: (Int) async throws -> Void) async throws {
+    /// Runs a gateway server (no limiter, no cache, no tokens) in front of `node` for `body`
+    /// (given the port and a function that starts a graceful shutdown), then shuts it down
+    /// gracefully and waits until it stopped.
+    static func withServer(node: FakeNode, maxBodyBytes: Int = 1 << 20, drainTimeout: TimeAmount = .seconds(2),
+                           _ body: (Int, @Sendable () async -> Void) async throws -> Void) async throws {
         let pool = GatewayProxyTests.pool([("n1", node.url)])
         let proxy = GatewayProxy(pool: pool, connections: UpstreamConnections(), logger: Logger(label: "test"))
         let responder = GatewayResponder(
@@ -22,7 +24,7 @@ struct GatewayServerTests {
         )
         let port = Mutex<Int?>(nil)
         let server = GatewayServer(host: "127.0.0.1", port: 0, tls: nil, responder: responder, maxBodyBytes: maxBodyBytes,
-                                   drainTimeout: .seconds(2), logger: Logger(label: "test")) { bound in port.withLock { $0 = bound } }
+                                   drainTimeout: drainTimeout, logger: Logger(label: "test")) { bound in port.withLock { $0 = bound } }
         let group = ServiceGroup(configuration: .init(services: [.init(service: server)], logger: Logger(label: "test")))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
@@ -31,7 +33,7 @@ struct GatewayServerTests {
                 bound = port.withLock { $0 }
                 if bound == nil { try await Task.sleep(for: .milliseconds(10)) }
             }
-            try await body(try #require(bound))
+            try await body(try #require(bound), { await group.triggerGracefulShutdown() })
             await group.triggerGracefulShutdown()
             try await tasks.waitForAll()
         }
@@ -40,7 +42,7 @@ struct GatewayServerTests {
     @Test("keep-alive and pipelined requests are answered in order on one connection, forwarded with X-Forwarded-*")
     func pipelined() async throws {
         let node = try await FakeNode()
-        try await Self.withServer(node: node) { port in
+        try await Self.withServer(node: node) { port, _ in
             let (text, closed) = try await RawClient.exchange(port: port, """
             GET /first HTTP/1.1\r\nHost: gw.example\r\n\r\nGET /second HTTP/1.1\r\nHost: gw.example\r\nX-Forwarded-For: 10.0.0.9\r\nConnection: close\r\n\r\n
             """)
@@ -60,7 +62,7 @@ struct GatewayServerTests {
     @Test("a client that sends Expect: 100-continue gets 100 Continue at once; the node gets the body without the Expect header")
     func expectContinue() async throws {
         let node = try await FakeNode()
-        try await Self.withServer(node: node) { port in
+        try await Self.withServer(node: node) { port, _ in
             let (text, _) = try await RawClient.exchange(port: port, "POST /api/x HTTP/1.1\r\nHost: gw\r\nExpect: 100-continue\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}")
             #expect(text.hasPrefix("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK"))
             #expect(text.contains("\"body\":\"{}\""))
@@ -72,13 +74,19 @@ struct GatewayServerTests {
     @Test("a body over the limit is a 413 in PocketBase's envelope, the connection closes, nothing is forwarded")
     func tooLarge() async throws {
         let node = try await FakeNode()
-        try await Self.withServer(node: node, maxBodyBytes: 100) { port in
+        try await Self.withServer(node: node, maxBodyBytes: 100) { port, _ in
             let body = String(repeating: "x", count: 500)
             let (text, closed) = try await RawClient.exchange(port: port, "POST /api/collections/quotes/records HTTP/1.1\r\nHost: gw\r\nContent-Length: 500\r\n\r\n\(body)")
             #expect(text.hasPrefix("HTTP/1.1 413"))
             #expect(text.contains("\"status\":413"))
             #expect(text.lowercased().contains("connection: close"))
             #expect(closed)
+            // A declared length over the limit is refused at once, without waiting for the body.
+            let (early, closedEarly) = try await RawClient.exchange(
+                port: port, "POST /api/collections/quotes/records HTTP/1.1\r\nHost: gw\r\nExpect: 100-continue\r\nContent-Length: 100000000\r\n\r\n"
+            )
+            #expect(early.hasPrefix("HTTP/1.1 413"), "no 100 Continue for a body that will be refused")
+            #expect(closedEarly)
         }
         #expect(node.served == 0)
         try await node.stop()
@@ -87,7 +95,7 @@ struct GatewayServerTests {
     @Test("HEAD keeps the node's Content-Length and sends no body; a streamed answer goes out chunked as it arrives")
     func headAndStream() async throws {
         let node = try await FakeNode()
-        try await Self.withServer(node: node) { port in
+        try await Self.withServer(node: node) { port, _ in
             let (head, _) = try await RawClient.exchange(port: port, "HEAD /head HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n")
             #expect(head.hasPrefix("HTTP/1.1 200"))
             #expect(head.lowercased().contains("content-length: 1234"))
@@ -102,10 +110,47 @@ struct GatewayServerTests {
         try await node.stop()
     }
 
+    @Test("HTTP/1.0: keep-alive when asked (and said so), a close otherwise; a streamed answer ends with the connection")
+    func http10() async throws {
+        let node = try await FakeNode()
+        try await Self.withServer(node: node) { port, _ in
+            let (text, closed) = try await RawClient.exchange(port: port, "GET /one HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /two HTTP/1.0\r\n\r\n")
+            #expect(closed)
+            let answers = text.components(separatedBy: "HTTP/1.0 200 OK").dropFirst()
+            #expect(answers.count == 2)
+            #expect(answers.first?.lowercased().contains("connection: keep-alive") == true)
+            #expect(answers.last?.lowercased().contains("connection: close") == true)
+            let (stream, streamClosed) = try await RawClient.exchange(port: port, "GET /api/realtime HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+            #expect(streamClosed)
+            #expect(!stream.lowercased().contains("transfer-encoding"))
+            #expect(stream.hasSuffix("data: 2\n\n"))
+        }
+        try await node.stop()
+    }
+
+    @Test("graceful shutdown ends a streamed answer at once and stops within the drain time")
+    func shutdownEndsStreams() async throws {
+        let node = try await FakeNode()
+        let clock = ContinuousClock()
+        var stoppedIn: Duration = .zero
+        try await Self.withServer(node: node, drainTimeout: .seconds(20)) { port, shutdown in
+            async let streamed = RawClient.exchange(port: port, "GET /api/realtime?chunks=5000 HTTP/1.1\r\nHost: gw\r\n\r\n", timeout: .seconds(15))
+            try await Task.sleep(for: .milliseconds(300))
+            let started = clock.now
+            await shutdown()
+            let (text, closed) = try await streamed
+            stoppedIn = clock.now - started
+            #expect(closed, "the server closed the stream")
+            #expect(text.contains("data: 0"))
+        }
+        #expect(stoppedIn < .seconds(5))
+        try await node.stop()
+    }
+
     @Test("the gateway's own pages answer without a node; a malformed request is a 400")
     func ownPagesAndBadRequests() async throws {
         let node = try await FakeNode()
-        try await Self.withServer(node: node) { port in
+        try await Self.withServer(node: node) { port, _ in
             let (status, _) = try await RawClient.exchange(port: port, "GET /api/gateway HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n")
             #expect(status.hasPrefix("HTTP/1.1 200"))
             #expect(status.contains("\"nodes\":[{"))
