@@ -10,8 +10,6 @@ final class GatewayConnectionRegistry: Sendable {
     func add(_ handler: GatewayConnectionHandler) { handlers.withLock { $0[ObjectIdentifier(handler)] = handler } }
     func remove(_ handler: GatewayConnectionHandler) { _ = handlers.withLock { $0.removeValue(forKey: ObjectIdentifier(handler)) } }
 
-    var count: Int { handlers.withLock { $0.count } }
-
     /// Closes the connections that are streaming an answer (on their loops).
     func endStreams() {
         for handler in handlers.withLock({ Array($0.values) }) { handler.endStreamForShutdown() }

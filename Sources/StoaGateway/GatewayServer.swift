@@ -11,9 +11,10 @@ import ServiceLifecycle
 /// read, sent to a node and answered on its connection's event loop, without a task.
 ///
 /// A swift-service-lifecycle service: binds, reports the bound port to `onRunning`, and on
-/// graceful shutdown stops accepting, lets each connection finish the request in progress and
-/// returns once all are closed (at most `drainTimeout`: server-sent event streams do not end on
-/// their own).
+/// graceful shutdown stops accepting, ends streamed answers (server-sent events would not end on
+/// their own), lets each connection finish the request in progress, and after `drainTimeout`
+/// closes what is still open. `group` must be the group of the proxy's ``UpstreamConnections``,
+/// so a request's node connection lives on the request's loop.
 public struct GatewayServer: Service {
     let host: String
     let port: Int

@@ -146,9 +146,6 @@ final class UpstreamConnectionPool: @unchecked Sendable {
         if let next { connect(address, deadline: next.deadline, fail: next.fail, start: next.start) }
     }
 
-    /// Idle connections kept, over all nodes.
-    var idleCount: Int { nodes.values.reduce(0) { $0 + $1.idle.count } }
-
     /// Closes every idle connection.
     func closeIdle() {
         eventLoop.assertInEventLoop()

@@ -116,7 +116,7 @@ private final class FakeNodeHandler: ChannelInboundHandler, @unchecked Sendable 
                 var headers: [String: [String]] = [:]
                 for (name, value) in head.headers { headers[name.lowercased(), default: []].append(value) }
                 let echo: [String: Any] = ["method": head.method.rawValue, "uri": head.uri, "headers": headers, "body": String(buffer: body), "connection": connection]
-                respond(context, body: ByteBuffer(data: try! JSONSerialization.data(withJSONObject: echo)))
+                respond(context, body: ByteBuffer(data: (try? JSONSerialization.data(withJSONObject: echo)) ?? Data("{}".utf8)))
             }
             self.head = nil
             answered += 1
