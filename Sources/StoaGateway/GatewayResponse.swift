@@ -18,10 +18,7 @@ public struct GatewayResponse: Sendable {
 
     /// A node's answer as the gateway passes it on.
     init(_ answer: ProxiedResponse) {
-        var headers = HTTPHeaders()
-        headers.reserveCapacity(answer.headers.count + 4)
-        for header in answer.headers { headers.add(name: header.name, value: header.value) }
-        self.init(status: answer.status, headers: headers, body: answer.body)
+        self.init(status: answer.status, headers: answer.headers, body: answer.body)
     }
 
     /// PocketBase's error envelope (JSON) with the error's headers.

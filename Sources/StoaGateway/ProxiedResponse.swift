@@ -4,8 +4,8 @@ import NIOHTTP1
 /// A node's answer, fully read (or, for a streamed request, with its body still arriving).
 public struct ProxiedResponse: Sendable {
     public var status: HTTPResponseStatus
-    /// End-to-end headers only (hop-by-hop and Content-Length removed).
-    public var headers: [(name: String, value: String)]
+    /// End-to-end headers only (hop-by-hop and Content-Length removed), as the gateway passes them on.
+    public var headers: HTTPHeaders
     public var body: Body
     /// The node that answered.
     public var node: String
@@ -15,7 +15,7 @@ public struct ProxiedResponse: Sendable {
         case stream(UpstreamStream)
     }
 
-    public init(status: HTTPResponseStatus, headers: [(name: String, value: String)], body: Body, node: String) {
+    public init(status: HTTPResponseStatus, headers: HTTPHeaders, body: Body, node: String) {
         self.status = status
         self.headers = headers
         self.body = body

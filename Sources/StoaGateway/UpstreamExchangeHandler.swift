@@ -155,11 +155,11 @@ final class UpstreamExchangeHandler: ChannelInboundHandler, @unchecked Sendable 
 
     /// A node's answer headers without the hop-by-hop ones (an answer to HEAD keeps its
     /// `Content-Length`: it describes the body a GET would have).
-    static func endToEnd(_ headers: HTTPHeaders, isHead: Bool) -> [(name: String, value: String)] {
-        var kept: [(name: String, value: String)] = []
-        kept.reserveCapacity(headers.count)
+    static func endToEnd(_ headers: HTTPHeaders, isHead: Bool) -> HTTPHeaders {
+        var kept = HTTPHeaders()
+        kept.reserveCapacity(headers.count + 4)
         for header in headers where !ForwardedRequest.isHopByHop(header.name) || (isHead && header.name.lowercased() == "content-length") {
-            kept.append((header.name, header.value))
+            kept.add(name: header.name, value: header.value)
         }
         return kept
     }

@@ -12,7 +12,7 @@ struct GatewayCacheTests {
     static func request(headers: HTTPHeaders = [:]) -> HTTPHeaders { headers }
 
     static func answer(_ text: String) -> ProxiedResponse {
-        ProxiedResponse(status: .ok, headers: [("Content-Type", "application/json")], body: .buffer(ByteBuffer(string: text)), node: "n1")
+        ProxiedResponse(status: .ok, headers: ["Content-Type": "application/json"], body: .buffer(ByteBuffer(string: text)), node: "n1")
     }
 
     static func body(_ response: GatewayResponse) throws -> String {
