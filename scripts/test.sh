@@ -18,15 +18,38 @@ if [ ${#need_packages[@]} -gt 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_packages[@]}"
 fi
 
+logs=.build/test-logs
+mkdir -p "$logs"
+# Runs a command with its output filtered live (progress lines and passing tests left out), the
+# whole output kept in $logs/$1; returns the command's own exit code, never the filter's.
+run_filtered() {
+    local logfile=$logs/$1 filter=$2
+    shift 2
+    set +e
+    "$@" 2>&1 | tee "$logfile" | grep --line-buffered -vE "$filter"
+    local statuses=("${PIPESTATUS[@]}")
+    set -e
+    return "${statuses[0]}"
+}
+
 log "building (debug, with tests)"
-swift build --build-tests 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\]|unhandled; explicitly declare|CMakeLists.txt$|is not used by any target' || true
-test "${PIPESTATUS[0]}" -eq 0
+build_status=0
+run_filtered build.log '^\[[0-9]+/[0-9]+\]|unhandled; explicitly declare|CMakeLists.txt$|is not used by any target' \
+    swift build --build-tests || build_status=$?
+if [ "$build_status" -ne 0 ]; then
+    log "summary: the build failed (exit $build_status); whole output in $logs/build.log"
+    exit "$build_status"
+fi
 
 log "swift test"
 swift_status=0
-# Passing tests are not listed one by one; failures, issues and the closing summary are.
-swift test --skip-build 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\]|^◇ |^[[:space:]]|^✔ (Suite|Test [^r])|^Test Case .* (started|passed)' || true
-swift_status=${PIPESTATUS[0]}
+# Failures keep their indented details; passing tests and suites are not listed one by one.
+run_filtered swift-test.log '^\[[0-9]+/[0-9]+\]|^◇ |^✔ (Suite|Test [^r])|^Test Case .* (started|passed)' \
+    swift test --skip-build || swift_status=$?
+if [ "$swift_status" -ne 0 ]; then
+    log "swift test failed (exit $swift_status); the failures again (whole output in $logs/swift-test.log):"
+    grep -E '^✘|recorded an issue|Fatal error|error:' "$logs/swift-test.log" | head -n 200 || true
+fi
 
 log "pocketbase Python SDK against two clustered nodes and a gateway (records API on the first, realtime across nodes and through the gateway)"
 data=$(mktemp -d)
