@@ -22,13 +22,34 @@ public struct VersionVector: Hashable, Sendable, Codable {
         mutating func insert(_ seq: UInt64) {
             guard seq > contiguous else { return }
             extra.insert(seq)
-            while extra.remove(contiguous + 1) != nil { contiguous += 1 }
+            absorbExtra()
+        }
+
+        /// Moves `contiguous` up over the extra numbers that follow it (never past `UInt64.max`).
+        mutating func absorbExtra() {
+            while contiguous < UInt64.max, extra.remove(contiguous + 1) != nil { contiguous += 1 }
+        }
+
+        /// True in the form ``insert(_:)`` and merge keep, with every number a valid sequence
+        /// number (at most ``VersionVector/maxSeq``): every extra number is above `contiguous + 1`.
+        public var isWellFormed: Bool {
+            contiguous <= VersionVector.maxSeq
+                && extra.allSatisfy { $0 <= VersionVector.maxSeq && $0 > contiguous && $0 - contiguous > 1 }
         }
 
         private enum CodingKeys: String, CodingKey { case contiguous = "c", extra = "x" }
     }
 
     public private(set) var entries: [String: Entry]
+
+    /// The largest sequence number there can be: numbers are stored as SQLite's signed 64-bit
+    /// integers. A vector from outside (a sync cursor, a peer) holding a larger one is malformed.
+    public static let maxSeq = UInt64(Int64.max)
+
+    /// True when every entry is well formed (``Entry/isWellFormed``). Vectors built by
+    /// ``insert(origin:seq:)`` and ``merge(_:)`` from valid numbers always are; a vector decoded
+    /// from outside MUST be checked before it is used.
+    public var isWellFormed: Bool { entries.values.allSatisfy(\.isWellFormed) }
 
     public init(entries: [String: Entry] = [:]) { self.entries = entries }
 
@@ -48,7 +69,7 @@ public struct VersionVector: Hashable, Sendable, Codable {
                 // Everything up to the other's contiguous mark is present.
                 mine.extra = mine.extra.filter { $0 > entry.contiguous }
                 mine.contiguous = entry.contiguous
-                while mine.extra.remove(mine.contiguous + 1) != nil { mine.contiguous += 1 }
+                mine.absorbExtra()
             }
             for seq in entry.extra { mine.insert(seq) }
             entries[origin] = mine

@@ -1,3 +1,5 @@
+import StoaCore
+
 /// The gateway's rate limiter: several GCRA policies evaluated together over a bounded key table.
 /// A pure state machine: no I/O, no clock; `now` is monotonic nanoseconds from the caller.
 ///

@@ -14,6 +14,7 @@ extension WireCodec {
     static func readChange(from reader: inout WireReader) throws(WireCodecError) -> Change {
         let origin = try reader.string()
         let seq = try reader.varint()
+        guard seq >= 1, seq <= VersionVector.maxSeq else { throw WireCodecError(reason: "sequence number out of range") }
         let collection = try reader.string()
         let recordID = try reader.string()
         let delta = try RecordStateCodec.readRecordState(from: &reader)

@@ -139,7 +139,9 @@ public enum WireCodec {
                 }
                 extra.insert(previous)
             }
-            guard entries.updateValue(VersionVector.Entry(contiguous: contiguous, extra: extra), forKey: origin) == nil else {
+            let entry = VersionVector.Entry(contiguous: contiguous, extra: extra)
+            guard entry.isWellFormed else { throw WireCodecError(reason: "version vector entry out of range or not canonical") }
+            guard entries.updateValue(entry, forKey: origin) == nil else {
                 throw WireCodecError(reason: "duplicate origin")
             }
         }

@@ -19,7 +19,10 @@ public func buildApplication(
     registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
     logger: Logger = Logger(label: "stoa.node")
 ) async throws -> some ApplicationProtocol {
-    let realtime = RealtimeBroker(nodeName: configuration.name, queueLimit: configuration.realtimeQueueLimit, logger: logger)
+    let realtime = RealtimeBroker(
+        nodeName: configuration.name, queueLimit: configuration.realtimeQueueLimit, queueByteLimit: configuration.realtimeQueueByteLimit,
+        totalByteLimit: configuration.realtimeTotalByteLimit, logger: logger
+    )
     realtime.observe(database)
     let router = try await buildRouter(configuration: configuration, database: database, cluster: cluster, realtime: realtime, registry: registry)
     return Application(
@@ -62,7 +65,11 @@ public func buildRouter(
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer()))
         )
     }
-    UsersController(repository: database, tokens: tokens, passwords: PasswordHasher(cost: configuration.bcryptCost))
+    UsersController(
+        repository: database, tokens: tokens,
+        passwords: PasswordHasher(cost: configuration.bcryptCost, maxPending: configuration.passwordWorkLimit),
+        loginThrottle: LoginThrottle(burst: configuration.loginFailureLimit, perMinute: Double(configuration.loginFailureLimit))
+    )
         .addRoutes(to: router.group("api/collections/users"))
     QuotesController(repository: database).addRoutes(to: router.group("api/collections/quotes/records"))
     SyncController(store: database).addRoutes(to: router)

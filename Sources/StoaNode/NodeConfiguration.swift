@@ -19,14 +19,25 @@ public struct NodeConfiguration: Sendable {
     public var durability: StoaDatabase.Durability
     /// Realtime messages a client may have waiting before it is disconnected as too slow.
     public var realtimeQueueLimit: Int
+    /// Realtime bytes a client may have waiting before it is disconnected.
+    public var realtimeQueueByteLimit: Int
+    /// Realtime bytes all clients together may have waiting.
+    public var realtimeTotalByteLimit: Int
+    /// Failed logins one identity may make at once, and then per minute (``LoginThrottle``).
+    public var loginFailureLimit: Int = 10
+    /// Password hashes and checks pending at once before more are refused (``PasswordHasher``).
+    public var passwordWorkLimit: Int = PasswordHasher.defaultMaxPending
 
     public init(
         name: String, dataDirectory: String, httpHost: String = "127.0.0.1", httpPort: Int = 8090,
         maxBodyBytes: Int = NodeConfiguration.defaultMaxBodyBytes, tokenSecret: String? = nil,
         tokenLifetimeSeconds: Double = 432_000, bcryptCost: UInt8 = 10, durability: StoaDatabase.Durability = .normal,
-        realtimeQueueLimit: Int = 1024
+        realtimeQueueLimit: Int = 1024, realtimeQueueByteLimit: Int = RealtimeBroker.defaultQueueByteLimit,
+        realtimeTotalByteLimit: Int = RealtimeBroker.defaultTotalByteLimit
     ) {
         self.realtimeQueueLimit = realtimeQueueLimit
+        self.realtimeQueueByteLimit = realtimeQueueByteLimit
+        self.realtimeTotalByteLimit = realtimeTotalByteLimit
         self.name = name
         self.dataDirectory = dataDirectory
         self.httpHost = httpHost

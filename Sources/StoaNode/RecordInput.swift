@@ -71,16 +71,21 @@ struct RecordInput: Sendable {
             case (.tags, .null?):
                 tags = []
             case (.tags, .array(let items)?):
+                // Linear in the array and stopped at the first bad or excess tag: the limits are
+                // checked before the work they bound (a body of 100k tags costs one pass at most).
                 var list: [String] = []
+                var seen = Set<String>()
                 for item in items {
                     guard case .string(let tag) = item, !tag.isEmpty, tag.unicodeScalars.count <= Self.maxTagLength else {
                         errors[field.name] = .init(code: "validation_invalid_value", message: "Must be an array of non-empty strings of at most \(Self.maxTagLength) characters.")
                         break
                     }
-                    if !list.contains(tag) { list.append(tag) }
-                }
-                if list.count > Self.maxTags {
-                    errors[field.name] = .init(code: "validation_length_out_of_range", message: "Must have at most \(Self.maxTags) items.")
+                    guard seen.insert(tag).inserted else { continue }
+                    guard list.count < Self.maxTags else {
+                        errors[field.name] = .init(code: "validation_length_out_of_range", message: "Must have at most \(Self.maxTags) items.")
+                        break
+                    }
+                    list.append(tag)
                 }
                 if errors[field.name] == nil { tags = list }
             case (let kind, let other?):

@@ -9,6 +9,7 @@ struct UsersController<Repository: RecordRepository>: Sendable {
     let repository: Repository
     let tokens: TokenService
     let passwords: PasswordHasher
+    let loginThrottle: LoginThrottle
     let schema = CollectionSchema.users
 
     static var minPasswordLength: Int { 8 }
@@ -73,10 +74,23 @@ struct UsersController<Repository: RecordRepository>: Sendable {
         guard case .string(let password)? = object["password"], !password.isEmpty else {
             throw PBError.badRequest("An error occurred while validating the submitted data.", data: ["password": .init(code: "validation_required", message: "Cannot be blank.")])
         }
+        if let seconds = loginThrottle.refusal(for: identity) {
+            var error = PBError(.tooManyRequests, "Too many failed login attempts. Try again later.")
+            error.headers[.retryAfter] = String(seconds)
+            throw error
+        }
         let user = try await repository.user(email: identity)
-        // Hash even for an unknown email so timing does not reveal which emails exist.
-        let valid = try await passwords.verify(password, hash: user.map { $0.text("passwordHash") } ?? passwords.decoyHash)
-        guard let user, valid else { throw PBError.badRequest("Failed to authenticate.") }
+        // A password sign-up refuses (a NUL, more than bcrypt's 72 bytes) can match no account:
+        // bcrypt would ignore what follows a NUL or the 72nd byte. It is checked against the
+        // decoy like an unknown email, so the answer and its timing are the same as for a wrong
+        // password. Hash even for an unknown email so timing does not reveal which emails exist.
+        let acceptable = !password.utf8.contains(0) && password.utf8.count <= Self.maxPasswordBytes
+        let hash = acceptable ? user.map { $0.text("passwordHash") } ?? passwords.decoyHash : passwords.decoyHash
+        let valid = try await passwords.verify(password, hash: hash) && acceptable
+        guard let user, valid else {
+            loginThrottle.failed(identity)
+            throw PBError.badRequest("Failed to authenticate.")
+        }
         return try await authResponse(user)
     }
 

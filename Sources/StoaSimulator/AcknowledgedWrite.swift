@@ -1,4 +1,5 @@
 import StoaCore
+import StoaStore
 
 /// A write a node acknowledged to a client: what the client asked for, and where the node
 /// recorded it (its origin and sequence number; the change itself is read from the origin's
@@ -16,6 +17,12 @@ public struct AcknowledgedWrite: Sendable, Equatable {
     public var requestedTags: [String]?
     /// The tag edit of a `tags` write, or `nil`.
     public var requestedTagEdit: TagEdit?
+    /// The device that made the write (a device edit is stamped with the device as its node),
+    /// `nil` for a write through the Records API (stamped with its origin).
+    public var device: String? = nil
+
+    /// The node a change of this write is stamped with.
+    public var stampNode: String { device.map { DeviceEdit.stamp(device: $0, millis: 0, counter: 0).node } ?? origin }
 
     /// `origin#seq kind record`, for messages.
     public var label: String { "\(origin)#\(seq) \(kind.rawValue) \(recordID)" }

@@ -10,9 +10,14 @@ public struct CheckSpec: Sendable, Equatable, Decodable {
     public var noLostWrites: Bool
     public var matchesReference: Bool
     public var membershipAgreed: Bool
+    /// When set: no acknowledged write may be stamped more than this far ahead of the true time
+    /// it was acknowledged at (so no client, a device with a wrong clock included, can push
+    /// the nodes' clocks ahead).
+    public var maxStampLeadMillis: UInt64?
 
     public init(convergedWithinMillis: UInt64 = 30_000, driftRejected: [String] = [], noLostWrites: Bool = true,
-                matchesReference: Bool = true, membershipAgreed: Bool = true) {
+                matchesReference: Bool = true, membershipAgreed: Bool = true, maxStampLeadMillis: UInt64? = nil) {
+        self.maxStampLeadMillis = maxStampLeadMillis
         self.convergedWithinMillis = convergedWithinMillis
         self.driftRejected = driftRejected
         self.noLostWrites = noLostWrites
@@ -21,7 +26,7 @@ public struct CheckSpec: Sendable, Equatable, Decodable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case convergedWithinSeconds, driftRejected, noLostWrites, matchesReference, membershipAgreed
+        case convergedWithinSeconds, driftRejected, noLostWrites, matchesReference, membershipAgreed, maxStampLeadSeconds
     }
 
     public init(from decoder: any Decoder) throws {
@@ -33,5 +38,9 @@ public struct CheckSpec: Sendable, Equatable, Decodable {
         noLostWrites = try container.decodeIfPresent(Bool.self, forKey: .noLostWrites) ?? true
         matchesReference = try container.decodeIfPresent(Bool.self, forKey: .matchesReference) ?? true
         membershipAgreed = try container.decodeIfPresent(Bool.self, forKey: .membershipAgreed) ?? true
+        if let lead = try container.decodeIfPresent(Double.self, forKey: .maxStampLeadSeconds) {
+            guard lead >= 0, lead < 1e6 else { throw ScenarioError("checks.maxStampLeadSeconds out of range") }
+            maxStampLeadMillis = UInt64((lead * 1000).rounded())
+        }
     }
 }

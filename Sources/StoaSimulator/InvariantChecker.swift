@@ -40,6 +40,7 @@ struct InvariantChecker {
         checkDriftRejection()
         let writes = modelWrites()
         checkAgainstModel(writes)
+        if let lead = checks.maxStampLeadMillis { checkStampLead(writes, maxLeadMillis: lead) }
         if checks.membershipAgreed { checkMembership() }
         return violations
     }
@@ -188,6 +189,24 @@ struct InvariantChecker {
             }
         }
         if lost > 3 { fail("\(node.name): \(lost) acknowledged writes lost in all") }
+    }
+
+    // MARK: - Stamps
+
+    /// No acknowledged write is stamped more than `maxLeadMillis` ahead of the true wall time
+    /// at which it was acknowledged: nobody (a device with a wrong clock included) moved a
+    /// node's clock ahead.
+    mutating func checkStampLead(_ writes: [ModelWrite], maxLeadMillis: UInt64) {
+        var ahead = 0
+        for write in writes {
+            let trueMillis = UInt64(SimulatedClock.epochMillis) + write.write.atMillis
+            guard write.stamp.hlc.millis > trueMillis + maxLeadMillis else { continue }
+            ahead += 1
+            if ahead <= 3 {
+                fail("\(write.write.label): stamped \(write.stamp.hlc.millis - trueMillis) ms ahead of the true time it was acknowledged at (at most \(maxLeadMillis) allowed)")
+            }
+        }
+        if ahead > 3 { fail("\(ahead) acknowledged writes stamped too far ahead in all") }
     }
 
     // MARK: - Membership

@@ -24,7 +24,7 @@ struct ModelWrite: Sendable {
         guard change.recordID == write.recordID, change.collection == "quotes" else {
             return (nil, "\(write.label): the change recorded is for \(change.collection)/\(change.recordID)")
         }
-        guard stamp.node == write.origin else { return (nil, "\(write.label): stamped by \(stamp.node)") }
+        guard stamp.node == write.stampNode else { return (nil, "\(write.label): stamped by \(stamp.node), not \(write.stampNode)") }
         var fields: [String: FieldValue] = [:]
         for (name, register) in change.delta.fields.sorted(by: { $0.key < $1.key }) {
             guard register.stamp == stamp else { return (nil, "\(write.label): register \(name) stamped \(register.stamp), not \(stamp)") }
@@ -55,7 +55,10 @@ struct ModelWrite: Sendable {
         case .delete:
             guard let length = model.length, length % 2 == 0 else { return (nil, "\(write.label): no even causal length recorded") }
         case .update, .tags:
-            guard model.length == nil else { return (nil, "\(write.label): an update changed the causal length") }
+            // A device's edit is an upsert: on a node that has not seen the quote yet it creates it.
+            guard model.length == nil || (write.device != nil && model.length == 1) else {
+                return (nil, "\(write.label): an update changed the causal length")
+            }
         }
         return (model, nil)
     }

@@ -12,4 +12,6 @@ struct PlannedWrite: Sendable {
     var tags: [String]
     /// The tag edit of a `tags` write.
     var tagEdit: TagEdit?
+    /// Set when the client is a device: its clock offset (the write goes as a device edit).
+    var deviceClockOffsetMillis: Int64? = nil
 }

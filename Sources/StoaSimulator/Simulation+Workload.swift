@@ -23,7 +23,17 @@ extension Simulation {
             return
         }
         let database = node.database
+        var device: String?
         do {
+            if let offset = write.deviceClockOffsetMillis {
+                device = "client\(write.client + 1)"
+                guard try await performDeviceEdit(write, offset: offset, device: device ?? "", on: database) else {
+                    node.counters.writesRefused += 1
+                    trace.record("\(label) device edit unchanged")
+                    _ = node.commits.drain()
+                    return
+                }
+            } else {
             switch write.kind {
             case .create:
                 _ = try await database.create(.quotes, id: write.recordID, fields: write.fields, tags: write.tags)
@@ -36,6 +46,12 @@ extension Simulation {
             case .restore:
                 _ = try await database.restore(.quotes, id: write.recordID, owner: nil)
             }
+            }
+        } catch let error as DeviceEditError {
+            node.counters.writesRefused += 1
+            trace.record("\(label) refused: \(error.reason)")
+            _ = node.commits.drain()
+            return
         } catch let error as StoreError {
             node.counters.writesRefused += 1
             trace.record("\(label) refused: \(error)")
@@ -54,10 +70,34 @@ extension Simulation {
         acknowledged.append(AcknowledgedWrite(
             origin: node.name, seq: seq, kind: write.kind, recordID: write.recordID, atMillis: now,
             requestedFields: write.fields, requestedTags: write.kind == .create ? write.tags : nil,
-            requestedTagEdit: write.tagEdit
+            requestedTagEdit: write.tagEdit, device: device
         ))
         workload.acknowledged(write)
         trace.record("\(label) ok #\(seq)")
         await handle(node.localCommit(seq: seq), at: node)
+    }
+
+    /// Sends `write` as a one-edit device batch stamped with the device's wall clock (true
+    /// time plus `offset`; the counter separates edits within one of its milliseconds), as an
+    /// app syncing its offline edits does. Returns false when the edit changed nothing (a
+    /// delete of a deleted quote, or an edit older than what the record holds).
+    func performDeviceEdit(_ write: PlannedWrite, offset: Int64, device: String, on database: StoaDatabase) async throws -> Bool {
+        let millis = UInt64(max(0, SimulatedClock.epochMillis &+ Int64(clamping: now) &+ offset))
+        var reading = HLCTimestamp(millis: millis, counter: 0)
+        if let last = deviceClocks[write.client], last >= reading {
+            reading = last.counter == UInt16.max ? HLCTimestamp(millis: last.millis + 1, counter: 0) : HLCTimestamp(millis: last.millis, counter: last.counter + 1)
+        }
+        deviceClocks[write.client] = reading
+        let operation: DeviceEdit.Operation
+        switch write.kind {
+        case .create: operation = .upsert(fields: write.fields, tags: .assign(write.tags))
+        case .update: operation = .upsert(fields: write.fields, tags: nil)
+        case .tags: operation = .upsert(fields: write.fields, tags: write.tagEdit)
+        case .delete: operation = .delete
+        case .restore: operation = .restore
+        }
+        let edit = DeviceEdit(id: write.recordID, stamp: DeviceEdit.stamp(device: device, millis: reading.millis, counter: reading.counter), operation: operation)
+        let result = try await database.applyDeviceEdits([edit], owner: workload.clients[write.client].user)
+        return result.applied == 1
     }
 }

@@ -41,6 +41,8 @@ public final class Simulation {
     var workload: WorkloadDriver
     var trace: TraceRecorder
     var acknowledged: [AcknowledgedWrite] = []
+    /// The last clock reading each device client stamped an edit with (by client index).
+    var deviceClocks: [Int: HLCTimestamp] = [:]
     /// True time of the event being handled.
     var now: UInt64 = 0
     var messageNumber: UInt64 = 0

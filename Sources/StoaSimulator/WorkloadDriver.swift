@@ -10,8 +10,8 @@ import StoaCore
 struct WorkloadDriver {
     let spec: WorkloadSpec
     let nodeCount: Int
-    /// Per client: node indices and owner id.
-    let clients: [(nodes: [Int], user: String)]
+    /// Per client: node indices, owner id, and for a device its clock offset.
+    let clients: [(nodes: [Int], user: String, deviceOffset: Int64?)]
     private let clientWeights: [Double]
     private let kindWeights: [(OperationKind, Double)]
     private var rng: SplitMix64
@@ -30,7 +30,7 @@ struct WorkloadDriver {
         let specs = spec.clients ?? nodes.map { ClientSpec(nodes: [$0]) }
         clients = specs.enumerated().map { index, client in
             let user = "user" + String(repeating: "0", count: max(0, 11 - String(index + 1).count)) + String(index + 1)
-            return (client.nodes.compactMap { nodes.firstIndex(of: $0) }, user)
+            return (client.nodes.compactMap { nodes.firstIndex(of: $0) }, user, client.deviceClockOffsetMillis)
         }
         clientWeights = specs.map(\.weight)
         kindWeights = OperationKind.allCases.map { ($0, spec.mix[$0] ?? 0) }
@@ -54,7 +54,8 @@ struct WorkloadDriver {
     mutating func plan() -> [PlannedWrite] {
         let client = pick(clientWeights)
         var kind = kindWeights[pick(kindWeights.map(\.1))].0
-        if created.isEmpty { kind = .create }
+        // A device edits only its own quotes (a device batch may only touch its user's records).
+        if created.isEmpty || (clients[client].deviceOffset != nil && createdBy[client].isEmpty) { kind = .create }
         let choices = clients[client].nodes
         guard !choices.isEmpty else { return [] }
         var targets = [choices[Int.random(in: 0..<choices.count, using: &rng)]]
@@ -69,7 +70,10 @@ struct WorkloadDriver {
     private mutating func makeWrite(kind: OperationKind, client: Int, node: Int, record: String) -> PlannedWrite {
         writeNumber += 1
         let number = writeNumber
-        var write = PlannedWrite(client: client, node: node, kind: kind, recordID: record, fields: [:], tags: [], tagEdit: nil)
+        var write = PlannedWrite(
+            client: client, node: node, kind: kind, recordID: record, fields: [:], tags: [], tagEdit: nil,
+            deviceClockOffsetMillis: clients[client].deviceOffset
+        )
         switch kind {
         case .create:
             for field in Self.textFields { write.fields[field] = .string("\(field)-\(number)") }
@@ -102,7 +106,7 @@ struct WorkloadDriver {
     /// believed live (the node may know better and refuse).
     private mutating func pickRecord(for kind: OperationKind, client: Int) -> String {
         let own = createdBy[client]
-        let source = own.isEmpty || rng.next() % 5 == 0 ? created : own
+        let source = clients[client].deviceOffset != nil ? own : own.isEmpty || rng.next() % 5 == 0 ? created : own
         let hot = Array(source.suffix(spec.hotRecords))
         let preferred = hot.filter { (kind == .restore) == believedDeleted.contains($0) }
         let pool = preferred.isEmpty || rng.next() % 10 == 0 ? hot : preferred

@@ -34,7 +34,7 @@ extension StoaDatabase {
                 let floor = vector.entries[origin]?.contiguous ?? 0
                 let rows = try Row.fetchCursor(
                     db, sql: "SELECT seq, collection, record_id, delta FROM changes WHERE origin = ? AND seq > ? ORDER BY seq",
-                    arguments: [origin, Int64(floor)]
+                    arguments: [origin, Int64(clamping: floor)]
                 )
                 while out.count < limit, let row = try rows.next() {
                     let seq = UInt64(row[0] as Int64)

@@ -24,7 +24,7 @@ extension StoaDatabase {
                 let rows = try Row.fetchCursor(
                     db,
                     sql: "SELECT seq, record_id FROM changes WHERE owner = ? AND collection = ? AND origin = ? AND seq > ? AND record_id > ?",
-                    arguments: [owner, schema.name, origin, Int64(since.entries[origin]?.contiguous ?? 0), after ?? ""]
+                    arguments: [owner, schema.name, origin, Int64(clamping: since.entries[origin]?.contiguous ?? 0), after ?? ""]
                 )
                 while let row = try rows.next() {
                     let seq = UInt64(row[0] as Int64)
@@ -51,10 +51,24 @@ extension StoaDatabase {
         }
     }
 
+    /// How far ahead of this node's wall clock a device's edit may be stamped and keep its own
+    /// time (see ``applyDeviceEdits(_:owner:)``).
+    public static let deviceLeadToleranceMillis: UInt64 = 1000
+
     /// Merges a device's offline edits to `owner`'s quotes, in one transaction, under the same
     /// CRDT rules as every write, with the device's stamps (see ``DeviceEdit``). Edits that change
     /// a record are logged as this node's changes and replicate like any write; edits already
     /// merged change nothing, so resending a batch is harmless.
+    ///
+    /// A device's time orders its edits but never moves this node's clock: one user's wrong
+    /// clock must not skew the stamps of everyone else's writes. An edit stamped at most
+    /// ``deviceLeadToleranceMillis`` ahead of this node's wall clock keeps the device's stamp
+    /// (so a resent batch is a no-op); one further ahead (but within the drift bound) is
+    /// re-stamped with this node's next clock reading, as if made now (keeping the device in the
+    /// stamp's node, and the batch's order among such edits): a device clock that runs ahead
+    /// cannot make its edits win over edits made after them. Such a re-stamped edit, if sent
+    /// again, is merged again as a new edit of the same values. An edit stamped beyond the drift
+    /// bound is refused.
     ///
     /// - Throws: ``DeviceEditError`` for the first edit that cannot be applied; nothing is written.
     public func applyDeviceEdits(_ edits: [DeviceEdit], owner: String) async throws -> DeviceSyncResult {
@@ -63,19 +77,15 @@ extension StoaDatabase {
             var result = DeviceSyncResult()
             var touched: [String] = []
             var final: [String: RecordState] = [:]
-            for (index, edit) in edits.enumerated() {
+            let stamps = try self.deviceStamps(edits)
+            for (index, var edit) in edits.enumerated() {
+                edit.stamp = stamps[index]
                 let current = try final[edit.id] ?? self.loadState(db, collection: schema.name, id: edit.id)
                 let exists = current.map { $0.length != .absent } ?? false
                 // Another user's record, or an id only known from replicated edits whose create has
                 // not arrived yet (it cannot be claimed, as a plain create cannot claim it either).
                 if let current, !exists || schema.owner(of: current, id: edit.id) != owner {
                     throw DeviceEditError(index: index, reason: .notFound)
-                }
-                do {
-                    let now = self.physicalMillis()
-                    try self.clock.withLock { clock in _ = try clock.receive(edit.stamp.hlc, physicalMillis: now) }
-                } catch {
-                    throw DeviceEditError(index: index, reason: .timeInFuture)
                 }
                 let base = current ?? RecordState()
                 let delta: RecordState?
@@ -126,5 +136,28 @@ extension StoaDatabase {
             }
             return result
         }
+    }
+
+    /// The stamps `edits` are merged with: the device's own, or (for an edit stamped more than
+    /// ``deviceLeadToleranceMillis`` ahead of the wall clock) this node's next readings, issued
+    /// in the order of the devices' stamps. The clock only issues readings; it never takes a
+    /// device's time.
+    ///
+    /// - Throws: ``DeviceEditError/Reason/timeInFuture`` for an edit beyond the drift bound.
+    func deviceStamps(_ edits: [DeviceEdit]) throws -> [Stamp] {
+        let now = physicalMillis()
+        let drift = clock.withLock { $0.maxDriftMillis }
+        var stamps = edits.map(\.stamp)
+        var ahead: [Int] = []
+        for (index, stamp) in stamps.enumerated() {
+            if stamp.hlc.millis > now &+ drift { throw DeviceEditError(index: index, reason: .timeInFuture) }
+            if stamp.hlc.millis > now &+ Self.deviceLeadToleranceMillis { ahead.append(index) }
+        }
+        guard !ahead.isEmpty else { return stamps }
+        ahead.sort { stamps[$0] < stamps[$1] }
+        clock.withLock { clock in
+            for index in ahead { stamps[index].hlc = clock.now(physicalMillis: now) }
+        }
+        return stamps
     }
 }

@@ -68,12 +68,28 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(help: "Realtime messages a client may have waiting before it is disconnected as too slow.")
     var realtimeQueue: Int = 1024
 
+    @Option(help: "Realtime bytes a client may have waiting (not yet written to it) before it is disconnected.")
+    var realtimeQueueBytes: Int = RealtimeBroker.defaultQueueByteLimit
+
+    @Option(help: "Realtime bytes all clients together may have waiting; a client whose messages would pass it is disconnected.")
+    var realtimeTotalBytes: Int = RealtimeBroker.defaultTotalByteLimit
+
+    @Option(help: "Failed logins one email may make at once on this node, and then per minute (429 beyond).")
+    var loginFailureLimit: Int = 10
+
+    @Option(help: "Password hashes and checks pending at once (running or waiting); more are refused with 429.")
+    var passwordWorkLimit: Int = PasswordHasher.defaultMaxPending
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
     func validate() throws {
         guard (4...31).contains(bcryptCost) else { throw ValidationError("--bcrypt-cost must be in 4...31") }
         guard realtimeQueue >= 1 else { throw ValidationError("--realtime-queue must be at least 1") }
+        guard realtimeQueueBytes >= 4096, realtimeTotalBytes >= realtimeQueueBytes else {
+            throw ValidationError("--realtime-queue-bytes must be at least 4096 and --realtime-total-bytes at least that")
+        }
+        guard loginFailureLimit >= 1, passwordWorkLimit >= 1 else { throw ValidationError("--login-failure-limit and --password-work-limit must be at least 1") }
         guard maxBody >= 1024 else { throw ValidationError("--max-body must be at least 1024 bytes") }
         guard !name.isEmpty, name.utf8.count <= 64 else { throw ValidationError("--name must be 1 to 64 bytes") }
         if gossip == nil, join != nil { throw ValidationError("--join needs --gossip") }
@@ -109,12 +125,14 @@ struct NodeCommand: AsyncParsableCommand {
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
         let path = URL(fileURLWithPath: data).appendingPathComponent("stoa.sqlite").path
         let database = try StoaDatabase(path: path, nodeName: name, durability: durability, backgroundCheckpoints: true, maxDriftMillis: maxDriftMs)
-        let configuration = NodeConfiguration(
+        var configuration = NodeConfiguration(
             name: name, dataDirectory: data, httpHost: http.host, httpPort: http.port, maxBodyBytes: maxBody,
             tokenSecret: [tokenSecret, ProcessInfo.processInfo.environment["STOA_TOKEN_SECRET"]].compactMap { $0 }.first { !$0.isEmpty },
             tokenLifetimeSeconds: tokenLifetime, bcryptCost: bcryptCost, durability: durability,
-            realtimeQueueLimit: realtimeQueue
+            realtimeQueueLimit: realtimeQueue, realtimeQueueByteLimit: realtimeQueueBytes, realtimeTotalByteLimit: realtimeTotalBytes
         )
+        configuration.loginFailureLimit = loginFailureLimit
+        configuration.passwordWorkLimit = passwordWorkLimit
         var cluster: ClusterNode?
         if let gossip {
             var swim = SWIMConfiguration()

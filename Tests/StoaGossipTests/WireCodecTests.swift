@@ -35,11 +35,27 @@ struct WireCodecTests {
             ],
             tags: tags, length: CausalLength(value: .max), lengthStamp: b, touched: a
         )
-        let change = Change(origin: "n1", seq: .max, collection: "quotes", recordID: "abcdefghij12345", delta: delta)
-        var vector = VersionVector(entries: ["n1": .init(contiguous: .max - 10, extra: [.max, .max - 2])])
+        let change = Change(origin: "n1", seq: VersionVector.maxSeq, collection: "quotes", recordID: "abcdefghij12345", delta: delta)
+        var vector = VersionVector(entries: ["n1": .init(contiguous: VersionVector.maxSeq - 10, extra: [VersionVector.maxSeq, VersionVector.maxSeq - 2])])
         vector.insert(origin: "n2", seq: 1)
         let message = WireMessage.changes(from: "n1", [change, change], vector: vector)
         #expect(try WireCodec.decode(WireCodec.encode(message)) == message)
+    }
+
+    @Test("sequence numbers beyond SQLite's integers, seq 0 and non-canonical vectors are refused")
+    func outOfRangeNumbers() {
+        let delta = RecordState(touched: .zero)
+        for seq in [0, VersionVector.maxSeq + 1, UInt64.max] {
+            let bytes = WireCodec.encode(.changes(from: "n1", [Change(origin: "n1", seq: seq, collection: "quotes", recordID: "r", delta: delta)], vector: nil))
+            #expect(throws: WireCodecError.self) { try WireCodec.decode(bytes) }
+        }
+        for entry in [
+            VersionVector.Entry(contiguous: UInt64.max), VersionVector.Entry(contiguous: 1, extra: [UInt64.max]),
+            VersionVector.Entry(contiguous: 5, extra: [6]), VersionVector.Entry(contiguous: 5, extra: [3]),
+        ] {
+            let bytes = WireCodec.encode(.vector(from: "n1", VersionVector(entries: ["n1": entry])))
+            #expect(throws: WireCodecError.self) { try WireCodec.decode(bytes) }
+        }
     }
 
     @Test("NaN and negative zero keep their bit patterns")

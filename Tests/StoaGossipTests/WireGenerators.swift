@@ -72,10 +72,13 @@ struct WireGenerator {
     mutating func vector() -> VersionVector {
         var entries: [String: VersionVector.Entry] = [:]
         for _ in 0..<int(0...4) {
-            let contiguous = chance(20) ? uint64() : UInt64(int(0...1000))
+            // Valid vectors only: every number at most maxSeq, extras above contiguous + 1
+            // (the decoder refuses anything else; WireCodecTests checks that separately).
+            let contiguous = chance(20) ? min(uint64(), VersionVector.maxSeq - 1000) : UInt64(int(0...1000))
             var extra = Set<UInt64>()
             for _ in 0..<int(0...6) {
-                extra.insert(chance(20) ? uint64() : contiguous &+ UInt64(int(2...500)))
+                let far = uint64() % VersionVector.maxSeq + 1
+                extra.insert(chance(20) && far > contiguous + 1 ? far : contiguous + UInt64(int(2...500)))
             }
             entries[chance(80) ? name() : string()] = VersionVector.Entry(contiguous: contiguous, extra: extra)
         }
@@ -117,7 +120,7 @@ struct WireGenerator {
     }
 
     mutating func change() -> Change {
-        Change(origin: name(), seq: uint64(), collection: chance(50) ? "quotes" : "users", recordID: string(maxLength: 15), delta: recordState())
+        Change(origin: name(), seq: uint64() % VersionVector.maxSeq + 1, collection: chance(50) ? "quotes" : "users", recordID: string(maxLength: 15), delta: recordState())
     }
 
     // MARK: - Messages

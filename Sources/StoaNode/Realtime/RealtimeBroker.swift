@@ -10,9 +10,11 @@ import Synchronization
 /// The node's realtime hub: SSE clients, their subscriptions and who they are, and the fan-out of
 /// record events (local writes, device syncs and replicated changes alike) to them.
 ///
-/// Events reach a client only for records its authenticated user owns. Each client has a bounded
-/// queue; a client whose queue is full (slow or gone) is disconnected and counted, so no client
-/// can hold up the node or other clients. The database's writer thread only hands events over;
+/// Events reach a client only for records its authenticated user owns. Each client has a queue
+/// bounded in messages (``queueLimit``) and in bytes (``queueByteLimit``), and all clients together
+/// in bytes (``totalByteLimit``); a client that would pass a bound (slow, gone, or subscribed to
+/// one record a thousand times) is disconnected and counted, so no client can hold up the node,
+/// grow its memory without bound, or delay other clients. The database's writer thread only hands events over;
 /// the fan-out runs in ``run()``, a service of the node's application.
 public final class RealtimeBroker: Service, Sendable {
     /// Counts since start.
@@ -20,6 +22,10 @@ public final class RealtimeBroker: Service, Sendable {
         public var connected = 0
         public var delivered = 0
         public var droppedClients = 0
+        /// Bytes queued for all clients and not yet written to their connections.
+        public var queuedBytes = 0
+        /// Subscriptions held by connected clients.
+        public var subscriptions = 0
     }
 
     struct Client {
@@ -28,6 +34,8 @@ public final class RealtimeBroker: Service, Sendable {
         var identity: AuthIdentity?
         var identitySet = false
         var subscriptions: [RealtimeSubscription] = []
+        /// Bytes handed to the stream and not yet written (see ``RealtimeBroker/written(_:bytes:)``).
+        var queuedBytes = 0
     }
 
     struct State {
@@ -46,10 +54,13 @@ public final class RealtimeBroker: Service, Sendable {
             if byUser[user]?.isEmpty == true { byUser[user] = nil }
         }
 
-        /// Removes a client and ends its stream (its SSE response then finishes).
+        /// Removes a client and ends its stream (its SSE response then finishes). What it had
+        /// queued is released with the stream.
         mutating func remove(_ id: String) {
             guard let client = clients.removeValue(forKey: id) else { return }
             if let user = client.identity?.userID { unindex(id, user: user) }
+            statistics.queuedBytes -= client.queuedBytes
+            statistics.subscriptions -= client.subscriptions.count
             client.continuation.finish()
         }
     }
@@ -63,6 +74,12 @@ public final class RealtimeBroker: Service, Sendable {
     /// Writes (each the messages of one batch of events) a client may have queued before it
     /// counts as too slow and is disconnected.
     let queueLimit: Int
+    /// Bytes a client may have queued (not yet written to its connection) before it is
+    /// disconnected.
+    let queueByteLimit: Int
+    /// Bytes all clients together may have queued: a client whose messages would pass it is
+    /// disconnected (the node's memory for realtime stays bounded however many clients connect).
+    let totalByteLimit: Int
     /// How often an SSE comment is sent to every client (finds vanished ones).
     let pingInterval: Duration
     let state = Mutex(State())
@@ -73,16 +90,29 @@ public final class RealtimeBroker: Service, Sendable {
     private let clientsGauge = Gauge(label: "stoa_realtime_clients")
     private let deliveredCounter = Counter(label: "stoa_realtime_messages_delivered_total")
     private let droppedCounter = Counter(label: "stoa_realtime_clients_dropped_total")
+    private let queuedBytesGauge = Gauge(label: "stoa_realtime_queued_bytes")
+    private let subscriptionsGauge = Gauge(label: "stoa_realtime_subscriptions")
 
     /// Start of every client id this node issues: the node's name (letters, digits and `-` of
     /// it) and a dot, so a front node can send a client's subscription request to the node that
     /// holds its stream (`RealtimeBroker.node(ofClient:)`).
     let clientIDPrefix: String
 
-    public init(nodeName: String = "", queueLimit: Int = 1024, pingInterval: Duration = .seconds(25), logger: Logger = Logger(label: "stoa.realtime")) {
+    /// Default of ``queueByteLimit``: 4 MiB per client.
+    public static let defaultQueueByteLimit = 4 << 20
+    /// Default of ``totalByteLimit``: 256 MiB for all clients.
+    public static let defaultTotalByteLimit = 256 << 20
+
+    public init(
+        nodeName: String = "", queueLimit: Int = 1024, queueByteLimit: Int = RealtimeBroker.defaultQueueByteLimit,
+        totalByteLimit: Int = RealtimeBroker.defaultTotalByteLimit, pingInterval: Duration = .seconds(25),
+        logger: Logger = Logger(label: "stoa.realtime")
+    ) {
         let safe = String(nodeName.unicodeScalars.filter { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || $0 == "-") }.map(Character.init))
         self.clientIDPrefix = safe.isEmpty ? "" : safe + "."
         self.queueLimit = max(1, queueLimit)
+        self.queueByteLimit = max(1, queueByteLimit)
+        self.totalByteLimit = max(1, totalByteLimit)
         self.pingInterval = pingInterval
         self.logger = logger
         (inbox, inboxContinuation) = AsyncStream.makeStream(of: [RecordEvent].self)
@@ -109,14 +139,27 @@ public final class RealtimeBroker: Service, Sendable {
         let (stream, continuation) = AsyncStream.makeStream(of: ByteBuffer.self, bufferingPolicy: .bufferingOldest(queueLimit))
         var hello = ByteBuffer()
         Self.writeMessage(into: &hello, client: id, event: "PB_CONNECT", data: ByteBuffer(string: #"{"clientId":"\#(id)"}"#))
+        let helloBytes = hello.readableBytes
         continuation.yield(hello)
         let count = state.withLock { state in
-            state.clients[id] = Client(continuation: continuation)
+            state.clients[id] = Client(continuation: continuation, queuedBytes: helloBytes)
+            state.statistics.queuedBytes += helloBytes
             state.statistics.connected += 1
             return state.clients.count
         }
         clientsGauge.record(count)
         return (id, stream)
+    }
+
+    /// The SSE writer of client `id` wrote `bytes` of its queue to the connection.
+    func written(_ id: String, bytes: Int) {
+        state.withLock { state in
+            guard var client = state.clients[id] else { return }
+            let released = min(bytes, client.queuedBytes)
+            client.queuedBytes -= released
+            state.clients[id] = client
+            state.statistics.queuedBytes -= released
+        }
     }
 
     /// Forgets a client (its connection ended).
@@ -139,8 +182,9 @@ public final class RealtimeBroker: Service, Sendable {
             if let user = client.identity?.userID { state.unindex(id, user: user) }
             client.identity = identity
             client.identitySet = true
-            var unique: [RealtimeSubscription] = []
-            for name in subscriptions where !unique.contains(where: { $0.name == name }) { unique.append(RealtimeSubscription(name)) }
+            var seen = Set<String>()
+            let unique = subscriptions.filter { seen.insert($0).inserted }.map(RealtimeSubscription.init)
+            state.statistics.subscriptions += unique.count - client.subscriptions.count
             client.subscriptions = unique
             state.clients[id] = client
             state.index(id)
@@ -173,37 +217,54 @@ public final class RealtimeBroker: Service, Sendable {
     }
 
     /// Sends each event to every subscription of every client of the record's owner: all the
-    /// messages one client gets from a batch go out as one write.
+    /// messages one client gets from a batch go out as one write. A client whose messages would
+    /// pass its byte bound, or the bound of all clients, is disconnected instead (its messages are
+    /// not even built past the bound).
     func deliver(_ events: [RecordEvent]) {
         let payloads = events.map(Self.payload)
-        let (delivered, dropped, count) = state.withLock { state -> (Int, Int, Int) in
+        let (delivered, dropped, count, queued, subscriptions) = state.withLock { state -> (Int, Int, Int, Int, Int) in
             // Per client: the bytes of its messages from this batch and how many there are.
             var outgoing: [String: (buffer: ByteBuffer, messages: Int)] = [:]
+            var slow = Set<String>()
             for (event, payload) in zip(events, payloads) {
                 guard let payload, let schema = CollectionSchema.named(event.record.collection) else { continue }
-                for id in state.byUser[event.owner] ?? [] {
+                for id in state.byUser[event.owner] ?? [] where !slow.contains(id) {
                     guard let client = state.clients[id] else { continue }
                     for subscription in client.subscriptions where subscription.matches(event.record, schema: schema) {
+                        let pending = client.queuedBytes + (outgoing[id]?.buffer.readableBytes ?? 0)
+                        let size = Self.messageSize(client: id, event: subscription.name, data: payload)
+                        guard pending + size <= queueByteLimit else {
+                            slow.insert(id)
+                            outgoing[id] = nil
+                            break
+                        }
                         Self.writeMessage(into: &outgoing[id, default: (ByteBuffer(), 0)].buffer, client: id, event: subscription.name, data: payload)
                         outgoing[id]?.messages += 1
                     }
                 }
             }
             var delivered = 0
-            var slow: [String] = []
             for (id, batch) in outgoing {
-                guard let client = state.clients[id] else { continue }
-                if case .dropped = client.continuation.yield(batch.buffer) {
-                    slow.append(id)
-                } else {
-                    delivered += batch.messages
+                guard var client = state.clients[id] else { continue }
+                let bytes = batch.buffer.readableBytes
+                guard state.statistics.queuedBytes + bytes <= totalByteLimit,
+                      case .enqueued = client.continuation.yield(batch.buffer)
+                else {
+                    slow.insert(id)
+                    continue
                 }
+                client.queuedBytes += bytes
+                state.clients[id] = client
+                state.statistics.queuedBytes += bytes
+                delivered += batch.messages
             }
             for id in slow { state.remove(id) }
             state.statistics.delivered += delivered
             state.statistics.droppedClients += slow.count
-            return (delivered, slow.count, state.clients.count)
+            return (delivered, slow.count, state.clients.count, state.statistics.queuedBytes, state.statistics.subscriptions)
         }
+        queuedBytesGauge.record(queued)
+        subscriptionsGauge.record(subscriptions)
         if delivered > 0 { deliveredCounter.increment(by: delivered) }
         if dropped > 0 {
             droppedCounter.increment(by: dropped)
@@ -217,7 +278,16 @@ public final class RealtimeBroker: Service, Sendable {
     func ping() {
         let comment = ByteBuffer(string: ":ping\n\n")
         let dropped = state.withLock { state in
-            let slow = state.clients.filter { if case .dropped = $0.value.continuation.yield(comment) { true } else { false } }.map(\.key)
+            var slow: [String] = []
+            for (id, var client) in state.clients {
+                guard case .enqueued = client.continuation.yield(comment) else {
+                    slow.append(id)
+                    continue
+                }
+                client.queuedBytes += comment.readableBytes
+                state.clients[id] = client
+                state.statistics.queuedBytes += comment.readableBytes
+            }
             for id in slow { state.remove(id) }
             state.statistics.droppedClients += slow.count
             return slow.count
@@ -231,6 +301,11 @@ public final class RealtimeBroker: Service, Sendable {
         let view = RecordView(record: event.record, schema: schema, only: nil, showEmail: true)
         guard let data = try? Response.jsonEncoder.encode(EventPayload(action: event.action.rawValue, record: view)) else { return nil }
         return ByteBuffer(bytes: data)
+    }
+
+    /// The bytes ``writeMessage(into:client:event:data:)`` writes.
+    static func messageSize(client: String, event: String, data: ByteBuffer) -> Int {
+        "id:".utf8.count + client.utf8.count + "\nevent:".utf8.count + event.utf8.count + "\ndata:".utf8.count + data.readableBytes + 2
     }
 
     /// One SSE message in PocketBase's form: the client id as `id`, the event name, one data line.

@@ -24,7 +24,10 @@ struct RealtimeController: Sendable {
                 // write fails when the client has gone. Either way the client is forgotten.
                 do {
                     try await withGracefulShutdownHandler {
-                        for await message in messages { try await writer.write(message) }
+                        for await message in messages {
+                            try await writer.write(message)
+                            broker.written(id, bytes: message.readableBytes)
+                        }
                     } onGracefulShutdown: {
                         broker.disconnect(id)
                     }

@@ -11,11 +11,11 @@
 /// which T = 10⁹·den is an integer. A TAT of 0 is "idle" (every `now` is ≥ 0).
 public struct GCRA: Sendable, Hashable {
     /// Time units per nanosecond.
-    let unitsPerNanosecond: UInt128
+    @usableFromInline let unitsPerNanosecond: UInt128
     /// Emission interval T in units.
-    let interval: UInt128
+    @usableFromInline let interval: UInt128
     /// Burst tolerance τ = (burst − 1)·T in units.
-    let tolerance: UInt128
+    @usableFromInline let tolerance: UInt128
     /// Requests admitted at once from idle.
     public let burst: Int
 
@@ -36,23 +36,23 @@ public struct GCRA: Sendable, Hashable {
     }
 
     /// `now` (nanoseconds) in units.
-    @inline(__always)
-    func units(_ now: UInt64) -> UInt128 { UInt128(now) * unitsPerNanosecond }
+    @inlinable
+    public func units(_ now: UInt64) -> UInt128 { UInt128(now) * unitsPerNanosecond }
 
     /// Whether a request at `now` conforms given the key's TAT (0 when the key is unknown).
-    @inline(__always)
-    func conforms(tat: UInt128, now: UInt64) -> Bool { tat <= units(now) + tolerance }
+    @inlinable
+    public func conforms(tat: UInt128, now: UInt64) -> Bool { tat <= units(now) + tolerance }
 
     /// The TAT after admitting a conforming request at `now`.
-    @inline(__always)
-    func charged(tat: UInt128, now: UInt64) -> UInt128 { max(tat, units(now)) + interval }
+    @inlinable
+    public func charged(tat: UInt128, now: UInt64) -> UInt128 { max(tat, units(now)) + interval }
 
     /// Whether the key is back at idle (a full burst available): its state can be forgotten.
-    @inline(__always)
-    func isIdle(tat: UInt128, now: UInt64) -> Bool { tat <= units(now) }
+    @inlinable
+    public func isIdle(tat: UInt128, now: UInt64) -> Bool { tat <= units(now) }
 
     /// Requests that would be admitted if offered at `now` all at once.
-    func remaining(tat: UInt128, now: UInt64) -> Int {
+    public func remaining(tat: UInt128, now: UInt64) -> Int {
         let t = units(now)
         let effective = max(tat, t)
         guard effective <= t + tolerance else { return 0 }
@@ -60,14 +60,14 @@ public struct GCRA: Sendable, Hashable {
     }
 
     /// Nanoseconds from `now` until a request conforms again (0 if it conforms now), rounded up.
-    func nanosUntilConforming(tat: UInt128, now: UInt64) -> UInt64 {
+    public func nanosUntilConforming(tat: UInt128, now: UInt64) -> UInt64 {
         let t = units(now)
         guard tat > t + tolerance else { return 0 }
         return Self.ceilNanos(tat - tolerance - t, unitsPerNanosecond)
     }
 
     /// Nanoseconds from `now` until the key is back at idle (full burst), rounded up.
-    func nanosUntilIdle(tat: UInt128, now: UInt64) -> UInt64 {
+    public func nanosUntilIdle(tat: UInt128, now: UInt64) -> UInt64 {
         let t = units(now)
         guard tat > t else { return 0 }
         return Self.ceilNanos(tat - t, unitsPerNanosecond)
