@@ -320,4 +320,75 @@ struct SyncTests {
             #expect(throws: SyncCursor.Invalid.self, "\(bad.prefix(40))") { try SyncCursor.decode(bad) }
         }
     }
+
+    @Test("a cursor with a counter of 2^64-1 (issue 18: it trapped the node) or any number past SQLite's integers is refused")
+    func cursorOverflow() {
+        // The exact cursor from the report: {"s":{"entries":{"zz":{"c":18446744073709551615,"x":[1]}}}}.
+        let attack = "v1.eyJzIjp7ImVudHJpZXMiOnsienoiOnsiYyI6MTg0NDY3NDQwNzM3MDk1NTE2MTUsIngiOlsxXX19fX0"
+        #expect(throws: SyncCursor.Invalid.self) { try SyncCursor.decode(attack) }
+        func forged(_ json: String) -> String {
+            "v1." + Data(json.utf8).base64EncodedString().replacingOccurrences(of: "=", with: "").replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+        }
+        let max = UInt64(Int64.max)
+        for json in [
+            #"{"s":{"entries":{"zz":{"c":18446744073709551615,"x":[]}}}}"#,
+            #"{"s":{"entries":{"zz":{"c":\#(max + 1),"x":[]}}}}"#,
+            #"{"s":{"entries":{"zz":{"c":1,"x":[18446744073709551615]}}}}"#,
+            #"{"s":{"entries":{}},"t":{"entries":{"zz":{"c":\#(max),"x":[\#(max + 2)]}}},"a":"abcdefghijklmno"}"#,
+        ] {
+            #expect(throws: SyncCursor.Invalid.self, "\(json)") { try SyncCursor.decode(forged(json)) }
+        }
+        // The largest valid numbers still decode and page without trapping.
+        #expect((try? SyncCursor.decode(forged(#"{"s":{"entries":{"zz":{"c":\#(max - 2),"x":[\#(max)]}}}}"#))) != nil)
+    }
+
+    @Test("the largest valid cursor numbers page through syncPage without trapping")
+    func cursorExtremesPage() async throws {
+        let n1 = try node("n1")
+        try await create(n1, 1, owner: alice)
+        let max = VersionVector.maxSeq
+        let since = VersionVector(entries: [n1.origin: .init(contiguous: max - 2, extra: [max]), "zz": .init(contiguous: max)])
+        let page = try await n1.syncPage(owner: alice, since: SyncPosition(since: since))
+        #expect(page.records.isEmpty && !page.hasMore)
+    }
+
+    @Test("a device clock 59 s ahead does not move the node's clock: its edit is stamped now, later writes win; within 1 s a device keeps its stamp")
+    func deviceClockAhead() async throws {
+        let n1 = try node("n1")
+        try await create(n1, 1, owner: alice)
+        try await create(n1, 2, owner: alice)
+        let now = clock.now()
+        let ahead = DeviceEdit(id: id(1), stamp: DeviceEdit.stamp(device: "phone", millis: now + 59_000, counter: 0), operation: .upsert(fields: ["notes": .string("phone")], tags: nil))
+        let result = try await n1.applyDeviceEdits([ahead], owner: alice)
+        #expect(result.applied == 1)
+        let state = try #require(try await n1.writer.read { try n1.loadState($0, collection: "quotes", id: self.id(1)) })
+        let notes = try #require(state.fields["notes"])
+        #expect(notes.stamp.node == "~device:phone" && notes.stamp.hlc.millis <= now, "re-stamped with the node's clock")
+        // Bob's write right after is stamped at the node's time, not a minute ahead.
+        _ = try await n1.create(.quotes, id: id(3), fields: ["content": .string("b"), "userId": .string(bob)])
+        let bobs = try #require(try await n1.writer.read { try n1.loadState($0, collection: "quotes", id: self.id(3)) })
+        #expect(bobs.touched.hlc.millis <= now)
+        // Alice's edit of the same field through the API a moment later wins.
+        clock.advance(2_000)
+        _ = try await n1.update(.quotes, id: id(1), owner: alice, fields: ["notes": .string("web")])
+        #expect(try await n1.record(.quotes, id: id(1), owner: nil)?.text("notes") == "web")
+
+        // Half a second ahead: the device's stamp is kept, and resending the edit is a no-op.
+        let slightly = DeviceEdit(id: id(2), stamp: DeviceEdit.stamp(device: "phone", millis: clock.now() + 500, counter: 0), operation: .upsert(fields: ["notes": .string("p")], tags: nil))
+        #expect(try await n1.applyDeviceEdits([slightly], owner: alice).applied == 1)
+        #expect(try await n1.applyDeviceEdits([slightly], owner: alice).unchanged == 1)
+        let kept = try #require(try await n1.writer.read { try n1.loadState($0, collection: "quotes", id: self.id(2)) })
+        #expect(kept.fields["notes"]?.stamp == slightly.stamp)
+    }
+
+    @Test("edits re-stamped in one batch keep the order of the device's own stamps")
+    func restampOrder() async throws {
+        let n1 = try node("n1")
+        try await create(n1, 1, owner: alice)
+        let now = clock.now()
+        let later = DeviceEdit(id: id(1), stamp: DeviceEdit.stamp(device: "phone", millis: now + 30_000, counter: 1), operation: .upsert(fields: ["notes": .string("second")], tags: nil))
+        let earlier = DeviceEdit(id: id(1), stamp: DeviceEdit.stamp(device: "phone", millis: now + 30_000, counter: 0), operation: .upsert(fields: ["notes": .string("first")], tags: nil))
+        _ = try await n1.applyDeviceEdits([later, earlier], owner: alice)
+        #expect(try await n1.record(.quotes, id: id(1), owner: nil)?.text("notes") == "second")
+    }
 }
