@@ -105,6 +105,9 @@ let package = Package(
                 "StoaSimulator",
                 "StoaBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
         .testTarget(name: "StoaCoreTests", dependencies: ["StoaCore"]),

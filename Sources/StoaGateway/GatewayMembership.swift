@@ -119,6 +119,10 @@ public actor GatewayMembership: Service {
         for member in instance.members { names.insert(member.id.name) }
         for name in names {
             guard let current = instance.member(named: name), case .node(let url) = MemberRole(meta: current.meta), !url.isEmpty else { continue }
+            guard current.status != .left else {
+                pool.remove(name: name)
+                continue
+            }
             pool.update(name: name, url: url, membership: Self.membership(current.status))
         }
     }
@@ -127,7 +131,7 @@ public actor GatewayMembership: Service {
         switch status {
         case .alive: .alive
         case .suspect: .suspect
-        case .dead: .dead
+        case .dead, .left: .dead
         }
     }
 
@@ -157,6 +161,10 @@ public actor GatewayMembership: Service {
         guard let current = swim?.member(named: id.name) else { return }
         guard case .node(let url) = MemberRole(meta: current.meta), !url.isEmpty else { return }
         logger.info("node \(id.name) at \(url): \(change)")
+        guard current.status != .left else {
+            pool.remove(name: id.name)
+            return
+        }
         pool.update(name: id.name, url: url, membership: Self.membership(current.status))
     }
 

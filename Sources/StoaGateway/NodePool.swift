@@ -46,6 +46,11 @@ public final class NodePool: Sendable {
         }
     }
 
+    /// Forgets a node (it left the cluster): no request goes to it any more.
+    public func remove(name: String) {
+        state.withLock { nodes in nodes[name] = nil }
+    }
+
     /// Nodes to health-check: ejected ones that membership says are not dead.
     public func readmissionCandidates() -> [(name: String, url: String)] {
         state.withLock { nodes in nodes.values.filter { $0.ejected && $0.membership != .dead }.map { ($0.name, $0.url) } }

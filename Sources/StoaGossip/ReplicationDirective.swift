@@ -4,4 +4,7 @@ public enum ReplicationDirective: Sendable, Hashable {
     case push(seqs: ClosedRange<UInt64>, to: [String])
     /// Send my version vector to that peer; it answers with the changes I lack and its own vector.
     case antiEntropy(with: String)
+    /// Time to compact the log: remove the changes every member holds
+    /// (``ReplicationMachine/stablePoint(own:now:)``).
+    case compact
 }

@@ -4,9 +4,12 @@ import StoaCore
 /// pushed at once to every live peer; anti-entropy runs periodically with one random live
 /// peer, and at once with a peer that (re)appears, to repair whatever pushes missed.
 ///
-/// It knows peers by node name, learns liveness from membership (``onPeerStatus(_:alive:now:)``)
-/// and what peers hold from the version vectors they report (``onPeerVector(_:vector:now:)``).
-/// Like ``SWIMInstance`` it does no I/O and takes time and randomness as arguments.
+/// It knows peers by node name, learns liveness from membership (``onPeerStatus(_:alive:now:)``,
+/// ``onPeerLeft(_:now:)``) and what peers hold from the version vectors they report
+/// (``onPeerVector(_:vector:now:)``), and from those decides what may leave the log
+/// (``stablePoint(own:now:)``, asked for every ``ReplicationConfiguration/compactionIntervalMillis``
+/// with a ``ReplicationDirective/compact`` directive). Like ``SWIMInstance`` it does no I/O and
+/// takes time and randomness as arguments.
 public struct ReplicationMachine: Sendable {
     /// What we know about one peer.
     struct Peer: Sendable, Hashable {
@@ -14,6 +17,10 @@ public struct ReplicationMachine: Sendable {
         /// The union of the vectors it reported, `nil` before the first.
         var vector: VersionVector?
         var heardAt: UInt64?
+        /// Since when it is not alive (`nil` while alive or never seen alive).
+        var downSince: UInt64?
+        /// It left the cluster for good: it no longer holds compaction back.
+        var left = false
     }
 
     /// The local node's name (the origin of its changes).
@@ -22,6 +29,8 @@ public struct ReplicationMachine: Sendable {
     var peers: [String: Peer] = [:]
     /// When periodic anti-entropy runs next (`nil` before the first tick).
     var nextAntiEntropyAt: UInt64?
+    /// When the log is compacted next (`nil` before the first tick).
+    var nextCompactionAt: UInt64?
 
     public init(myself: String, configuration: ReplicationConfiguration = .init()) {
         self.myself = myself
@@ -62,22 +71,49 @@ public struct ReplicationMachine: Sendable {
         var state = peers[peer] ?? Peer()
         let wasAlive = state.alive
         state.alive = alive
+        if alive {
+            state.downSince = nil
+            state.left = false
+        } else if state.downSince == nil {
+            state.downSince = now
+        }
         peers[peer] = state
         return alive && !wasAlive ? [.antiEntropy(with: peer)] : []
     }
 
+    /// Membership says `peer` left the cluster gracefully: it is no longer alive and no longer
+    /// holds compaction back. (Should it come back, membership reports it alive again.)
+    public mutating func onPeerLeft(_ peer: String, now: UInt64) {
+        guard peer != myself else { return }
+        var state = peers[peer] ?? Peer()
+        state.alive = false
+        state.left = true
+        if state.downSince == nil { state.downSince = now }
+        peers[peer] = state
+    }
+
     /// Every ``ReplicationConfiguration/antiEntropyIntervalMillis``: anti-entropy with one
     /// random live peer. The first tick only starts the timer.
+    /// Every ``ReplicationConfiguration/compactionIntervalMillis``: ``ReplicationDirective/compact``.
     public mutating func onTick(now: UInt64, rng: inout some RandomNumberGenerator) -> [ReplicationDirective] {
+        var directives: [ReplicationDirective] = []
+        if let due = nextCompactionAt {
+            if now >= due {
+                nextCompactionAt = now + configuration.compactionIntervalMillis
+                directives.append(.compact)
+            }
+        } else {
+            nextCompactionAt = now + configuration.compactionIntervalMillis
+        }
         guard let due = nextAntiEntropyAt else {
             nextAntiEntropyAt = now + configuration.antiEntropyIntervalMillis
-            return []
+            return directives
         }
-        guard now >= due else { return [] }
+        guard now >= due else { return directives }
         nextAntiEntropyAt = now + configuration.antiEntropyIntervalMillis
         let live = livePeers
-        guard !live.isEmpty else { return [] }
-        return [.antiEntropy(with: live[Int.random(in: 0..<live.count, using: &rng)])]
+        guard !live.isEmpty else { return directives }
+        return [.antiEntropy(with: live[Int.random(in: 0..<live.count, using: &rng)])] + directives
     }
 
     /// `peer` reported its version vector (answering a sync or acknowledging a push). Vectors
@@ -94,6 +130,54 @@ public struct ReplicationMachine: Sendable {
         state.heardAt = now
         peers[peer] = state
     }
+
+    // MARK: - Compaction
+
+    /// The changes every member holds, as far as this node knows: per origin, the smallest
+    /// contiguous mark among `own` (this node's vector) and the vectors reported by every peer
+    /// that still counts — alive or suspect, or down for less than
+    /// ``ReplicationConfiguration/deadMemberHorizonMillis``, and not left. `nil` while such a peer
+    /// has not reported a vector yet (nothing may leave the log before it has).
+    ///
+    /// Changes at or below this point are needed by no current member: the log MAY drop them.
+    /// A replica that lacks some of them anyway (new, or back after the horizon) is caught up
+    /// by state transfer.
+    public func stablePoint(own: VersionVector, now: UInt64) -> VersionVector? {
+        var floor: [String: UInt64] = own.entries.mapValues(\.contiguous)
+        for name in peers.keys.sorted() {
+            guard let peer = peers[name], pins(peer, now: now) else { continue }
+            guard let vector = peer.vector else { return nil }
+            for (origin, mark) in floor {
+                floor[origin] = min(mark, vector.entries[origin]?.contiguous ?? 0)
+            }
+        }
+        return VersionVector(entries: floor.filter { $0.value > 0 }.mapValues { VersionVector.Entry(contiguous: $0) })
+    }
+
+    /// Whether `peer` still holds compaction back.
+    func pins(_ peer: Peer, now: UInt64) -> Bool {
+        if peer.left { return false }
+        guard let since = peer.downSince else { return true }
+        return now &- since < configuration.deadMemberHorizonMillis
+    }
+
+    /// Peers that hold compaction back now (alive, suspect, or down within the horizon), sorted.
+    public func pinningPeers(now: UInt64) -> [String] {
+        peers.filter { pins($0.value, now: now) }.keys.sorted()
+    }
+
+    /// Live peers (alive or suspect, not left) whose reported vector lacks some of `origin`'s
+    /// changes `1...seq`, sorted: before a node leaves, it makes sure they have all of its own
+    /// changes (a graceful leave loses no write).
+    public func peersLacking(origin: String, through seq: UInt64) -> [String] {
+        guard seq > 0 else { return [] }
+        return peers.filter { _, peer in
+            peer.alive && !peer.left && (peer.vector?.entries[origin]?.contiguous ?? 0) < seq
+        }.keys.sorted()
+    }
+
+    /// True when membership reported `peer` as having left.
+    public func hasLeft(_ peer: String) -> Bool { peers[peer]?.left ?? false }
 
     // MARK: - Reading
 

@@ -50,7 +50,7 @@ extension SWIMInstance {
         }
         if welcome, chosen.count < fanout {
             let known = table.values
-                .filter { $0.member.status != .dead && $0.member.id != destination }
+                .filter { !$0.member.status.isDown && $0.member.id != destination }
                 .map(\.member.id)
                 .sorted()
                 .shuffled(using: &rng)

@@ -9,7 +9,7 @@ extension SWIMInstance {
     /// and both views merge again; a ping to a dead seed does the same for restarted seeds.
     mutating func pingSeedsAndDead(rng: inout some RandomNumberGenerator, into directives: inout [SWIMDirective]) {
         let sortedMembers = table.keys.sorted()
-        let liveAddresses = Set(sortedMembers.filter { table[$0]?.member.status != .dead }.map(\.address))
+        let liveAddresses = Set(sortedMembers.filter { table[$0]?.member.status.isDown == false }.map(\.address))
         for seed in seeds where !liveAddresses.contains(seed) {
             let known = sortedMembers.first { $0.address == seed }
             send(.ping(sequence: nextSequence()), to: seed, about: known, rng: &rng, into: &directives)

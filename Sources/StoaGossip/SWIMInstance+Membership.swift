@@ -52,14 +52,23 @@ extension SWIMInstance {
 
         case .dead:
             guard update.incarnation >= current.incarnation else { return false }
-            if current.status == .dead {
+            if current.status.isDown {
+                // A member that left stays left at its incarnation (dead adds nothing).
                 guard update.incarnation > current.incarnation else { return false }
                 state.member.incarnation = update.incarnation
+                transition(&state, to: .dead, now: now, into: &directives)
             } else {
                 state.member.incarnation = update.incarnation
                 state.suspicion = nil
                 transition(&state, to: .dead, now: now, into: &directives)
             }
+
+        case .left:
+            // The member's own announcement: overrides every claim at its incarnation or below.
+            guard update.incarnation >= current.incarnation, current.status != .left || update.incarnation > current.incarnation else { return false }
+            state.member.incarnation = update.incarnation
+            state.suspicion = nil
+            transition(&state, to: .left, now: now, into: &directives)
         }
         table[update.id] = state
         if state.member.status == current.status, state.member.meta != current.meta {
@@ -79,7 +88,7 @@ extension SWIMInstance {
     private mutating func learn(
         _ update: MemberUpdate, now: UInt64, rng: inout some RandomNumberGenerator, into directives: inout [SWIMDirective]
     ) -> Bool {
-        guard update.status != .dead else { return false }
+        guard !update.status.isDown else { return false }
         var state = MemberState(
             member: Member(id: update.id, status: update.status, incarnation: update.incarnation, meta: update.meta, lastChange: now),
             suspicion: nil
@@ -111,7 +120,8 @@ extension SWIMInstance {
             incarnation = update.incarnation + 1
             enqueue(MemberUpdate(id: myself, status: .alive, incarnation: incarnation, meta: meta))
             return true
-        case .suspect, .dead:
+        case .suspect, .dead, .left:
+            // A claim that we left while we run (started again after leaving) is refuted too.
             guard update.incarnation >= incarnation else { return false }
             incarnation = update.incarnation + 1
             adjustLocalHealth(by: 1)
@@ -135,7 +145,7 @@ extension SWIMInstance {
     /// `n` the members not known dead, ourselves and the suspect included (the suspect cannot
     /// confirm, and the first accuser raised the suspicion).
     func expectedConfirmations(subject: MemberID) -> Int {
-        let others = table.values.count { $0.member.id != subject && $0.member.status != .dead }
+        let others = table.values.count { $0.member.id != subject && !$0.member.status.isDown }
         let count = others + 2
         return max(0, min(configuration.maxSuspicionConfirmations, count - 2))
     }
@@ -188,7 +198,7 @@ extension SWIMInstance {
     mutating func forgetLongDead(now: UInt64) {
         let retention = configuration.deadMemberRetentionMillis
         for (id, state) in table
-        where state.member.status == .dead && now >= state.member.lastChange &+ retention && !seeds.contains(id.address) {
+        where state.member.status.isDown && now >= state.member.lastChange &+ retention && !seeds.contains(id.address) {
             table[id] = nil
         }
     }

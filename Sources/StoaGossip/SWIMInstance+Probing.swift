@@ -32,13 +32,13 @@ extension SWIMInstance {
             if probeIndex >= probeOrder.count {
                 guard !reshuffled else { return nil }
                 reshuffled = true
-                probeOrder = table.keys.filter { table[$0]?.member.status != .dead }.sorted().shuffled(using: &rng)
+                probeOrder = table.keys.filter { table[$0]?.member.status.isDown == false }.sorted().shuffled(using: &rng)
                 probeIndex = 0
                 if probeOrder.isEmpty { return nil }
             }
             let candidate = probeOrder[probeIndex]
             probeIndex += 1
-            if let state = table[candidate], state.member.status != .dead {
+            if let state = table[candidate], !state.member.status.isDown {
                 return candidate
             }
         }
@@ -69,7 +69,7 @@ extension SWIMInstance {
         var penalty = 1
         if current.expectedNacks > 0, current.nacks < current.expectedNacks { penalty += 1 }
         adjustLocalHealth(by: penalty)
-        if let state = table[current.target], state.member.status != .dead {
+        if let state = table[current.target], !state.member.status.isDown {
             apply(
                 MemberUpdate(
                     id: current.target, status: .suspect, incarnation: state.member.incarnation,

@@ -97,7 +97,7 @@ public struct SWIMInstance: Sendable {
 
     /// The number of members not known to be dead, ourselves included.
     public var liveCount: Int {
-        1 + table.values.count { $0.member.status != .dead }
+        1 + table.values.count { !$0.member.status.isDown }
     }
 
     private static func rank(_ status: MemberStatus) -> Int {
@@ -105,6 +105,7 @@ public struct SWIMInstance: Sendable {
         case .alive: return 0
         case .suspect: return 1
         case .dead: return 2
+        case .left: return 3
         }
     }
 
@@ -156,12 +157,12 @@ public struct SWIMInstance: Sendable {
         let previous = table[sender]?.member
         // A newcomer, or a member that lost its state (restarted while considered dead), is
         // sent a snapshot of the membership with our reply.
-        let welcome = previous.map { $0.status == .dead && $0.incarnation >= envelope.fromIncarnation } ?? true
+        let welcome = previous.map { $0.status.isDown && $0.incarnation >= envelope.fromIncarnation } ?? true
         // A sender announcing other metadata than we hold for it at an incarnation that is not
         // newer lost its state (restarted, e.g. on another HTTP port, before it was declared
         // dead): our reply carries our claim about it, which it overrides at a higher incarnation.
         let stale = previous.map {
-            $0.status != .dead && $0.incarnation >= envelope.fromIncarnation && $0.meta != envelope.fromMeta
+            !$0.status.isDown && $0.incarnation >= envelope.fromIncarnation && $0.meta != envelope.fromMeta
         } ?? false
         apply(
             MemberUpdate(id: sender, status: .alive, incarnation: envelope.fromIncarnation, meta: envelope.fromMeta),

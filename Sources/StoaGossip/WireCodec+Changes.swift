@@ -9,6 +9,7 @@ extension WireCodec {
         writer.string(change.collection)
         writer.string(change.recordID)
         RecordStateCodec.write(change.delta, into: &writer)
+        CoversCodec.write(change.covers, into: &writer)
     }
 
     static func readChange(from reader: inout WireReader) throws(WireCodecError) -> Change {
@@ -18,6 +19,7 @@ extension WireCodec {
         let collection = try reader.string()
         let recordID = try reader.string()
         let delta = try RecordStateCodec.readRecordState(from: &reader)
-        return Change(origin: origin, seq: seq, collection: collection, recordID: recordID, delta: delta)
+        let covers = try CoversCodec.read(from: &reader, below: seq)
+        return Change(origin: origin, seq: seq, collection: collection, recordID: recordID, delta: delta, covers: covers)
     }
 }

@@ -85,13 +85,14 @@ extension WireCodec {
         return MemberID(name: name, host: host, port: port)
     }
 
-    /// Id, status (0 alive, 1 suspect, 2 dead), incarnation, meta, optional accuser.
+    /// Id, status (0 alive, 1 suspect, 2 dead, 3 left), incarnation, meta, optional accuser.
     static func write(_ update: MemberUpdate, into writer: inout WireWriter) {
         write(update.id, into: &writer)
         switch update.status {
         case .alive: writer.byte(0)
         case .suspect: writer.byte(1)
         case .dead: writer.byte(2)
+        case .left: writer.byte(3)
         }
         writer.varint(update.incarnation)
         writer.string(update.meta)
@@ -110,6 +111,7 @@ extension WireCodec {
         case 0: status = .alive
         case 1: status = .suspect
         case 2: status = .dead
+        case 3: status = .left
         default: throw WireCodecError(reason: "unknown member status")
         }
         let incarnation = try reader.varint()

@@ -2,7 +2,8 @@ import StoaCore
 
 /// The compact binary encoding of ``WireMessage``.
 ///
-/// Layout: one version byte (``version``), one tag byte (1 `swim`, 2 `vector`, 3 `changes`),
+/// Layout: one version byte (``version``), one tag byte (1 `swim`, 2 `vector`, 3 `changes`,
+/// 4 `snapshot`),
 /// then the fields in declaration order. Integers are LEB128 varints (signed ones zigzag
 /// mapped), strings a varint byte count followed by UTF-8, doubles 8 bytes little-endian,
 /// optionals a 0/1 byte. Sets and maps are written sorted (strings by UTF-8 bytes), so equal
@@ -15,12 +16,16 @@ import StoaCore
 /// transport.
 public enum WireCodec {
     /// The format version written as the first byte; other versions are rejected.
-    public static let version: UInt8 = 1
+    ///
+    /// Version 2 (bounded history) added a change's covered numbers and the `snapshot` message;
+    /// nodes of versions 1 and 2 do not understand each other (README, "Upgrading").
+    public static let version: UInt8 = 2
 
     enum Tag: UInt8 {
         case swim = 1
         case vector = 2
         case changes = 3
+        case snapshot = 4
     }
 
     // MARK: - Entry points
@@ -47,6 +52,19 @@ public enum WireCodec {
                 write(vector, into: &writer)
             } else {
                 writer.bool(false)
+            }
+        case .snapshot(let from, let batch):
+            writer.byte(Tag.snapshot.rawValue)
+            writer.string(from)
+            writer.varint(batch.id)
+            writer.varint(batch.index)
+            writer.bool(batch.isLast)
+            write(batch.floor, into: &writer)
+            writer.count(batch.records.count)
+            for record in batch.records {
+                writer.string(record.collection)
+                writer.string(record.recordID)
+                RecordStateCodec.write(record.state, into: &writer)
             }
         }
         return writer.bytes
@@ -76,6 +94,21 @@ public enum WireCodec {
             for _ in 0..<count { changes.append(try readChange(from: &reader)) }
             let vector = try reader.bool() ? try readVector(from: &reader) : nil
             message = .changes(from: from, changes, vector: vector)
+        case .snapshot:
+            let from = try reader.string()
+            let id = try reader.varint()
+            let index = try reader.varint()
+            let isLast = try reader.bool()
+            let floor = try readVector(from: &reader)
+            let count = try reader.count()
+            var records: [RecordSnapshot] = []
+            records.reserveCapacity(count)
+            for _ in 0..<count {
+                let collection = try reader.string()
+                let recordID = try reader.string()
+                records.append(RecordSnapshot(collection: collection, recordID: recordID, state: try RecordStateCodec.readRecordState(from: &reader)))
+            }
+            message = .snapshot(from: from, SnapshotBatch(id: id, index: index, isLast: isLast, floor: floor, records: records))
         }
         try reader.finish()
         return message

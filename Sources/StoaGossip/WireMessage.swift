@@ -8,4 +8,7 @@ public enum WireMessage: Sendable, Hashable {
     case vector(from: String, VersionVector)
     /// Changes pushed or sent in answer to a vector, optionally with the sender's vector.
     case changes(from: String, [Change], vector: VersionVector?)
+    /// A batch of a state transfer, sent in answer to a vector that lacks changes the sender
+    /// no longer keeps as log.
+    case snapshot(from: String, SnapshotBatch)
 }

@@ -38,7 +38,7 @@ extension PBError {
             self = .badRequest("Failed to create record.", data: [field: .init(code: "validation_not_unique", message: "Value must be unique.")])
         case .invalidQuery(let message):
             self = .badRequest(message)
-        case .nodeNameMismatch:
+        case .nodeNameMismatch, .backupDestinationExists:
             self = .internalError
         }
     }

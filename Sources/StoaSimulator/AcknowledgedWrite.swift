@@ -20,6 +20,9 @@ public struct AcknowledgedWrite: Sendable, Equatable {
     /// The device that made the write (a device edit is stamped with the device as its node),
     /// `nil` for a write through the Records API (stamped with its origin).
     public var device: String? = nil
+    /// The change the origin committed for it, with the write's own delta (as the store's
+    /// commit observer reported it).
+    public var change: Change
 
     /// The node a change of this write is stamped with.
     public var stampNode: String { device.map { DeviceEdit.stamp(device: $0, millis: 0, counter: 0).node } ?? origin }

@@ -14,6 +14,8 @@ public struct CheckSpec: Sendable, Equatable, Decodable {
     /// it was acknowledged at (so no client, a device with a wrong clock included, can push
     /// the nodes' clocks ahead).
     public var maxStampLeadMillis: UInt64?
+    /// Every running node MUST have compacted its log at least once by the end.
+    public var logCompacted: Bool = false
 
     public init(convergedWithinMillis: UInt64 = 30_000, driftRejected: [String] = [], noLostWrites: Bool = true,
                 matchesReference: Bool = true, membershipAgreed: Bool = true, maxStampLeadMillis: UInt64? = nil) {
@@ -26,7 +28,7 @@ public struct CheckSpec: Sendable, Equatable, Decodable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case convergedWithinSeconds, driftRejected, noLostWrites, matchesReference, membershipAgreed, maxStampLeadSeconds
+        case convergedWithinSeconds, driftRejected, noLostWrites, matchesReference, membershipAgreed, maxStampLeadSeconds, logCompacted
     }
 
     public init(from decoder: any Decoder) throws {
@@ -38,6 +40,7 @@ public struct CheckSpec: Sendable, Equatable, Decodable {
         noLostWrites = try container.decodeIfPresent(Bool.self, forKey: .noLostWrites) ?? true
         matchesReference = try container.decodeIfPresent(Bool.self, forKey: .matchesReference) ?? true
         membershipAgreed = try container.decodeIfPresent(Bool.self, forKey: .membershipAgreed) ?? true
+        logCompacted = try container.decodeIfPresent(Bool.self, forKey: .logCompacted) ?? false
         if let lead = try container.decodeIfPresent(Double.self, forKey: .maxStampLeadSeconds) {
             guard lead >= 0, lead < 1e6 else { throw ScenarioError("checks.maxStampLeadSeconds out of range") }
             maxStampLeadMillis = UInt64((lead * 1000).rounded())

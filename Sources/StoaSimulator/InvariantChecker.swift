@@ -42,6 +42,9 @@ struct InvariantChecker {
         checkAgainstModel(writes)
         if let lead = checks.maxStampLeadMillis { checkStampLead(writes, maxLeadMillis: lead) }
         if checks.membershipAgreed { checkMembership() }
+        checkLeftNodes()
+        for violation in Self.logViolations(snapshots.filter(\.up).map { ($0.name, $0.logFloor, $0.log) }) { fail(violation) }
+        if checks.logCompacted { checkCompacted() }
         return violations
     }
 
@@ -96,14 +99,9 @@ struct InvariantChecker {
 
     /// The acknowledged writes joined with the changes their origins recorded.
     mutating func modelWrites() -> [ModelWrite] {
-        let byName = Dictionary(uniqueKeysWithValues: snapshots.map { ($0.name, $0) })
         var out: [ModelWrite] = []
         for write in acknowledged {
-            guard let change = byName[write.origin]?.ownChanges[write.seq] else {
-                fail("\(write.label): acknowledged but missing from its origin's change log")
-                continue
-            }
-            let (model, problem) = ModelWrite.make(write, change: change)
+            let (model, problem) = ModelWrite.make(write, change: write.change)
             if let problem { fail(problem) }
             if let model { out.append(model) }
         }
@@ -207,6 +205,52 @@ struct InvariantChecker {
             }
         }
         if ahead > 3 { fail("\(ahead) acknowledged writes stamped too far ahead in all") }
+    }
+
+    // MARK: - Bounded history
+
+    /// The history rule (README, "Bounded history"): a node's log holds at most one change per
+    /// record and origin, however often the record is edited. The one exception: a change some
+    /// node has already compacted away (at or below the highest floor of its origin: every member
+    /// held it then) may still sit in a log beside a newer change of the record that does not
+    /// cover it (a node that joined late can get both); compaction removes it.
+    ///
+    /// - Parameter logs: each running node's name, log floor and log.
+    static func logViolations(_ logs: [(name: String, floor: VersionVector, log: [LogEntry])]) -> [String] {
+        var compacted: [String: UInt64] = [:]
+        for (_, floor, _) in logs {
+            for (origin, entry) in floor.entries { compacted[origin] = max(compacted[origin] ?? 0, entry.contiguous) }
+        }
+        var out: [String] = []
+        for (name, _, log) in logs {
+            var perRecord: [String: Int] = [:]
+            for entry in log where entry.seq > (compacted[entry.origin] ?? 0) {
+                perRecord["\(entry.origin) \(entry.collection)/\(entry.recordID)", default: 0] += 1
+            }
+            let over = perRecord.filter { $0.value > 1 }.sorted { $0.key < $1.key }
+            if let first = over.first {
+                out.append("\(name): the log holds \(first.value) changes of \(first.key) (\(over.count) records with several), at most 1 allowed")
+            }
+        }
+        return out
+    }
+
+    /// Every running node compacted its log at least once (its floor is not empty).
+    mutating func checkCompacted() {
+        for node in snapshots where node.up && node.logFloor.entries.isEmpty {
+            fail("\(node.name) never compacted its log (\(node.log.count) changes in it)")
+        }
+    }
+
+    /// Nodes that left are marked left (or already forgotten) by every running node.
+    mutating func checkLeftNodes() {
+        for node in snapshots where node.up {
+            for left in snapshots where left.hasLeft {
+                if let status = node.membership[left.name] ?? nil, status != .left {
+                    fail("\(node.name) sees \(left.name), which left, as \(status.rawValue)")
+                }
+            }
+        }
     }
 
     // MARK: - Membership

@@ -1,16 +1,19 @@
+import StoaStore
 import Synchronization
 
-/// Collects the sequence numbers of local writes as a store commits them: the store's
-/// `onCommit` observer appends (on the store's queue), the simulator drains right after each
-/// write returns, and feeds them to replication as the node's shell does.
+/// Collects the local writes as a store commits them: the store's `onCommit` observer appends
+/// (on the store's queue), the simulator drains right after each write returns, and feeds their
+/// sequence numbers to replication as the node's shell does. Each comes with the write's own
+/// delta, which the checks compare with what the client asked for (the log itself may have merged
+/// it into a later change of the record, or compacted it away, by the end of the run).
 final class LocalCommitBuffer: Sendable {
-    private let seqs = Mutex<[UInt64]>([])
+    private let commits = Mutex<[CommittedChange]>([])
 
-    func append(_ seq: UInt64) { seqs.withLock { $0.append(seq) } }
+    func append(_ change: CommittedChange) { commits.withLock { $0.append(change) } }
 
-    /// The sequence numbers committed since the last drain, in commit order.
-    func drain() -> [UInt64] {
-        seqs.withLock { pending in
+    /// The local writes committed since the last drain, in commit order.
+    func drain() -> [CommittedChange] {
+        commits.withLock { pending in
             defer { pending.removeAll() }
             return pending
         }

@@ -15,6 +15,11 @@ public struct NodeCounters: Sendable, Equatable {
     /// Writes sent while the node was down.
     public var writesUnavailable = 0
     public var crashes = 0
+    /// Changes compacted out of the log.
+    public var compacted = 0
+    /// State transfers sent, and completed on this node.
+    public var stateTransfersSent = 0
+    public var stateTransfersReceived = 0
 
     public init() {}
 }

@@ -4,15 +4,27 @@ import StoaStore
 
 /// What one node holds at the end of a run, read through the store's public API and the
 /// SWIM instance's view.
+/// One change in a node's log, as the bounded-history check sees it.
+struct LogEntry: Hashable {
+    var origin: String
+    var seq: UInt64
+    var collection: String
+    var recordID: String
+}
+
 struct NodeSnapshot {
     var name: String
     var up: Bool
+    /// It left the cluster gracefully during the run.
+    var hasLeft: Bool
     var digest: String
     /// Every live quote, ordered by id.
     var rows: [StoredRecord]
     var vector: VersionVector
-    /// The node's own changes by sequence number.
-    var ownChanges: [UInt64: Change]
+    /// The changes the node's log holds (without their deltas), and the log's compacted prefix:
+    /// for the bounded-history check.
+    var log: [LogEntry]
+    var logFloor: VersionVector
     /// How the node's SWIM instance sees every other node (`nil`: unknown).
     var membership: [String: MemberStatus?]
     var counters: NodeCounters

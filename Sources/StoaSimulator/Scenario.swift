@@ -27,6 +27,21 @@ public struct Scenario: Sendable, Equatable {
     public var suiteSeeds: Int
     /// The drift bound every node's store enforces (production default 60 s).
     public var maxDriftMillis: UInt64
+    /// How often every node compacts its change log (production default 10 s; 2 s here by
+    /// default, so compaction runs many times in a run).
+    public var compactionIntervalMillis: UInt64
+    /// How long a dead member holds compaction back (production default 72 h).
+    public var deadHorizonMillis: UInt64
+
+    /// Nodes that start only at a `join` event (new members, with empty databases).
+    public var lateNodes: Set<String> {
+        Set(events.compactMap { if case .join(let node) = $0.action { node } else { nil } })
+    }
+
+    /// Nodes that leave the cluster at a `leave` event (they are not running at the end).
+    public var leavingNodes: Set<String> {
+        Set(events.compactMap { if case .leave(let node) = $0.action { node } else { nil } })
+    }
 
     /// The end of the safety phase: the later of the workload's end and the last event.
     public var quietMillis: UInt64 {
@@ -72,6 +87,12 @@ public struct Scenario: Sendable, Equatable {
         checks = file.checks ?? CheckSpec()
         suiteSeeds = file.suiteSeeds ?? 50
         maxDriftMillis = UInt64(((file.maxDriftSeconds ?? 60) * 1000).rounded())
+        let compaction = file.compactionIntervalSeconds ?? 2
+        let horizon = file.deadHorizonSeconds ?? 72 * 3600
+        guard compaction >= 0.1, compaction < 1e6 else { throw ScenarioError("compactionIntervalSeconds must be in 0.1..<1000000") }
+        guard horizon >= 0, horizon < 1e7 else { throw ScenarioError("deadHorizonSeconds out of range") }
+        compactionIntervalMillis = UInt64((compaction * 1000).rounded())
+        deadHorizonMillis = UInt64((horizon * 1000).rounded())
         // A stable sort keeps same-instant events in file order.
         events = events.enumerated().sorted { ($0.element.atMillis, $0.offset) < ($1.element.atMillis, $1.offset) }.map(\.element)
         try validate()
@@ -99,7 +120,9 @@ public struct Scenario: Sendable, Equatable {
         for client in workload.clients ?? [] { try requireKnown(client.nodes, "workload.clients") }
         guard workload.simultaneous <= nodes.count else { throw ScenarioError("workload.simultaneous exceeds the node count") }
 
-        var down = Set<String>()
+        // Late nodes are down (never started) until they join; nodes that leave stay down.
+        var down = lateNodes
+        var left = Set<String>()
         var blocked = Set<DirectedLink>()
         var timeline: [(at: UInt64, order: Int, action: ScenarioEvent.Action)] = []
         for (index, event) in events.enumerated() {
@@ -116,7 +139,7 @@ public struct Scenario: Sendable, Equatable {
             case .crash(let node):
                 guard down.insert(node).inserted else { throw ScenarioError("events: \(node) crashes at \(step.at) ms while down") }
             case .restart(let node):
-                guard down.remove(node) != nil else { throw ScenarioError("events: \(node) restarts at \(step.at) ms while up") }
+                guard !left.contains(node), down.remove(node) != nil else { throw ScenarioError("events: \(node) restarts at \(step.at) ms while up") }
             case .partition(let groups):
                 let listed = groups.flatMap { $0 }
                 guard Set(listed).count == listed.count else { throw ScenarioError("events: partition groups at \(step.at) ms overlap") }
@@ -132,8 +155,15 @@ public struct Scenario: Sendable, Equatable {
                 if !oneWay { blocked.formUnion(DirectedLink.all(from: to, to: from)) }
             case .clockJump:
                 break
+            case .join(let node):
+                guard down.remove(node) != nil, !left.contains(node) else { throw ScenarioError("events: \(node) joins at \(step.at) ms but is not a new node") }
+            case .leave(let node):
+                guard !down.contains(node), left.insert(node).inserted else { throw ScenarioError("events: \(node) leaves at \(step.at) ms while down") }
+                down.insert(node)
             }
+            if case .crash(let node) = step.action, left.contains(node) { throw ScenarioError("events: \(node) crashes after leaving") }
         }
+        down.subtract(left)
         guard down.isEmpty else {
             throw ScenarioError("events: \(down.sorted().joined(separator: ", ")) never restarted (every crashed node must be back by the quiet point)")
         }

@@ -12,7 +12,11 @@
 /// - `{"type": "crash", "node": "n2"}` / `{"type": "restart", "node": "n2"}` — the node loses
 ///   its in-memory protocol state and comes back with fresh SWIM and replication machines at
 ///   incarnation 0; its database is kept;
-/// - `{"type": "clockJump", "node": "n2", "bySeconds": -30}` — the node's wall clock jumps.
+/// - `{"type": "clockJump", "node": "n2", "bySeconds": -30}` — the node's wall clock jumps;
+/// - `{"type": "join", "node": "n4"}` — the node starts for the first time, with an empty
+///   database (until then it has never run: a new member joining a running cluster);
+/// - `{"type": "leave", "node": "n3"}` — the node leaves the cluster gracefully (announces it,
+///   then stops for good; its data no longer counts).
 public struct ScenarioEvent: Sendable, Equatable, Decodable {
     public enum Action: Sendable, Equatable {
         case partition([[String]])
@@ -23,6 +27,8 @@ public struct ScenarioEvent: Sendable, Equatable, Decodable {
         case crash(String)
         case restart(String)
         case clockJump(node: String, byMillis: Int64)
+        case join(String)
+        case leave(String)
     }
 
     public var atMillis: UInt64
@@ -45,7 +51,7 @@ public struct ScenarioEvent: Sendable, Equatable, Decodable {
         case .partition(let groups): return groups.flatMap { $0 }
         case .heal: return []
         case .block(let from, let to), .unblock(let from, let to), .flap(let from, let to, _, _, _): return from + to
-        case .crash(let node), .restart(let node), .clockJump(let node, _): return [node]
+        case .crash(let node), .restart(let node), .clockJump(let node, _), .join(let node), .leave(let node): return [node]
         }
     }
 
@@ -83,12 +89,16 @@ public struct ScenarioEvent: Sendable, Equatable, Decodable {
             action = .crash(try container.decode(String.self, forKey: .node))
         case "restart":
             action = .restart(try container.decode(String.self, forKey: .node))
+        case "join":
+            action = .join(try container.decode(String.self, forKey: .node))
+        case "leave":
+            action = .leave(try container.decode(String.self, forKey: .node))
         case "clockJump":
             let seconds = try container.decode(Double.self, forKey: .bySeconds)
             guard seconds.isFinite, abs(seconds) < 1e8 else { throw ScenarioError("events: bySeconds out of range") }
             action = .clockJump(node: try container.decode(String.self, forKey: .node), byMillis: Int64((seconds * 1000).rounded()))
         default:
-            throw ScenarioError("events: unknown type \"\(type)\" (partition, heal, block, unblock, flap, crash, restart, clockJump)")
+            throw ScenarioError("events: unknown type \"\(type)\" (partition, heal, block, unblock, flap, crash, restart, clockJump, join, leave)")
         }
     }
 

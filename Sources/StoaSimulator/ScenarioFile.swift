@@ -11,4 +11,6 @@ struct ScenarioFile: Decodable {
     var checks: CheckSpec?
     var suiteSeeds: Int?
     var maxDriftSeconds: Double?
+    var compactionIntervalSeconds: Double?
+    var deadHorizonSeconds: Double?
 }

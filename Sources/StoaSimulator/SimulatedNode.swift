@@ -27,9 +27,18 @@ final class SimulatedNode {
     /// Pulls (our vector sent) still streaming back, by peer, with the monotonic time they
     /// started (as `ClusterNode.pulls`).
     var pulls: [String: UInt64] = [:]
+    /// State transfers being received, and the number of the next one sent (as the shell's).
+    var transfers = StateTransferAssembly()
+    var nextSnapshotID: UInt64 = 1
     /// The node's protocol randomness (SWIM probe order, anti-entropy peer choice).
     var rng: SplitMix64
     private(set) var up = true
+    /// Leaving gracefully: refusing writes while its own changes reach the others, until
+    /// ``leaveDeadline`` at the latest. ``hasLeft`` once it announced it and stopped for good.
+    private(set) var leaving = false
+    private(set) var leaveDeadline: UInt64 = 0
+    var nextLeaveStepAt: UInt64 = 0
+    private(set) var hasLeft = false
     /// Bumped at every crash and restart: timers scheduled in an earlier life are ignored.
     private(set) var epoch = 0
     var counters = NodeCounters()
@@ -54,7 +63,7 @@ final class SimulatedNode {
         replication = ReplicationMachine(myself: name, configuration: replicationConfiguration)
         let commits = self.commits
         database.onCommit { change in
-            if change.isLocal { commits.append(change.seq) }
+            if change.isLocal { commits.append(change) }
         }
     }
 
@@ -93,8 +102,37 @@ final class SimulatedNode {
         replication.onPeerVector(peer, vector: vector, now: now)
     }
 
+    func peerLeft(_ peer: String) {
+        replication.onPeerLeft(peer, now: now)
+    }
+
     func localCommit(seq: UInt64) -> [ReplicationDirective] {
         replication.onLocalCommit(seq: seq)
+    }
+
+    // MARK: - Joining late, leaving
+
+    /// A node that has never run yet (it joins later): down, with an empty database.
+    func notStarted() {
+        up = false
+        epoch += 1
+    }
+
+    /// Starts leaving: writes are refused from now on; the simulation drives the drain.
+    func startLeaving(deadline: UInt64) {
+        leaving = true
+        leaveDeadline = deadline
+    }
+
+    /// Announces the leave (the `left` claim to every member) and stops for good.
+    func leave() -> [SWIMDirective] {
+        let directives = swim.leave()
+        leaving = false
+        hasLeft = true
+        up = false
+        epoch += 1
+        _ = commits.drain()
+        return directives
     }
 
     // MARK: - Crash and restart
@@ -115,6 +153,9 @@ final class SimulatedNode {
         replication = ReplicationMachine(myself: name, configuration: replicationConfiguration)
         memberIDs = [:]
         pulls = [:]
+        transfers = StateTransferAssembly()
+        // Transfer numbers are new in every life (a receiver may still hold an unfinished one).
+        nextSnapshotID = UInt64(epoch + 1) << 32
         up = true
         epoch += 1
     }

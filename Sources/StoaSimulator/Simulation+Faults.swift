@@ -1,3 +1,6 @@
+import StoaCore
+import StoaGossip
+
 extension Simulation {
     // MARK: - Timed faults
 
@@ -26,6 +29,15 @@ extension Simulation {
             node.restart()
             trace.record("\(now) restart \(name)")
             queue.schedule(at: now + 1, .tick(node: node.index, epoch: node.epoch))
+        case .join(let name):
+            guard let node = nodes.first(where: { $0.name == name }) else { return }
+            node.restart()
+            trace.record("\(now) join \(name) (empty database)")
+            queue.schedule(at: now + 1, .tick(node: node.index, epoch: node.epoch))
+        case .leave(let name):
+            guard let node = nodes.first(where: { $0.name == name }) else { return }
+            node.startLeaving(deadline: node.now + Self.leaveDrainMillis)
+            trace.record("\(now) \(name) starts leaving")
         case .clockJump(let name, let millis):
             guard let node = nodes.first(where: { $0.name == name }) else { return }
             node.clock.jump(byMillis: millis)
@@ -37,5 +49,29 @@ extension Simulation {
     func cutLinks(_ links: [DirectedLink], cut: Bool) {
         if cut { network.cut(links) } else { network.restore(links) }
         trace.record("\(now) \(cut ? "cut" : "restore") \(links.map(\.description).joined(separator: ","))")
+    }
+
+    /// How long a leaving node waits for its changes to reach the others (as the shell does).
+    static let leaveDrainMillis: UInt64 = 10_000
+
+    /// One step of a graceful leave (every 500 ms, from the node's tick): while a live peer
+    /// lacks some of the node's own changes, push them and ask for its vector; once none does
+    /// (or the drain time is over), announce the leave and stop for good (as
+    /// `ClusterNode.leave()` does).
+    func leavingStep(_ node: SimulatedNode) async {
+        guard node.now >= node.nextLeaveStepAt else { return }
+        node.nextLeaveStepAt = node.now + 500
+        let origin = node.database.origin
+        let own = node.database.versionVector().entries[origin]?.contiguous ?? 0
+        let lacking = node.replication.peersLacking(origin: origin, through: own)
+        guard lacking.isEmpty || node.now >= node.leaveDeadline else {
+            for peer in lacking {
+                await sendMissing(from: node, to: peer, theirVector: node.replication.vector(of: peer) ?? VersionVector())
+                send(.vector(from: node.name, node.database.versionVector()), from: node, toPeer: peer)
+            }
+            return
+        }
+        trace.record("\(now) \(node.name) leaves (\(lacking.isEmpty ? "every peer holds its changes" : "drain time over"))")
+        await handle(node.leave(), at: node)
     }
 }

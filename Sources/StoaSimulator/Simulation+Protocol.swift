@@ -10,6 +10,10 @@ extension Simulation {
     func tick(_ index: Int, epoch: Int) async {
         let node = nodes[index]
         guard node.up, node.epoch == epoch else { return }
+        if node.leaving {
+            await leavingStep(node)
+            guard node.up else { return }
+        }
         await handle(node.swimTick(), at: node)
         await handle(node.replicationTick(), at: node)
         queue.schedule(at: now + scenario.tickMillis, .tick(node: index, epoch: epoch))
@@ -31,7 +35,12 @@ extension Simulation {
                 let current = node.swim.member(named: id.name)
                 node.memberIDs[id.name] = current?.id ?? id
                 trace.record("\(now) \(node.name) sees \(id.name) \(from?.rawValue ?? "new")->\(to.rawValue)")
-                await handle(node.peerStatus(id.name, alive: (current?.status ?? to) != .dead), at: node)
+                let status = current?.status ?? to
+                if status == .left {
+                    node.peerLeft(id.name)
+                } else {
+                    await handle(node.peerStatus(id.name, alive: !status.isDown), at: node)
+                }
             case .metaChanged(let id, let meta):
                 trace.record("\(now) \(node.name) sees \(id.name) announce \(meta)")
             }
@@ -56,6 +65,19 @@ extension Simulation {
                 guard node.pulls.keys.allSatisfy({ $0 == peer }) else { continue }
                 node.pulls[peer] = started
                 send(.vector(from: node.name, node.database.versionVector()), from: node, toPeer: peer)
+            case .compact:
+                // As the shell: remove from the log what every member holds, as far as this node knows.
+                guard let stable = node.replication.stablePoint(own: node.database.versionVector(), now: node.now) else {
+                    trace.record("\(now) \(node.name) compaction waits for a peer's vector")
+                    continue
+                }
+                do {
+                    let removed = try await node.database.compact(upTo: stable)
+                    node.counters.compacted += removed
+                    trace.record("\(now) \(node.name) compacted \(removed)")
+                } catch {
+                    runViolations.append("\(node.name): compaction failed: \(error)")
+                }
             }
         }
     }
@@ -103,6 +125,8 @@ extension Simulation {
             return "vector"
         case .changes(_, let changes, let vector):
             return "changes n=\(changes.count)\(vector == nil ? "" : " +vector")"
+        case .snapshot(_, let batch):
+            return "snapshot id=\(batch.id) #\(batch.index)\(batch.isLast ? " last" : "") n=\(batch.records.count)"
         }
     }
 
@@ -127,6 +151,21 @@ extension Simulation {
         case (.stream, .vector(let peer, let vector)):
             node.peerVector(peer, vector: vector)
             await sendMissing(from: node, to: peer, theirVector: vector)
+        case (.stream, .snapshot(let peer, let batch)):
+            do {
+                let result = try await node.database.apply(snapshot: batch.records)
+                node.counters.applied += result.applied.count
+                _ = node.commits.drain()
+                if let floor = node.transfers.merged(batch, from: peer, now: node.now) {
+                    try await node.database.adoptFloor(floor)
+                    node.counters.stateTransfersReceived += 1
+                    trace.record("\(now) \(node.name) state transfer from \(peer) complete")
+                } else {
+                    trace.record("\(now) \(node.name) merged snapshot batch #\(batch.index) applied=\(result.applied.count)")
+                }
+            } catch {
+                runViolations.append("\(node.name): merging a snapshot batch from \(peer) failed: \(error)")
+            }
         case (.stream, .changes(let peer, let changes, let vector)):
             if !changes.isEmpty {
                 do {
@@ -162,11 +201,15 @@ extension Simulation {
         }
     }
 
-    /// Sends `peer` every change it is known to lack (from the vectors it reported), in
-    /// batches, each carrying our vector (as `ClusterNode.sendMissing` does, including the
-    /// empty batch that reports our vector).
+    /// Sends `peer` every change it lacks (the vector it just sent), in batches, each carrying
+    /// our vector (as `ClusterNode.sendMissing` does, including the empty batch that reports our
+    /// vector), after a state transfer when it lacks changes below our floor.
     func sendMissing(from node: SimulatedNode, to peer: String, theirVector: VersionVector) async {
-        var known = node.replication.vector(of: peer) ?? theirVector
+        var known = theirVector
+        if node.database.needsStateTransfer(for: theirVector) {
+            guard let floor = await sendSnapshot(from: node, to: peer) else { return }
+            known.merge(floor)
+        }
         let limit = node.replicationConfiguration.maxBatch
         for _ in 0..<10_000 {
             let batch: [Change]
@@ -177,6 +220,30 @@ extension Simulation {
             send(.changes(from: node.name, batch, vector: node.database.versionVector()), from: node, toPeer: peer)
             guard batch.count == limit else { return }
             for change in batch { known.insert(origin: change.origin, seq: change.seq) }
+        }
+    }
+
+    /// Streams every record state to `peer` (as `ClusterNode.sendSnapshot` does): our floor,
+    /// read first, then batches numbered from 0, the last one marked. Returns the floor.
+    func sendSnapshot(from node: SimulatedNode, to peer: String) async -> VersionVector? {
+        let floor = node.database.floorVector()
+        let id = node.nextSnapshotID
+        node.nextSnapshotID += 1
+        node.counters.stateTransfersSent += 1
+        let limit = max(1, node.replicationConfiguration.snapshotBatch)
+        var index: UInt64 = 0
+        var position: RecordSnapshot.Position?
+        while true {
+            let records: [RecordSnapshot]
+            do { records = try await node.database.recordSnapshots(after: position, limit: limit) } catch {
+                runViolations.append("\(node.name): reading record states for \(peer) failed: \(error)")
+                return nil
+            }
+            let isLast = records.count < limit
+            send(.snapshot(from: node.name, SnapshotBatch(id: id, index: index, isLast: isLast, floor: floor, records: records)), from: node, toPeer: peer)
+            index += 1
+            if isLast { return floor }
+            position = records.last?.position
         }
     }
 }

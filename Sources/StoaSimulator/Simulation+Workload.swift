@@ -17,7 +17,7 @@ extension Simulation {
     func perform(_ write: PlannedWrite) async {
         let node = nodes[write.node]
         let label = "\(now) \(node.name) \(write.kind.rawValue) \(write.recordID)"
-        guard node.up else {
+        guard node.up, !node.leaving else {
             node.counters.writesUnavailable += 1
             trace.record("\(label) unavailable")
             return
@@ -61,16 +61,18 @@ extension Simulation {
             runViolations.append("\(label): store failed: \(error)")
             return
         }
-        let seqs = node.commits.drain()
-        guard seqs.count == 1, let seq = seqs.first else {
-            runViolations.append("\(label): committed \(seqs.count) local changes, expected 1")
+        let commits = node.commits.drain()
+        guard commits.count == 1, let commit = commits.first else {
+            runViolations.append("\(label): committed \(commits.count) local changes, expected 1")
             return
         }
+        let seq = commit.seq
         node.counters.writesAcknowledged += 1
         acknowledged.append(AcknowledgedWrite(
             origin: node.name, seq: seq, kind: write.kind, recordID: write.recordID, atMillis: now,
             requestedFields: write.fields, requestedTags: write.kind == .create ? write.tags : nil,
-            requestedTagEdit: write.tagEdit, device: device
+            requestedTagEdit: write.tagEdit, device: device,
+            change: Change(origin: commit.origin, seq: seq, collection: commit.collection, recordID: commit.recordID, delta: commit.delta)
         ))
         workload.acknowledged(write)
         trace.record("\(label) ok #\(seq)")

@@ -24,6 +24,8 @@ public final class Simulation {
         /// A flap's half-period: cut or restore these links.
         case links(cut: Bool, [DirectedLink])
         case probe
+        /// A periodic check of the bounded-history rule on every running node's log.
+        case logCheck
     }
 
     /// How often the liveness phase checks whether the replicas converged.
@@ -86,12 +88,17 @@ public final class Simulation {
             )
             let merge: (@Sendable (RecordState, RecordState) -> RecordState)? =
                 options.flippedTieBreakNode == name ? FlippedTieBreakMerge.merge : nil
-            nodes.append(SimulatedNode(
+            var replication = ReplicationConfiguration()
+            replication.compactionIntervalMillis = scenario.compactionIntervalMillis
+            replication.deadMemberHorizonMillis = scenario.deadHorizonMillis
+            let node = SimulatedNode(
                 index: index, name: name, id: ids[index], seeds: ids.filter { $0 != ids[index] }.map(\.address),
                 clock: clock, database: database, merge: merge,
-                rng: SeedDerivation.generator(seed: seed, purpose: "node \(name)")
-            ))
-            trace.record("0 \(name) clock offset=\(offset)ms drift=\(drift)ppm")
+                rng: SeedDerivation.generator(seed: seed, purpose: "node \(name)"), replicationConfiguration: replication
+            )
+            if scenario.lateNodes.contains(name) { node.notStarted() }
+            nodes.append(node)
+            trace.record("0 \(name) clock offset=\(offset)ms drift=\(drift)ppm\(node.up ? "" : " (joins later)")")
         }
         scheduleStart(phases: phases)
     }
@@ -99,7 +106,7 @@ public final class Simulation {
     /// The first tick of every node, the scenario's faults (flaps expanded with the
     /// `"events"` generator), the first write and the first convergence probe.
     private func scheduleStart(phases: [UInt64]) {
-        for node in nodes { queue.schedule(at: phases[node.index], .tick(node: node.index, epoch: node.epoch)) }
+        for node in nodes where node.up { queue.schedule(at: phases[node.index], .tick(node: node.index, epoch: node.epoch)) }
         var eventRNG = SeedDerivation.generator(seed: seed, purpose: "events")
         for event in scenario.events {
             guard case .flap(let from, let to, let period, let until, let oneWay) = event.action else {
@@ -120,6 +127,7 @@ public final class Simulation {
         let first = workload.nextGap()
         if first < scenario.workload.durationMillis { queue.schedule(at: first, .write) }
         queue.schedule(at: scenario.quietMillis, .probe)
+        queue.schedule(at: Self.logCheckIntervalMillis, .logCheck)
     }
 
     // MARK: - Running
@@ -145,7 +153,11 @@ public final class Simulation {
             case .write: await clientWrite()
             case .fault(let action): applyFault(action)
             case .links(let cut, let links): cutLinks(links, cut: cut)
-            case .probe: probe()
+            case .probe:
+                probe()
+            case .logCheck:
+                await checkLogs()
+                if now + Self.logCheckIntervalMillis <= scenario.quietMillis { queue.schedule(at: now + Self.logCheckIntervalMillis, .logCheck) }
             }
             if convergedAt != nil { break }
         }
@@ -229,18 +241,41 @@ public final class Simulation {
         for node in nodes {
             let database = node.database
             let rows = try await database.list(.quotes, query: ListQuery(order: "id", perPage: 100_000_000, skipTotal: true)).items
-            let last = database.localSequence
-            var own: [UInt64: Change] = [:]
-            if last > 0 {
-                for change in try await database.localChanges(1...last) { own[change.seq] = change }
+            let log = try await database.changes(notIn: VersionVector(), limit: Int.max).map {
+                LogEntry(origin: $0.origin, seq: $0.seq, collection: $0.collection, recordID: $0.recordID)
             }
             var membership: [String: MemberStatus?] = [:]
             for other in names where other != node.name { membership[other] = node.swim.member(named: other)?.status }
             out.append(NodeSnapshot(
-                name: node.name, up: node.up, digest: try await database.digest(), rows: rows,
-                vector: database.versionVector(), ownChanges: own, membership: membership, counters: node.counters
+                name: node.name, up: node.up, hasLeft: node.hasLeft, digest: try await database.digest(), rows: rows,
+                vector: database.versionVector(), log: log, logFloor: database.floorVector(), membership: membership,
+                counters: node.counters
             ))
         }
         return out
+    }
+
+    // MARK: - Bounded history
+
+    /// How often the logs are checked during the safety phase (and at the quiet point).
+    static let logCheckIntervalMillis: UInt64 = 2000
+
+    /// Every running node's log, checked against the history rule during the safety phase,
+    /// while partitions, crashes and joins keep the replicas apart: see
+    /// ``InvariantChecker/logViolations(_:)``.
+    func checkLogs() async {
+        var logs: [(name: String, floor: VersionVector, log: [LogEntry])] = []
+        for node in nodes where node.up {
+            do {
+                let log = try await node.database.changes(notIn: VersionVector(), limit: Int.max).map {
+                    LogEntry(origin: $0.origin, seq: $0.seq, collection: $0.collection, recordID: $0.recordID)
+                }
+                logs.append((node.name, node.database.floorVector(), log))
+            } catch {
+                runViolations.append("\(node.name): reading the log failed: \(error)")
+            }
+        }
+        for violation in InvariantChecker.logViolations(logs) where runViolations.count < 20 { runViolations.append("at \(now) ms: \(violation)") }
+        trace.record("\(now) logs \(logs.map { "\($0.name)=\($0.log.count)" }.joined(separator: " "))")
     }
 }

@@ -75,6 +75,34 @@ extension StoaDatabase {
             }
             try db.execute(sql: "CREATE INDEX changes_owner ON changes (owner, collection, origin, seq)")
         }
+        migrator.registerMigration("v3-bounded-history") { db in
+            // A change may stand for earlier changes of its origin to the same record (`covers`,
+            // see `Change`); `log_floor` holds, per origin, the prefix compacted out of the log;
+            // record states are filed under their owner for device syncs that start below the
+            // floor; `changes_record` finds a record's changes from one origin (superseding).
+            try db.execute(sql: """
+                ALTER TABLE changes ADD COLUMN covers BLOB;
+                CREATE TABLE log_floor (
+                    origin TEXT PRIMARY KEY NOT NULL,
+                    contiguous INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                DROP INDEX changes_hlc;
+                CREATE INDEX changes_record ON changes (collection, record_id, origin);
+                ALTER TABLE record_state ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+                """)
+            let decoder = JSONDecoder()
+            // Read first: the rows are updated below.
+            for row in try Row.fetchAll(db, sql: "SELECT collection, id, state FROM record_state") {
+                guard let schema = CollectionSchema.named(row[0]) else { continue }
+                let id: String = row[1]
+                let state = try StoaDatabase.decodeState(row[2] as Data, json: decoder)
+                try db.execute(
+                    sql: "UPDATE record_state SET owner = ? WHERE collection = ? AND id = ?",
+                    arguments: [schema.owner(of: state, id: id), schema.name, id]
+                )
+            }
+            try db.execute(sql: "CREATE INDEX record_state_owner ON record_state (collection, owner, id)")
+        }
         return migrator
     }
 }

@@ -13,11 +13,12 @@ extension StoaDatabase {
         return try decodeState(data)
     }
 
-    /// Stores a record's state; `encoded` may carry its encoding when the caller has it.
-    func saveState(_ db: Database, collection: String, id: String, state: RecordState, encoded: Data? = nil) throws {
+    /// Stores a record's state, filed under its `owner`; `encoded` may carry its encoding when
+    /// the caller has it.
+    func saveState(_ db: Database, collection: String, id: String, state: RecordState, owner: String, encoded: Data? = nil) throws {
         try db.cachedStatement(
-            sql: "INSERT INTO record_state (collection, id, state) VALUES (?, ?, ?) ON CONFLICT (collection, id) DO UPDATE SET state = excluded.state"
-        ).execute(arguments: [collection, id, encoded ?? Self.encodeState(state)])
+            sql: "INSERT INTO record_state (collection, id, state, owner) VALUES (?, ?, ?, ?) ON CONFLICT (collection, id) DO UPDATE SET state = excluded.state, owner = excluded.owner"
+        ).execute(arguments: [collection, id, encoded ?? Self.encodeState(state), owner])
     }
 
     /// Writes the materialized row of a record from its state: upserted when live, removed when
@@ -108,38 +109,87 @@ extension StoaDatabase {
     /// materializes the result, appends the change with the node's next sequence number and
     /// publishes the record event after commit. The caller has checked `merged != current` when
     /// an unchanged record must not be logged.
+    ///
+    /// The log keeps one change per record and origin: when this node's log still holds an
+    /// earlier change of its own to the record, the new change carries that one's delta merged
+    /// in and covers its number (and what it covered), and the earlier one leaves the log
+    /// (``Change/covers``).
     @discardableResult
     func commitDelta(_ db: Database, schema: CollectionSchema, id: String, current: RecordState, delta: RecordState) throws -> RecordState {
         let merged = current.merged(delta)
-        try saveState(db, collection: schema.name, id: id, state: merged)
+        let owner = schema.owner(of: merged, id: id)
+        try saveState(db, collection: schema.name, id: id, state: merged, owner: owner)
         try materialize(db, schema: schema, id: id, state: merged)
-        let last = try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(seq) FROM changes WHERE origin = ?"), arguments: [origin]) ?? 0
-        try insertChange(db, Change(origin: origin, seq: UInt64(last) + 1, collection: schema.name, recordID: id, delta: delta),
-                         owner: schema.owner(of: merged, id: id))
+        // Numbers stay dense: after the newest change of ours in the log (this transaction's
+        // included), or after the compacted prefix when the log holds none.
+        let logged = try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(seq) FROM changes WHERE origin = ?"), arguments: [origin]).map { UInt64($0) } ?? 0
+        let seq = max(logged, floorVector().entries[origin]?.contiguous ?? 0) + 1
+        var change = Change(origin: origin, seq: seq, collection: schema.name, recordID: id, delta: delta)
+        if let previous = try loggedChange(db, origin: origin, collection: schema.name, recordID: id) {
+            change.delta = previous.delta.merged(delta)
+            change.covers = previous.covers + [previous.seq]
+        }
+        try insertChange(db, change, owner: owner, ownDelta: delta)
         if wantsRecordEvents, let event = RecordEvent.between(current, merged, schema: schema, id: id) {
             publishAfterCommit(db, [event])
         }
         return merged
     }
 
+    /// The change of `origin` to a record the log holds (there is at most one), or nil.
+    func loggedChange(_ db: Database, origin: String, collection: String, recordID: String) throws -> Change? {
+        guard let row = try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT seq, delta, covers FROM changes WHERE collection = ? AND record_id = ? AND origin = ? ORDER BY seq DESC LIMIT 1"),
+            arguments: [collection, recordID, origin]
+        ) else { return nil }
+        let seq = UInt64(row[0] as Int64)
+        return Change(
+            origin: origin, seq: seq, collection: collection, recordID: recordID, delta: try decodeState(row[1] as Data),
+            covers: try CoversCodec.decode((row[2] as Data?).map { Array($0) }, below: seq)
+        )
+    }
+
     /// Appends a change to the log, filed under the id of the user who owns the record (for
-    /// ``syncPage(owner:since:limit:)``); returns the encoded delta (callers may reuse it).
+    /// ``syncPage(owner:since:limit:)``), and removes the changes of its origin to the record it
+    /// covers; after commit its number and covered numbers count as present. Covered numbers at
+    /// or below the floor are dropped (the floor holds them). Returns the encoded delta (callers
+    /// may reuse it).
+    ///
+    /// - Parameter ownDelta: for a local write, the write's own delta (observers get it; the
+    ///   logged delta may have earlier writes merged in).
     @discardableResult
-    func insertChange(_ db: Database, _ change: Change, owner: String) throws -> Data {
+    func insertChange(_ db: Database, _ change: Change, owner: String, ownDelta: RecordState? = nil) throws -> Data {
+        let floorMark = floorVector().entries[change.origin]?.contiguous ?? 0
+        let covers = change.covers.filter { $0 > floorMark }
         let committed = CommittedChange(
             origin: change.origin, seq: change.seq, collection: change.collection, recordID: change.recordID,
-            isLocal: change.origin == origin
+            isLocal: change.origin == origin, delta: ownDelta ?? change.delta
         )
         hooks.add(db) {
-            self.vector.withLock { $0.insert(origin: committed.origin, seq: committed.seq) }
+            self.vector.withLock { vector in
+                vector.insert(origin: committed.origin, seq: committed.seq)
+                for seq in covers { vector.insert(origin: committed.origin, seq: seq) }
+            }
             for observer in self.observers.withLock({ $0 }) { observer(committed) }
+        }
+        if !covers.isEmpty, let low = covers.first, let high = covers.last {
+            // Only changes it covers: the log may hold another of the origin's changes to the
+            // record that is not (the origin compacted its own before writing this one).
+            let candidates = try Int64.fetchAll(
+                db.cachedStatement(sql: "SELECT seq FROM changes WHERE collection = ? AND record_id = ? AND origin = ? AND seq BETWEEN ? AND ?"),
+                arguments: [change.collection, change.recordID, change.origin, Int64(low), Int64(high)]
+            )
+            let covered = Set(covers)
+            for seq in candidates where covered.contains(UInt64(seq)) {
+                try db.cachedStatement(sql: "DELETE FROM changes WHERE origin = ? AND seq = ?").execute(arguments: [change.origin, seq])
+            }
         }
         let encoded = Self.encodeState(change.delta)
         try db.cachedStatement(
-            sql: "INSERT INTO changes (origin, seq, hlc, collection, record_id, delta, owner) VALUES (?, ?, ?, ?, ?, ?, ?)"
+            sql: "INSERT INTO changes (origin, seq, hlc, collection, record_id, delta, owner, covers) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
         ).execute(arguments: [
             change.origin, Int64(change.seq), Int64(bitPattern: change.stamp.hlc.rawValue),
-            change.collection, change.recordID, encoded, owner,
+            change.collection, change.recordID, encoded, owner, CoversCodec.encode(covers).map { Data($0) },
         ])
         return encoded
     }

@@ -12,17 +12,24 @@ extension StoaDatabase {
     /// The highest sequence number this node has given to its own writes.
     public var localSequence: UInt64 { versionVector().entries[origin]?.contiguous ?? 0 }
 
-    /// This node's own changes with sequence numbers in `seqs` (those present), in order.
+    /// This node's own changes with sequence numbers in `seqs` that the log still holds, in
+    /// order (a change superseded by a later one of the same record, or compacted, is absent).
     public func localChanges(_ seqs: ClosedRange<UInt64>) async throws -> [Change] {
         try await writer.read { db in
             try Row.fetchAll(
-                db, sql: "SELECT seq, collection, record_id, delta FROM changes WHERE origin = ? AND seq BETWEEN ? AND ? ORDER BY seq",
-                arguments: [self.origin, Int64(seqs.lowerBound), Int64(seqs.upperBound)]
-            ).map { row in
-                Change(origin: self.origin, seq: UInt64(row[0] as Int64), collection: row[1], recordID: row[2],
-                       delta: try self.decodeState(row[3] as Data))
-            }
+                db, sql: "SELECT seq, collection, record_id, delta, covers FROM changes WHERE origin = ? AND seq BETWEEN ? AND ? ORDER BY seq",
+                arguments: [self.origin, Int64(clamping: seqs.lowerBound), Int64(clamping: seqs.upperBound)]
+            ).map { row in try self.change(row, origin: self.origin) }
         }
+    }
+
+    /// A `changes` row selected as (seq, collection, record_id, delta, covers).
+    func change(_ row: Row, origin: String) throws -> Change {
+        let seq = UInt64(row[0] as Int64)
+        return Change(
+            origin: origin, seq: seq, collection: row[1], recordID: row[2], delta: try decodeState(row[3] as Data),
+            covers: try CoversCodec.decode((row[4] as Data?).map { Array($0) }, below: seq)
+        )
     }
 
     /// Changes this replica has that `vector` does not cover, in (origin, seq) order, at most `limit`.
@@ -33,14 +40,13 @@ extension StoaDatabase {
             for origin in origins where out.count < limit {
                 let floor = vector.entries[origin]?.contiguous ?? 0
                 let rows = try Row.fetchCursor(
-                    db, sql: "SELECT seq, collection, record_id, delta FROM changes WHERE origin = ? AND seq > ? ORDER BY seq",
+                    db, sql: "SELECT seq, collection, record_id, delta, covers FROM changes WHERE origin = ? AND seq > ? ORDER BY seq",
                     arguments: [origin, Int64(clamping: floor)]
                 )
                 while out.count < limit, let row = try rows.next() {
                     let seq = UInt64(row[0] as Int64)
                     guard !vector.contains(origin: origin, seq: seq) else { continue }
-                    let delta = try self.decodeState(row[3] as Data)
-                    out.append(Change(origin: origin, seq: seq, collection: row[1], recordID: row[2], delta: delta))
+                    out.append(try self.change(row, origin: origin))
                 }
             }
             return out
@@ -85,13 +91,16 @@ extension StoaDatabase {
                 }
                 let current = try self.loadState(db, collection: change.collection, id: change.recordID)
                 let merged = merge(current ?? RecordState(), change.delta)
-                let encodedDelta = try self.insertChange(db, change, owner: schema.owner(of: merged, id: change.recordID))
+                let owner = schema.owner(of: merged, id: change.recordID)
+                let encodedDelta = try self.insertChange(db, change, owner: owner)
+                // What it covers is held now too: an older change of the batch it covers is skipped.
+                for seq in change.covers { inBatch.insert(ChangeKey(origin: change.origin, seq: seq)) }
                 guard merged != current else { continue }
                 let record = RecordKey(collection: change.collection, id: change.recordID)
                 if before[record] == nil { before[record] = .some(current) }
                 after.append((record, schema, merged))
                 // A record first seen in this change has the delta as its state: encode once.
-                try self.saveState(db, collection: change.collection, id: change.recordID, state: merged,
+                try self.saveState(db, collection: change.collection, id: change.recordID, state: merged, owner: owner,
                                    encoded: current == nil && merged == change.delta ? encodedDelta : nil)
                 try self.materialize(db, schema: schema, id: change.recordID, state: merged)
                 result.applied.append(AppliedChange(collection: change.collection, id: change.recordID, live: merged.isLive))

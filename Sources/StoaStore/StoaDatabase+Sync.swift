@@ -10,9 +10,15 @@ extension StoaDatabase {
     /// so each record comes once, as it is now. The last page's cursor is `since ∪ target`.
     /// A position from another node works: if this node lacks part of its target, the sync
     /// restarts towards this node's own vector (records may then come again, never go missing).
+    ///
+    /// Changes at or below the log's floor are no longer in the log: a position whose `since`
+    /// does not cover the floor (a first sync, or a device offline for longer than the log
+    /// remembers) gets every record of its user instead, live ones in full and deleted ones by
+    /// id, paged the same way.
     public func syncPage(owner: String, since position: SyncPosition, limit: Int = 500) async throws -> SyncPage {
         // Read before the snapshot opens, so everything it claims is in the snapshot.
         let covered = versionVector()
+        let full = !position.since.dominates(floorVector())
         let resume = position.target.map(covered.dominates) ?? false
         let target = resume ? position.target ?? covered : covered
         let after = resume ? position.after : nil
@@ -20,7 +26,14 @@ extension StoaDatabase {
         let schema = CollectionSchema.quotes
         return try await writer.read { db in
             var changed = Set<String>()
-            for origin in target.entries.keys.sorted() {
+            if full {
+                let ids = try String.fetchAll(
+                    db, sql: "SELECT id FROM record_state WHERE collection = ? AND owner = ? AND id > ? ORDER BY id LIMIT ?",
+                    arguments: [schema.name, owner, after ?? "", limit + 1]
+                )
+                changed.formUnion(ids)
+            }
+            for origin in target.entries.keys.sorted() where !full {
                 let rows = try Row.fetchCursor(
                     db,
                     sql: "SELECT seq, record_id FROM changes WHERE owner = ? AND collection = ? AND origin = ? AND seq > ? AND record_id > ?",

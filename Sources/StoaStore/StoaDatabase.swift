@@ -34,6 +34,9 @@ public final class StoaDatabase: Sendable {
     let clock: Mutex<HybridLogicalClock>
     /// The replica's version vector, kept in step with the `changes` table on every commit.
     let vector: Mutex<VersionVector>
+    /// The log's compacted prefix per origin (`log_floor`): changes at or below it are held
+    /// (their effect is in the record states) but no longer in the log.
+    let floor: Mutex<VersionVector>
     let observers = Mutex<[@Sendable (CommittedChange) -> Void]>([])
     let eventObservers = Mutex<[@Sendable ([RecordEvent]) -> Void]>([])
     /// Copies the write-ahead log into the database file in the background, when the database was
@@ -68,6 +71,13 @@ public final class StoaDatabase: Sendable {
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
         configuration.prepareDatabase { db in
+            if !db.configuration.readonly {
+                // Pages the compacted log frees are given back to the file system (a no-op on
+                // files created before this setting, which reuse free pages instead).
+                try db.execute(sql: "PRAGMA auto_vacuum = INCREMENTAL")
+                // The write-ahead log is truncated back to this size after checkpoints.
+                try db.execute(sql: "PRAGMA journal_size_limit = \(StoaDatabase.walSizeLimitBytes)")
+            }
             try db.execute(sql: "PRAGMA synchronous = \(durability == .full ? "FULL" : "NORMAL")")
             if backgroundCheckpoints { try db.execute(sql: "PRAGMA wal_autocheckpoint = \(WALCheckpointer.writerBackstopPages)") }
         }
@@ -100,7 +110,7 @@ public final class StoaDatabase: Sendable {
         self.nodeName = nodeName
         self.physicalMillis = physicalMillis
         try Self.migrator.migrate(writer)
-        let (lastLocal, loadedVector, epoch) = try writer.write { db -> (UInt64?, VersionVector, String?) in
+        let (lastLocal, loadedVector, loadedFloor, epoch) = try writer.write { db -> (UInt64?, VersionVector, VersionVector, String?) in
             if let stored = try String.fetchOne(db, sql: "SELECT value FROM node_meta WHERE key = 'node_name'") {
                 guard stored == nodeName else { throw StoreError.nodeNameMismatch(stored: stored, given: nodeName) }
             } else {
@@ -116,13 +126,25 @@ public final class StoaDatabase: Sendable {
                 }
                 try db.execute(sql: "INSERT OR REPLACE INTO node_meta (key, value) VALUES ('epoch', ?), ('clean_shutdown', '0')", arguments: [epoch])
             }
-            var vector = VersionVector()
-            let rows = try Row.fetchCursor(db, sql: "SELECT origin, seq FROM changes ORDER BY origin, seq")
-            while let row = try rows.next() { vector.insert(origin: row[0], seq: UInt64(row[1] as Int64)) }
-            return (try Int64.fetchOne(db, sql: "SELECT MAX(hlc) FROM changes").map { UInt64(bitPattern: $0) }, vector, epoch)
+            // What this replica holds: the compacted prefix, every change in the log and every
+            // change those stand for (their covered numbers).
+            let floor = try Self.loadFloor(db)
+            var vector = floor
+            let rows = try Row.fetchCursor(db, sql: "SELECT origin, seq, covers FROM changes ORDER BY origin, seq")
+            while let row = try rows.next() {
+                let origin: String = row[0]
+                let seq = UInt64(row[1] as Int64)
+                vector.insert(origin: origin, seq: seq)
+                for covered in try CoversCodec.decode((row[2] as Data?).map { Array($0) }, below: seq) { vector.insert(origin: origin, seq: covered) }
+            }
+            // Compaction removes changes, so the newest stamp issued is also kept aside.
+            let logged = try Int64.fetchOne(db, sql: "SELECT MAX(hlc) FROM changes").map { UInt64(bitPattern: $0) } ?? 0
+            let kept = try String.fetchOne(db, sql: "SELECT value FROM node_meta WHERE key = 'max_hlc'").flatMap { UInt64($0) } ?? 0
+            return (max(logged, kept), vector, floor, epoch)
         }
         self.origin = epoch.map { "\(nodeName)~\($0)" } ?? nodeName
         self.vector = Mutex(loadedVector)
+        self.floor = Mutex(loadedFloor)
         var hlc = HybridLogicalClock(maxDriftMillis: maxDriftMillis)
         hlc.advance(toAtLeast: HLCTimestamp(rawValue: lastLocal ?? 0))
         self.clock = Mutex(hlc)
@@ -193,4 +215,16 @@ public struct CommittedChange: Sendable, Equatable {
     public let recordID: String
     /// True when this node originated it (a local write).
     public let isLocal: Bool
+    /// What the write changed: for a local write its own delta (the logged change may carry
+    /// earlier writes to the record merged in), for a remote one the change's delta.
+    public let delta: RecordState
+
+    public init(origin: String, seq: UInt64, collection: String, recordID: String, isLocal: Bool, delta: RecordState) {
+        self.origin = origin
+        self.seq = seq
+        self.collection = collection
+        self.recordID = recordID
+        self.isLocal = isLocal
+        self.delta = delta
+    }
 }

@@ -10,6 +10,8 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case nodeNameMismatch(stored: String, given: String)
     /// The list filter or sort could not be used.
     case invalidQuery(String)
+    /// A backup would overwrite an existing file.
+    case backupDestinationExists(String)
 
     public var description: String {
         switch self {
@@ -19,6 +21,7 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
         case .nodeNameMismatch(let stored, let given):
             return "this data folder belongs to node \"\(stored)\", not \"\(given)\"; use --name \(stored) or another --data folder"
         case .invalidQuery(let message): return message
+        case .backupDestinationExists(let path): return "\(path) exists already; a backup never overwrites a file"
         }
     }
 }

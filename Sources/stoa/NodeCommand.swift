@@ -3,16 +3,32 @@ import Foundation
 import Logging
 import Metrics
 import Prometheus
+import ServiceLifecycle
 import StoaGossip
 import StoaNode
 import StoaStore
+import UnixSignals
 
-/// `stoa node`: one node serving PocketBase's Records API from its own SQLite replica.
-struct NodeCommand: AsyncParsableCommand {
+/// `stoa node`: run a node (the default), or make a running one leave the cluster.
+struct NodeGroup: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "node",
-        abstract: "Run one Stoa node (PocketBase Records API over SQLite).",
-        discussion: "Stops cleanly on SIGINT or SIGTERM. Every acknowledged write is durable against a process crash."
+        abstract: "Run one Stoa node (PocketBase Records API over SQLite), or make one leave the cluster.",
+        subcommands: [NodeCommand.self, LeaveCommand.self],
+        defaultSubcommand: NodeCommand.self
+    )
+}
+
+/// `stoa node [run]`: one node serving PocketBase's Records API from its own SQLite replica.
+struct NodeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run one Stoa node (the default of `stoa node`).",
+        discussion: """
+            Stops cleanly on SIGINT or SIGTERM (a restart is expected: the others keep waiting for it). \
+            SIGUSR1 (`stoa node leave --data DIR`) makes it leave the cluster for good, then stop. \
+            Every acknowledged write is durable against a process crash.
+            """
     )
 
     @Option(help: "The node's name; fixed for a data folder.")
@@ -46,6 +62,12 @@ struct NodeCommand: AsyncParsableCommand {
 
     @Option(help: "Replication: milliseconds between anti-entropy rounds.")
     var antiEntropyMs: UInt64 = ReplicationConfiguration().antiEntropyIntervalMillis
+
+    @Option(help: "History: milliseconds between compactions of the change log (what every member holds leaves it).")
+    var compactionMs: UInt64 = ReplicationConfiguration().compactionIntervalMillis
+
+    @Option(help: "History: hours a dead member still holds compaction back (if it returns later it is caught up by state transfer).")
+    var deadHorizonHours: Double = Double(ReplicationConfiguration().deadMemberHorizonMillis) / 3_600_000
 
     @Option(help: "Reject remote changes stamped more than this many ms ahead of the local clock.")
     var maxDriftMs: UInt64 = 60_000
@@ -99,6 +121,8 @@ struct NodeCommand: AsyncParsableCommand {
         guard probeTimeoutMs > 0, probeTimeoutMs < probeIntervalMs else { throw ValidationError("--probe-timeout-ms must be > 0 and below --probe-interval-ms") }
         guard suspicionMinMs > 0, suspicionMinMs <= suspicionMaxMs else { throw ValidationError("--suspicion-min-ms must be > 0 and at most --suspicion-max-ms") }
         guard antiEntropyMs >= 50 else { throw ValidationError("--anti-entropy-ms must be at least 50") }
+        guard compactionMs >= 100 else { throw ValidationError("--compaction-ms must be at least 100") }
+        guard deadHorizonHours >= 0, deadHorizonHours <= 24 * 365 else { throw ValidationError("--dead-horizon-hours must be in 0...8760") }
         _ = try joinAddresses()
     }
 
@@ -142,6 +166,8 @@ struct NodeCommand: AsyncParsableCommand {
             swim.suspicionMaxMillis = suspicionMaxMs
             var replication = ReplicationConfiguration()
             replication.antiEntropyIntervalMillis = antiEntropyMs
+            replication.compactionIntervalMillis = compactionMs
+            replication.deadMemberHorizonMillis = UInt64(deadHorizonHours * 3_600_000)
             let clusterConfiguration = ClusterConfiguration(
                 gossipHost: gossip.host, gossipPort: gossip.port, join: try joinAddresses(),
                 clusterKey: try key.resolve(for: "a cluster node"), httpURL: "http://\(http)", swim: swim, replication: replication
@@ -150,7 +176,24 @@ struct NodeCommand: AsyncParsableCommand {
         }
         let app = try await buildApplication(configuration: configuration, database: database, cluster: cluster, registry: registry, logger: logger)
         logger.info("node \(name) serving http://\(http) with data in \(path)")
-        try await app.runService()
+        let pidFile = LeaveCommand.pidFile(data: data)
+        try "\(getpid())\n".write(toFile: pidFile, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: pidFile) }
+        let member = cluster
+        let services = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await services.run() }
+            group.addTask {
+                // SIGUSR1: leave the cluster for good, then stop as on SIGTERM.
+                for await _ in await UnixSignalsSequence(trapping: .sigusr1) {
+                    if let member { await member.leave() }
+                    await services.triggerGracefulShutdown()
+                    return
+                }
+            }
+            try await group.next()
+            group.cancelAll()
+        }
         try database.markCleanShutdown()
         logger.info("node \(name) stopped cleanly")
     }

@@ -6,6 +6,6 @@ struct Stoa: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stoa",
         abstract: "Stoa: a PocketBase-compatible sync backend for the Meditations quote app.",
-        subcommands: [NodeCommand.self, GatewayCommand.self, ClusterCommand.self, SimCommand.self, BenchCommand.self]
+        subcommands: [NodeGroup.self, GatewayCommand.self, ClusterCommand.self, SimCommand.self, BenchCommand.self, BackupCommand.self]
     )
 }

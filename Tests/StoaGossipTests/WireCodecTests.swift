@@ -108,7 +108,7 @@ struct WireCodecTests {
         #expect(try WireCodec.decode(bytes) == .vector(from: "n1", VersionVector()))
         #expect(throws: WireCodecError(reason: "trailing bytes")) { try WireCodec.decode(bytes + [0]) }
         var otherVersion = bytes
-        otherVersion[0] = 2
+        otherVersion[0] = 1   // version 1 (before bounded history) is not understood
         #expect(throws: WireCodecError.self) { try WireCodec.decode(otherVersion) }
         var otherTag = bytes
         otherTag[1] = 9

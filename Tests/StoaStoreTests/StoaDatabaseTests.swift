@@ -56,8 +56,13 @@ struct StoaDatabaseTests {
             (try Row.fetchAll(sqlDB, sql: "SELECT origin, seq FROM changes ORDER BY seq"),
              try db.loadState(sqlDB, collection: "quotes", id: "aaaaaaaaaaaaaa1"))
         }
-        #expect(changes.map { $0[1] as Int64 } == [1, 2, 3])
+        // One change per record and origin: the delete's change stands for the create and update.
+        #expect(changes.map { $0[1] as Int64 } == [3])
         #expect(changes.allSatisfy { ($0[0] as String) == "n1" })
+        let logged = try await db.localChanges(1...3)
+        #expect(logged.map(\.seq) == [3] && logged.first?.covers == [1, 2])
+        #expect(logged.first?.delta.fields["content"]?.value == .string("one"), "the earlier writes' deltas are merged in")
+        #expect(db.versionVector().entries["n1"]?.contiguous == 3)
         #expect(state?.length == CausalLength(value: 2))
         #expect(state?.tags.elements == ["a", "c"])
 

@@ -32,6 +32,13 @@ public actor ClusterNode: Service {
     var streaming: Set<String> = []
     /// Pulls (our vector sent) still streaming back, by peer, with the time they started.
     var pulls: [String: UInt64] = [:]
+    /// State transfers being received, and the number of the next one we send.
+    var transfers = StateTransferAssembly()
+    /// Random start: numbers must not repeat across restarts (a peer may still hold an
+    /// unfinished transfer of an earlier life of this node).
+    var nextSnapshotID = UInt64.random(in: 1...(UInt64.max >> 1))
+    /// A compaction is running.
+    var compacting = false
     /// The gossip port actually bound (known once ``run()`` has bound it).
     public internal(set) var gossipPort: Int?
     var counters = ClusterCounters()
@@ -91,6 +98,21 @@ public actor ClusterNode: Service {
         logger.info("gossip stopped")
     }
 
+    /// Leaves the cluster for good: tells every member we left (twice, a moment apart, as
+    /// datagrams may be lost), then stops taking part in membership. The caller stops the node
+    /// afterwards. Peers mark us `left` at once, stop waiting for us before compacting, and the
+    /// gateway stops routing to us.
+    public func leave() async {
+        guard var instance = swim else { return }
+        let directives = instance.leave()
+        swim = nil   // no more probes, and no claim about us is refuted from now on
+        logger.info("leaving the cluster: announcing it to \(directives.count) members")
+        handle(directives)
+        try? await Task.sleep(for: .milliseconds(200))
+        handle(directives)
+        try? await Task.sleep(for: .milliseconds(300))
+    }
+
     private func tickLoop() async throws {
         while !Task.isCancelled {
             try await Task.sleep(for: .milliseconds(configuration.tickMillis))
@@ -125,7 +147,20 @@ public actor ClusterNode: Service {
         case .vector(let peer, let vector):
             replication.onPeerVector(peer, vector: vector, now: Self.nowMillis())
             // Always answer (possibly with an empty batch) so the asker learns our vector.
-            await sendMissing(to: peer, skipEmpty: false)
+            await sendMissing(to: peer, theirs: vector, skipEmpty: false)
+        case .snapshot(let peer, let batch):
+            do {
+                let result = try await database.apply(snapshot: batch.records)
+                counters.applied += result.applied.count
+                if let floor = transfers.merged(batch, from: peer, now: Self.nowMillis()) {
+                    try await database.adoptFloor(floor)
+                    counters.stateTransfersReceived += 1
+                    Counter(label: "stoa_cluster_state_transfers_total", dimensions: [("direction", "received")]).increment()
+                    logger.info("state transfer from \(peer) complete (\(batch.index + 1) batches)")
+                }
+            } catch {
+                logger.error("merging a state transfer batch from \(peer) failed: \(error)")
+            }
         case .changes(let peer, let changes, let vector):
             if !changes.isEmpty {
                 do {
@@ -193,9 +228,13 @@ public actor ClusterNode: Service {
                 }
                 memberIDs[id.name] = effective
                 logger.info("member \(id.name) at \(id.host):\(id.port): \(from.map(\.rawValue) ?? "new") -> \(to.rawValue)")
-                if status == .dead, let link = links.removeValue(forKey: id.name) { link.close(promise: nil) }
-                // Suspect members still get changes: suspicion is often a false alarm.
-                handle(replication.onPeerStatus(id.name, alive: status != .dead, now: Self.nowMillis()))
+                if status.isDown, let link = links.removeValue(forKey: id.name) { link.close(promise: nil) }
+                if status == .left {
+                    replication.onPeerLeft(id.name, now: Self.nowMillis())
+                } else {
+                    // Suspect members still get changes: suspicion is often a false alarm.
+                    handle(replication.onPeerStatus(id.name, alive: !status.isDown, now: Self.nowMillis()))
+                }
             case .metaChanged(let id, let meta):
                 // Replication addresses peers by name over gossip addresses, not by their URL.
                 logger.info("member \(id.name) at \(id.host):\(id.port) now announces \(meta)")
@@ -217,7 +256,26 @@ public actor ClusterNode: Service {
                 pulls[peer] = now
                 let vector = database.versionVector()
                 Task { await self.send(.vector(from: self.database.nodeName, vector), to: peer) }
+            case .compact:
+                guard !compacting, let stable = replication.stablePoint(own: database.versionVector(), now: Self.nowMillis()) else { continue }
+                compacting = true
+                Task { await self.compact(upTo: stable) }
             }
+        }
+    }
+
+    /// Removes from the log what every member holds (one compaction at a time).
+    private func compact(upTo stable: VersionVector) async {
+        defer { compacting = false }
+        do {
+            let removed = try await database.compact(upTo: stable)
+            counters.compactedChanges += removed
+            if removed > 0 {
+                Counter(label: "stoa_log_compacted_changes_total").increment(by: removed)
+                logger.debug("compacted \(removed) changes out of the log")
+            }
+        } catch {
+            logger.error("compaction failed: \(error)")
         }
     }
 
@@ -233,15 +291,20 @@ public actor ClusterNode: Service {
         }
     }
 
-    /// Sends `peer` every change it is known to lack (from the vectors it reported), in
-    /// batches of at most `maxBatch` changes and `maxFrameBytes`, each carrying our vector.
+    /// Sends `peer` every change it lacks (`theirs`: the vector it just sent), in batches of at
+    /// most `maxBatch` changes and `maxFrameBytes`, each carrying our vector. When it lacks
+    /// changes our log no longer holds (below our floor), a state transfer comes first.
     /// Stops at the first failed send.
-    private func sendMissing(to peer: String, skipEmpty: Bool) async {
+    private func sendMissing(to peer: String, theirs: VersionVector, skipEmpty: Bool) async {
         // One stream per peer: a stream in progress already sends everything missing, so a
         // second request (the peer's pull and our own exchange crossing) would only duplicate it.
         guard streaming.insert(peer).inserted else { return }
         defer { streaming.remove(peer) }
-        var known = replication.vector(of: peer) ?? VersionVector()
+        var known = theirs
+        if database.needsStateTransfer(for: theirs) {
+            guard let floor = await sendSnapshot(to: peer) else { return }
+            known.merge(floor)
+        }
         let limit = configuration.replication.maxBatch
         for _ in 0..<100_000 {
             guard let batch = try? await database.changes(notIn: known, limit: limit) else { return }
@@ -250,6 +313,47 @@ public actor ClusterNode: Service {
             guard batch.count == limit else { return }
             for change in batch { known.insert(origin: change.origin, seq: change.seq) }
         }
+    }
+
+    /// Streams every record state to `peer` (a state transfer, DESIGN notes "Bounded history"):
+    /// our floor, read first, is what the whole transfer stands for; batches of at most
+    /// ``ReplicationConfiguration/snapshotBatch`` records, split to fit a frame, numbered from 0,
+    /// the last one marked. Returns the floor, or nil when a send failed.
+    private func sendSnapshot(to peer: String) async -> VersionVector? {
+        let floor = database.floorVector()
+        let id = nextSnapshotID
+        nextSnapshotID += 1
+        var index: UInt64 = 0
+        var position: RecordSnapshot.Position?
+        let limit = max(1, configuration.replication.snapshotBatch)
+        logger.info("state transfer to \(peer): its vector lacks changes below our floor")
+        while true {
+            guard let records = try? await database.recordSnapshots(after: position, limit: limit) else { return nil }
+            let isLast = records.count < limit
+            guard await sendSnapshotParts(records, id: id, index: &index, isLast: isLast, floor: floor, to: peer) else { return nil }
+            if isLast { break }
+            position = records.last?.position
+        }
+        counters.stateTransfersSent += 1
+        Counter(label: "stoa_cluster_state_transfers_total", dimensions: [("direction", "sent")]).increment()
+        return floor
+    }
+
+    /// Sends `records` as one snapshot batch, or in halves when it does not fit a frame; only
+    /// the very last part carries `isLast`. A single record too large for a frame is sent alone
+    /// anyway (frames are sized for the largest record a client may write).
+    private func sendSnapshotParts(
+        _ records: [RecordSnapshot], id: UInt64, index: inout UInt64, isLast: Bool, floor: VersionVector, to peer: String
+    ) async -> Bool {
+        let batch = SnapshotBatch(id: id, index: index, isLast: isLast, floor: floor, records: records)
+        let bytes = WireCodec.encode(.snapshot(from: database.nodeName, batch))
+        if bytes.count + FrameSealer.tagLength > configuration.maxFrameBytes, records.count > 1 {
+            let half = records.count / 2
+            guard await sendSnapshotParts(Array(records[..<half]), id: id, index: &index, isLast: false, floor: floor, to: peer) else { return false }
+            return await sendSnapshotParts(Array(records[half...]), id: id, index: &index, isLast: isLast, floor: floor, to: peer)
+        }
+        index += 1
+        return await send(encoded: bytes, to: peer, droppable: false)
     }
 
     /// Sends changes in frames that fit ``ClusterConfiguration/maxFrameBytes``, splitting a
@@ -280,4 +384,7 @@ struct ClusterCounters: Sendable {
     var sendFailures = 0
     var droppedPushes = 0
     var refusedConnections = 0
+    var stateTransfersSent = 0
+    var stateTransfersReceived = 0
+    var compactedChanges = 0
 }

@@ -28,6 +28,11 @@ public struct ClusterStatus: Encodable, Sendable {
         /// Pushes not queued because the peer was not reading (anti-entropy repairs them).
         public let droppedPushes: Int
         public let refusedConnections: Int
+        /// State transfers sent to peers that lacked changes below our floor, and received.
+        public let stateTransfersSent: Int
+        public let stateTransfersReceived: Int
+        /// Changes compacted out of the log since start.
+        public let compactedChanges: Int
     }
 
     public let node: String
@@ -38,6 +43,8 @@ public struct ClusterStatus: Encodable, Sendable {
     public let localHealth: Int
     public let members: [MemberView]
     public let versionVector: [String: VectorEntry]
+    /// The log's compacted prefix per origin: changes up to it are held but no longer logged.
+    public let logFloor: [String: UInt64]
     public let localSequence: UInt64
     public let counters: Counters
     /// Digest of all record states; present when asked for with `?digest=1`.
@@ -49,7 +56,8 @@ extension ClusterNode {
     public func status() -> ClusterStatus {
         let vector = database.versionVector()
         let local = vector.entries[database.origin]?.contiguous ?? 0
-        let members = (swim?.members ?? []).map { member in
+        // A member that left is gone from the list (SWIM still remembers it for a while).
+        let members = (swim?.members ?? []).filter { $0.status != .left }.map { member in
             ClusterStatus.MemberView(
                 name: member.id.name, address: "\(member.id.host):\(member.id.port)", status: member.status.rawValue,
                 incarnation: member.incarnation, http: member.meta,
@@ -64,11 +72,14 @@ extension ClusterNode {
             localHealth: swim?.localHealth ?? 0,
             members: members,
             versionVector: vector.entries.mapValues { ClusterStatus.VectorEntry(contiguous: $0.contiguous, above: $0.extra.sorted()) },
+            logFloor: database.floorVector().entries.mapValues(\.contiguous),
             localSequence: local,
             counters: .init(
                 unauthenticatedMessages: counters.unauthenticated, malformedMessages: counters.malformed,
                 changesApplied: counters.applied, changesRejectedForDrift: counters.driftRejected, sendFailures: counters.sendFailures,
-                droppedPushes: counters.droppedPushes, refusedConnections: counters.refusedConnections
+                droppedPushes: counters.droppedPushes, refusedConnections: counters.refusedConnections,
+                stateTransfersSent: counters.stateTransfersSent, stateTransfersReceived: counters.stateTransfersReceived,
+                compactedChanges: counters.compactedChanges
             ),
             digest: nil
         )

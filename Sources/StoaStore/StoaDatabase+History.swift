@@ -1,0 +1,159 @@
+import Foundation
+import GRDB
+import StoaCore
+
+// MARK: - Bounded history: compaction, the floor, state transfer
+
+extension StoaDatabase {
+    /// The write-ahead log's size after a checkpoint (`journal_size_limit`): 4 MiB.
+    public static let walSizeLimitBytes = 4 << 20
+
+    /// The log's compacted prefix per origin: every change up to it is held (in the record
+    /// states) but no longer in the log. A peer whose vector does not cover it cannot be caught up
+    /// from the log (``needsStateTransfer(for:)``).
+    public func floorVector() -> VersionVector {
+        floor.withLock { $0 }
+    }
+
+    /// True when `peer` (a replica's version vector) lacks changes at or below this replica's
+    /// floor: they are no longer in the log, so only a state transfer can bring them.
+    public func needsStateTransfer(for peer: VersionVector) -> Bool {
+        !peer.dominates(floorVector())
+    }
+
+    static func loadFloor(_ db: Database) throws -> VersionVector {
+        var entries: [String: VersionVector.Entry] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT origin, contiguous FROM log_floor") {
+            entries[row[0]] = VersionVector.Entry(contiguous: UInt64(row[1] as Int64))
+        }
+        return VersionVector(entries: entries)
+    }
+
+    /// Raises the floor to `marks` (per origin, contiguous; lower marks are ignored) in the
+    /// caller's transaction: writes `log_floor`, removes the log's changes at or below it, and
+    /// after commit counts them present in the vector and the in-memory floor.
+    ///
+    /// - Returns: how many changes left the log.
+    @discardableResult
+    func raiseFloor(_ db: Database, to marks: VersionVector) throws -> Int {
+        let current = floorVector()
+        var raised: [String: UInt64] = [:]
+        for (origin, entry) in marks.entries where entry.contiguous > (current.entries[origin]?.contiguous ?? 0) {
+            raised[origin] = min(entry.contiguous, VersionVector.maxSeq)
+        }
+        guard !raised.isEmpty else { return 0 }
+        var removed = 0
+        for (origin, mark) in raised.sorted(by: { $0.key < $1.key }) {
+            try db.execute(sql: "DELETE FROM changes WHERE origin = ? AND seq <= ?", arguments: [origin, Int64(mark)])
+            removed += db.changesCount
+            try db.execute(
+                sql: "INSERT INTO log_floor (origin, contiguous) VALUES (?, ?) ON CONFLICT (origin) DO UPDATE SET contiguous = excluded.contiguous",
+                arguments: [origin, Int64(mark)]
+            )
+        }
+        // The newest stamp issued survives the changes that carried it.
+        let newest = clock.withLock { $0.last.rawValue }
+        try db.execute(sql: "INSERT OR REPLACE INTO node_meta (key, value) VALUES ('max_hlc', ?)", arguments: [String(newest)])
+        let floorUpdate = VersionVector(entries: raised.mapValues { VersionVector.Entry(contiguous: $0) })
+        hooks.add(db) {
+            self.floor.withLock { $0.merge(floorUpdate) }
+            self.vector.withLock { $0.merge(floorUpdate) }
+        }
+        return removed
+    }
+
+    /// Compacts the log: removes every change at or below `stable` (what every member holds,
+    /// ``StoaGossip/ReplicationMachine/stablePoint(own:now:)``; clipped to what this replica
+    /// holds itself), raises the floor to it and gives the freed pages back to the file system.
+    ///
+    /// - Returns: how many changes left the log.
+    @discardableResult
+    public func compact(upTo stable: VersionVector) async throws -> Int {
+        let own = versionVector()
+        var marks: [String: VersionVector.Entry] = [:]
+        for (origin, entry) in stable.entries {
+            let held = own.entries[origin]?.contiguous ?? 0
+            let mark = min(entry.contiguous, held)
+            if mark > 0 { marks[origin] = VersionVector.Entry(contiguous: mark) }
+        }
+        let target = VersionVector(entries: marks)
+        let removed = try await writer.write { db in try self.raiseFloor(db, to: target) }
+        if removed > 0 {
+            try await writer.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA incremental_vacuum") }
+        }
+        return removed
+    }
+
+    /// How many changes the log holds now (each stands for itself and what it covers).
+    public func logCount() async throws -> Int {
+        try await writer.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM changes") ?? 0 }
+    }
+
+    // MARK: - State transfer
+
+    /// Up to `limit` record states after `position` in (collection, id) order, for a state
+    /// transfer; start with `nil`.
+    public func recordSnapshots(after position: RecordSnapshot.Position?, limit: Int) async throws -> [RecordSnapshot] {
+        try await writer.read { db in
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT collection, id, state FROM record_state WHERE (collection, id) > (?, ?) ORDER BY collection, id LIMIT ?",
+                arguments: [position?.collection ?? "", position?.recordID ?? "", limit]
+            )
+            return try rows.map { row in
+                RecordSnapshot(collection: row[0], recordID: row[1], state: try self.decodeState(row[2] as Data))
+            }
+        }
+    }
+
+    /// Merges whole record states from a state transfer in one transaction, as remote changes
+    /// are merged (materialized rows, record events) but without log entries: a state is not a
+    /// change of any origin. The changes the transfer stands for count as present only once the
+    /// whole transfer has arrived (``adoptFloor(_:)``).
+    public func apply(snapshot records: [RecordSnapshot]) async throws -> RemoteApplyResult {
+        try await writer.write { db in
+            var result = RemoteApplyResult()
+            var events: [RecordEvent] = []
+            let now = self.physicalMillis()
+            for record in records {
+                guard let schema = CollectionSchema.named(record.collection) else { result.unknownCollection += 1; continue }
+                // Later local writes are stamped after what the state shows (within the drift bound).
+                _ = try? self.clock.withLock { clock in try clock.receive(record.state.touched.hlc, physicalMillis: now) }
+                let current = try self.loadState(db, collection: record.collection, id: record.recordID)
+                let merged = (current ?? RecordState()).merged(record.state)
+                guard merged != current else { result.duplicates += 1; continue }
+                try self.saveState(db, collection: record.collection, id: record.recordID, state: merged, owner: schema.owner(of: merged, id: record.recordID))
+                try self.materialize(db, schema: schema, id: record.recordID, state: merged)
+                result.applied.append(AppliedChange(collection: record.collection, id: record.recordID, live: merged.isLive))
+                if self.wantsRecordEvents, let event = RecordEvent.between(current, merged, schema: schema, id: record.recordID) {
+                    events.append(event)
+                }
+            }
+            self.publishAfterCommit(db, events)
+            return result
+        }
+    }
+
+    /// A complete state transfer stood for every change up to `floor`: they count as present
+    /// here now, and the floor is raised to it (the log cannot hold what this replica never got
+    /// as changes).
+    public func adoptFloor(_ floor: VersionVector) async throws {
+        guard floor.isWellFormed else { return }
+        try await writer.write { db in _ = try self.raiseFloor(db, to: floor) }
+    }
+}
+
+extension RecordSnapshot {
+    /// Where a state transfer has got to: the last record sent.
+    public struct Position: Sendable, Equatable {
+        public var collection: String
+        public var recordID: String
+
+        public init(collection: String, recordID: String) {
+            self.collection = collection
+            self.recordID = recordID
+        }
+    }
+
+    /// The position after this record.
+    public var position: Position { Position(collection: collection, recordID: recordID) }
+}
