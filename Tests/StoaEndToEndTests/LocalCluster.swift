@@ -24,10 +24,18 @@ final class LocalCluster: @unchecked Sendable {
     /// Starts (or restarts, on the same data folder and gossip port) node `name`.
     @discardableResult
     /// With `sameHTTPPort`, a restart also keeps the HTTP port (as a deployed node does).
-    func startNode(_ name: String, join: [Int], clusterKey: String = "e2e-cluster-key", sameHTTPPort: Bool = false) throws -> NodeProcess {
+    /// `dataDirectory` replaces the node's usual folder (a restored backup); `extraArguments` go
+    /// to `stoa node`.
+    func startNode(
+        _ name: String, join: [Int], clusterKey: String = "e2e-cluster-key", sameHTTPPort: Bool = false,
+        dataDirectory: URL? = nil, extraArguments: [String] = []
+    ) throws -> NodeProcess {
         let previousPort = lock.withLock { nodes[name]?.gossipPort ?? 0 }
         let httpPort = sameHTTPPort ? lock.withLock { nodes[name]?.port ?? 0 } : 0
-        let node = NodeProcess(name: name, dataDirectory: root.appendingPathComponent(name), clusterKey: clusterKey, join: join.filter { $0 != previousPort }, gossipPort: previousPort, httpPort: httpPort)
+        let node = NodeProcess(
+            name: name, dataDirectory: dataDirectory ?? root.appendingPathComponent(name), clusterKey: clusterKey,
+            join: join.filter { $0 != previousPort }, gossipPort: previousPort, httpPort: httpPort, extraArguments: extraArguments
+        )
         try node.start()
         lock.withLock { nodes[name] = node }
         return node

@@ -26,8 +26,11 @@ final class NodeProcess: @unchecked Sendable {
     }
 
     /// A cluster member: gossip on a free loopback port, joining `join` (gossip ports).
-    convenience init(name: String, dataDirectory: URL, clusterKey: String = "e2e-cluster-key", join: [Int], gossipPort: Int = 0, httpPort: Int = 0) {
-        var arguments = ["--gossip", "127.0.0.1:\(gossipPort)", "--cluster-key", clusterKey]
+    convenience init(
+        name: String, dataDirectory: URL, clusterKey: String = "e2e-cluster-key", join: [Int], gossipPort: Int = 0, httpPort: Int = 0,
+        extraArguments: [String] = []
+    ) {
+        var arguments = ["--gossip", "127.0.0.1:\(gossipPort)", "--cluster-key", clusterKey] + extraArguments
         if !join.isEmpty { arguments += ["--join", join.map { "127.0.0.1:\($0)" }.joined(separator: ",")] }
         self.init(name: name, dataDirectory: dataDirectory, extraArguments: arguments, httpPort: httpPort)
     }

@@ -143,6 +143,15 @@ struct SWIMTestNetwork {
 
     mutating func kill(_ name: String) { nodes[name]?.up = false }
 
+    /// `name` announces that it leaves (its pings go out), then stops.
+    mutating func leave(_ name: String) {
+        guard var node = nodes[name] else { return }
+        let directives = node.instance.leave()
+        node.up = false
+        nodes[name] = node
+        handle(directives, from: name)
+    }
+
     mutating func restart(_ name: String, meta: String? = nil) {
         nodes[name] = Node(instance: freshInstance(name, meta: meta))
         restartedNodes.insert(name)

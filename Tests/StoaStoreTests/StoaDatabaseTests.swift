@@ -13,7 +13,7 @@ func makeTemporaryFolder(_ prefix: String) throws -> URL {
 
 /// A controllable wall clock for deterministic stamps.
 final class TestClock: Sendable {
-    private let millis: Mutex<UInt64>
+    let millis: Mutex<UInt64>
     init(_ start: UInt64 = 1_795_000_000_000) { millis = Mutex(start) }
     func advance(_ delta: UInt64) { millis.withLock { $0 += delta } }
     var now: @Sendable () -> UInt64 { { self.millis.withLock { $0 } } }

@@ -103,6 +103,21 @@ public actor ClusterNode: Service {
     /// afterwards. Peers mark us `left` at once, stop waiting for us before compacting, and the
     /// gateway stops routing to us.
     public func leave() async {
+        guard swim != nil else { return }
+        // First make sure every live peer holds our own changes (at most 10 s): a graceful leave
+        // loses no write. Each round pushes what a lagging peer lacks and asks for its vector.
+        let deadline = Self.nowMillis() + 10_000
+        while Self.nowMillis() < deadline {
+            let own = database.versionVector().entries[database.origin]?.contiguous ?? 0
+            let lacking = replication.peersLacking(origin: database.origin, through: own)
+            guard !lacking.isEmpty else { break }
+            logger.info("leaving: waiting until \(lacking.joined(separator: ", ")) hold our changes")
+            for peer in lacking {
+                await sendMissing(to: peer, theirs: replication.vector(of: peer) ?? VersionVector(), skipEmpty: true)
+                await send(.vector(from: database.nodeName, database.versionVector()), to: peer)
+            }
+            try? await Task.sleep(for: .milliseconds(300))
+        }
         guard var instance = swim else { return }
         let directives = instance.leave()
         swim = nil   // no more probes, and no claim about us is refuted from now on
