@@ -10,6 +10,9 @@ public enum BenchWorkload: String, Sendable, Codable, CaseIterable {
     case listNoTotal = "list-nototal"
     /// 20% creates, 60% gets, 20% lists with totals.
     case mixed
+    /// `PATCH /api/collections/quotes/records/:id` of the seeded quotes in turn (new content each
+    /// time), so `N × E` requests over `N` seeded quotes edit each exactly `E` times.
+    case edit
 
     /// True when the run needs seeded records to read.
     public var needsSeed: Bool { self != .create }
@@ -21,6 +24,7 @@ public enum BenchWorkload: String, Sendable, Codable, CaseIterable {
         case .get: return .get
         case .list: return .list(total: true)
         case .listNoTotal: return .list(total: false)
+        case .edit: return .edit
         case .mixed:
             let roll = Int.random(in: 0..<10, using: &rng)
             return roll < 2 ? .create : roll < 8 ? .get : .list(total: true)
@@ -33,6 +37,7 @@ public enum BenchOperation: Sendable, Hashable {
     case create
     case get
     case list(total: Bool)
+    case edit
 }
 
 /// Records per page of the list workloads (PocketBase's default `perPage`).

@@ -67,6 +67,11 @@ public struct RawSQLiteTarget: BenchTarget {
             case .create:
                 let id = RecordID.generate(using: &rng)
                 try await pool.write { db in try Self.insert(db, id: id, userID: userID) }
+            case .edit:
+                let id = seededIDs[Int.random(in: 0..<seededIDs.count, using: &rng)]
+                try await pool.write { db in
+                    try db.execute(sql: "UPDATE quotes SET content = ?, updated = ? WHERE id = ?", arguments: ["edited (bench)", Date().description, id])
+                }
             case .get:
                 let id = seededIDs[Int.random(in: 0..<seededIDs.count, using: &rng)]
                 let row = try await pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM quotes WHERE id = ?", arguments: [id]) }

@@ -118,6 +118,12 @@ public struct RecordsAPITarget: BenchTarget {
             case .list(let total):
                 let query = "?page=1&perPage=\(benchPageSize)&sort=-created" + (total ? "" : "&skipTotal=1")
                 (status, _) = try await Self.send(self.client, .GET, collectionURL + query, json: nil, token: token)
+            case .edit:
+                guard !seededIDs.isEmpty else { return .failure("nothing seeded") }
+                let number = createCounter.next()
+                let id = seededIDs[number % seededIDs.count]
+                let body: [String: Any] = ["content": "The happiness of your life depends upon the quality of your thoughts. (edit \(number))"]
+                (status, _) = try await Self.send(self.client, .PATCH, collectionURL + "/" + id, json: body, token: token)
             }
             return (200..<300).contains(status) ? .success : .failure("status \(status)")
         } catch {

@@ -28,7 +28,8 @@ public func buildApplication(
     return Application(
         router: router,
         configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "stoa"),
-        services: [realtime] + (cluster.map { [$0] } ?? []) + (database.checkpointer.map { [CheckpointService(checkpointer: $0)] } ?? []),
+        services: [realtime] + (cluster.map { [$0] } ?? [LogCompactor(database: database, intervalMillis: configuration.compactionIntervalMillis, logger: logger)])
+            + (database.checkpointer.map { [CheckpointService(checkpointer: $0)] } ?? []),
         onServerRunning: { channel in
             if let cluster, let port = channel.localAddress?.port { await cluster.serverRunning(httpPort: port) }
         },

@@ -25,6 +25,9 @@ public struct NodeConfiguration: Sendable {
     public var realtimeTotalByteLimit: Int
     /// Failed logins one identity may make at once, and then per minute (``LoginThrottle``).
     public var loginFailureLimit: Int = 10
+    /// How often the change log is compacted when the node runs alone (in a cluster the
+    /// replication configuration's interval applies).
+    public var compactionIntervalMillis: UInt64 = 10_000
     /// Password hashes and checks pending at once before more are refused (``PasswordHasher``).
     public var passwordWorkLimit: Int = PasswordHasher.defaultMaxPending
 

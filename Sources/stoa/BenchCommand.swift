@@ -19,7 +19,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Base URL of the server.")
     var url = "http://127.0.0.1:8090"
 
-    @Option(help: "create, get, list (30 with totals), list-nototal, or mixed (20% create, 60% get, 20% list).")
+    @Option(help: "create, get, list (30 with totals), list-nototal, mixed (20% create, 60% get, 20% list), or edit (PATCH the seeded quotes in turn).")
     var workload: BenchWorkload = .create
 
     @Option(help: "Concurrent clients (connections).")
@@ -34,7 +34,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Seconds of unrecorded load before the measured phase.")
     var warmup: Double = 2
 
-    @Option(help: "Quotes to create before a get, list or mixed run.")
+    @Option(help: "Quotes to create before a get, list, mixed or edit run.")
     var seed = 1000
 
     @Option(help: "Account to sign up (if new) and log in as.")

@@ -156,6 +156,7 @@ struct NodeCommand: AsyncParsableCommand {
             realtimeQueueLimit: realtimeQueue, realtimeQueueByteLimit: realtimeQueueBytes, realtimeTotalByteLimit: realtimeTotalBytes
         )
         configuration.loginFailureLimit = loginFailureLimit
+        configuration.compactionIntervalMillis = compactionMs
         configuration.passwordWorkLimit = passwordWorkLimit
         var cluster: ClusterNode?
         if let gossip {
