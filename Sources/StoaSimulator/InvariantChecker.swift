@@ -43,7 +43,7 @@ struct InvariantChecker {
         if let lead = checks.maxStampLeadMillis { checkStampLead(writes, maxLeadMillis: lead) }
         if checks.membershipAgreed { checkMembership() }
         checkLeftNodes()
-        for violation in Self.logViolations(snapshots.filter(\.up).map { ($0.name, $0.logFloor, $0.log) }) { fail(violation) }
+        for violation in Self.logViolations(snapshots.filter(\.up).map { ($0.name, $0.log) }, floors: snapshots.map(\.logFloor)) { fail(violation) }
         if checks.logCompacted { checkCompacted() }
         return violations
     }
@@ -213,16 +213,19 @@ struct InvariantChecker {
     /// record and origin, however often the record is edited. The one exception: a change some
     /// node has already compacted away (at or below the highest floor of its origin: every member
     /// held it then) may still sit in a log beside a newer change of the record that does not
-    /// cover it (a node that joined late can get both); compaction removes it.
+    /// cover it (the origin compacted its own before writing the newer one, or a node that joined
+    /// late got both); compaction removes it.
     ///
-    /// - Parameter logs: each running node's name, log floor and log.
-    static func logViolations(_ logs: [(name: String, floor: VersionVector, log: [LogEntry])]) -> [String] {
+    /// - Parameters:
+    ///   - logs: each running node's name and log.
+    ///   - floors: the log floor of every node, running or down.
+    static func logViolations(_ logs: [(name: String, log: [LogEntry])], floors: [VersionVector]) -> [String] {
         var compacted: [String: UInt64] = [:]
-        for (_, floor, _) in logs {
+        for floor in floors {
             for (origin, entry) in floor.entries { compacted[origin] = max(compacted[origin] ?? 0, entry.contiguous) }
         }
         var out: [String] = []
-        for (name, _, log) in logs {
+        for (name, log) in logs {
             var perRecord: [String: Int] = [:]
             for entry in log where entry.seq > (compacted[entry.origin] ?? 0) {
                 perRecord["\(entry.origin) \(entry.collection)/\(entry.recordID)", default: 0] += 1

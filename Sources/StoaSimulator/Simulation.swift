@@ -264,18 +264,18 @@ public final class Simulation {
     /// while partitions, crashes and joins keep the replicas apart: see
     /// ``InvariantChecker/logViolations(_:)``.
     func checkLogs() async {
-        var logs: [(name: String, floor: VersionVector, log: [LogEntry])] = []
+        var logs: [(name: String, log: [LogEntry])] = []
         for node in nodes where node.up {
             do {
                 let log = try await node.database.changes(notIn: VersionVector(), limit: Int.max).map {
                     LogEntry(origin: $0.origin, seq: $0.seq, collection: $0.collection, recordID: $0.recordID)
                 }
-                logs.append((node.name, node.database.floorVector(), log))
+                logs.append((node.name, log))
             } catch {
                 runViolations.append("\(node.name): reading the log failed: \(error)")
             }
         }
-        for violation in InvariantChecker.logViolations(logs) where runViolations.count < 20 { runViolations.append("at \(now) ms: \(violation)") }
+        for violation in InvariantChecker.logViolations(logs, floors: nodes.map { $0.database.floorVector() }) where runViolations.count < 20 { runViolations.append("at \(now) ms: \(violation)") }
         trace.record("\(now) logs \(logs.map { "\($0.name)=\($0.log.count)" }.joined(separator: " "))")
     }
 }
