@@ -180,14 +180,14 @@ if "$STOA" gateway --help 2>&1 | grep -q "USAGE: stoa gateway"; then
             wait_healthy "http://${http[$i]}"
         done
         # The gateway joins the nodes' gossip; no rate limit (PocketBase has none), cache on (its default).
-        local gw_port; gw_port=$(free_port)
-        "$STOA" gateway --http "127.0.0.1:$gw_port" --join "$(IFS=,; echo "${gossip[*]}")" --cluster-key "$key" \
+        local gw_port gw_admin; gw_port=$(free_port); gw_admin=$(free_port)
+        "$STOA" gateway --http "127.0.0.1:$gw_port" --admin-http "127.0.0.1:$gw_admin" --join "$(IFS=,; echo "${gossip[*]}")" --cluster-key "$key" \
             --token-secret bench-secret --no-rate-limit --log-level warning >"$OUT/gateway.log" 2>&1 &
         local gw_pid=$!
         PIDS+=("$gw_pid")
         wait_healthy "http://127.0.0.1:$gw_port"
         for _ in $(seq 1 200); do
-            curl -sf "http://127.0.0.1:$gw_port/api/gateway" | python3 -c 'import json,sys; n=json.load(sys.stdin)["nodes"]; sys.exit(0 if sum(x["state"]=="alive" and not x["ejected"] for x in n)==3 else 1)' && break
+            curl -sf "http://127.0.0.1:$gw_admin/api/gateway" | python3 -c 'import json,sys; n=json.load(sys.stdin)["nodes"]; sys.exit(0 if sum(x["state"]=="alive" and not x["ejected"] for x in n)==3 else 1)' && break
             sleep 0.1
         done
         for workload in $WORKLOADS; do

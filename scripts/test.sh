@@ -99,17 +99,25 @@ start_node sdk2 "$g2" "$g1"
 p2=$port
 # The gateway in front of both, for realtime through it.
 gateway_log="$data/gateway.log"
-.build/debug/stoa gateway --http 127.0.0.1:0 --join "127.0.0.1:$g1,127.0.0.1:$g2" --cluster-key sdk-test-key \
+.build/debug/stoa gateway --http 127.0.0.1:0 --admin-http 127.0.0.1:0 --join "127.0.0.1:$g1,127.0.0.1:$g2" --cluster-key sdk-test-key \
     --token-secret sdk-test-secret >"$gateway_log" 2>&1 &
 pids+=($!)
 wait_port "$gateway_log"
 gateway_url="http://127.0.0.1:$port"
+# Its own pages (/api/gateway among them) are on the admin listener, logged once it is bound.
+admin_port=""
+for _ in $(seq 1 100); do
+    admin_port=$(sed -nE 's/.*Admin pages listening on 127\.0\.0\.1:([0-9]+).*/\1/p' "$gateway_log" | head -n 1)
+    [ -n "$admin_port" ] && break
+    sleep 0.1
+done
+gateway_admin_url="http://127.0.0.1:$admin_port"
 routing=0
 for _ in $(seq 1 300); do
     if python3 -c '
 import json, sys, urllib.request
 nodes = json.load(urllib.request.urlopen(sys.argv[1] + "/api/gateway", timeout=5)).get("nodes", [])
-sys.exit(0 if sum(n.get("state") == "alive" and not n.get("ejected") for n in nodes) == 2 else 1)' "$gateway_url" 2>/dev/null; then
+sys.exit(0 if sum(n.get("state") == "alive" and not n.get("ejected") for n in nodes) == 2 else 1)' "$gateway_admin_url" 2>/dev/null; then
         routing=1
         break
     fi

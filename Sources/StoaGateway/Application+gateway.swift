@@ -23,7 +23,8 @@ public struct Gateway: Sendable {
 }
 
 /// Builds the gateway: its membership service, the keep-alive connections to the nodes, the
-/// limiter and cache shells, and the HTTP(S) server answering through ``GatewayResponder``.
+/// limiter and cache shells, the HTTP(S) server for the clients and the admin listener for the
+/// gateway's own pages, both answering through ``GatewayResponder``.
 public func buildGateway(
     configuration: GatewayConfiguration,
     registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
@@ -58,12 +59,16 @@ public func buildGateway(
     let responder = GatewayResponder(proxy: proxy, tokens: tokens, limiter: limiter, cache: cache, status: status, registry: registry, scheme: tls != nil ? "https" : "http")
     let server = GatewayServer(
         host: configuration.httpHost, port: configuration.httpPort, group: group, tls: tls, responder: responder,
-        maxBodyBytes: configuration.maxBodyBytes, logger: logger
+        limits: configuration.limits, logger: logger
     ) { port in
         await membership.serverRunning(httpPort: port)
     }
-    // Shut down in reverse: the server stops first, then the node connections, then membership.
-    return Gateway(services: [membership, UpstreamShutdown(connections: connections, healthClient: healthClient), server], logger: logger)
+    let admin = GatewayServer(
+        host: configuration.adminHost, port: configuration.adminPort, group: group, tls: nil, responder: responder, role: .admin,
+        limits: GatewayConfiguration.adminLimits, logger: logger
+    ) { _ in }
+    // Shut down in reverse: the servers stop first, then the node connections, then membership.
+    return Gateway(services: [membership, UpstreamShutdown(connections: connections, healthClient: healthClient), admin, server], logger: logger)
 }
 
 /// Closes the idle node connections and the health-check client when the gateway stops.

@@ -27,7 +27,8 @@ public final class GatewayCache: Sendable {
 
     static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
 
-    /// The key of a read: the user ("" for guests), the path and the query with its parameters sorted.
+    /// The key of a read: the user ("" for guests), the path and the query as the node reads it
+    /// (``CacheKey/normalizedQuery(_:)``).
     public static func key(user: String?, path: String, query: String?) -> CacheKey {
         CacheKey(user: user ?? "", path: path, query: CacheKey.normalizedQuery(query ?? ""))
     }
@@ -38,6 +39,12 @@ public final class GatewayCache: Sendable {
     public func invalidate(user: String, collection: String, recordID: String?) {
         generations.withLock { $0[user, default: 0] &+= 1 }
         cache.withLock { _ = $0.invalidate(user: user, collection: collection, recordID: recordID) }
+    }
+
+    /// Drops every list and view of `user` in `collection` (see ``ResponseCache/invalidateAll(user:collection:)``).
+    public func invalidateAll(user: String, collection: String) {
+        generations.withLock { $0[user, default: 0] &+= 1 }
+        cache.withLock { _ = $0.invalidateAll(user: user, collection: collection) }
     }
 
     private func generation(of user: String) -> UInt64 { generations.withLock { $0[user] ?? 0 } }

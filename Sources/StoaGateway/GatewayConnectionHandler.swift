@@ -3,29 +3,41 @@ import NIOHTTP1
 import StoaNode
 
 /// One client connection of the gateway's HTTP/1.1 server (after NIO's codec and pipelining
-/// handler, so requests come one at a time): reads a request whole, at most `maxBodyBytes` of
-/// body (more is a 413 and the connection closes), has the ``GatewayResponder`` answer it on the
-/// connection's loop and writes the answer: a whole body with `Content-Length`, a streamed one
-/// chunked as it arrives, reading from the node only while the client keeps up.
+/// handler, so requests come one at a time): reads a request whole, at most the body limit of
+/// its route (``GatewayServerLimits``; more is a 413 and the connection closes), has the
+/// ``GatewayResponder`` answer it on the connection's loop (the public API or, on the admin
+/// listener, the gateway's own pages) and writes the answer: a whole body with
+/// `Content-Length`, a streamed one chunked as it arrives, reading from the node only while the
+/// client keeps up. Closes the connection when the client stays idle (an `IdleStateHandler`
+/// read event) while nothing of it is being answered.
 final class GatewayConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
     let responder: GatewayResponder
-    let maxBodyBytes: Int
+    let role: GatewayServer.Role
+    let limits: GatewayServerLimits
     let registry: GatewayConnectionRegistry?
+    let counters: GatewayServerCounters?
     private var context: ChannelHandlerContext?
     private var channel: (any Channel)?
     private var head: HTTPRequestHead?
     private var body = ByteBuffer()
+    private var bodyLimit = 0
+    private var isSubscription = false
     private var tooLarge = false
+    /// A request was read whole and its answer has not been written yet.
+    private var awaitingAnswer = false
     private var stream: UpstreamStream?
     private var peerIP = ""
 
-    init(responder: GatewayResponder, maxBodyBytes: Int, registry: GatewayConnectionRegistry? = nil) {
+    init(responder: GatewayResponder, role: GatewayServer.Role = .api, limits: GatewayServerLimits,
+         registry: GatewayConnectionRegistry? = nil, counters: GatewayServerCounters? = nil) {
         self.responder = responder
-        self.maxBodyBytes = maxBodyBytes
+        self.role = role
+        self.limits = limits
         self.registry = registry
+        self.counters = counters
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -59,7 +71,11 @@ final class GatewayConnectionHandler: ChannelInboundHandler, @unchecked Sendable
             self.head = head
             body.clear()
             tooLarge = false
-            if let length = head.headers.first(name: "content-length").flatMap({ Int($0) }), length > maxBodyBytes {
+            // A subscription request is parsed by the gateway (to find the stream's node): its
+            // body is bounded far below other bodies, which are passed on unread.
+            isSubscription = head.method == .POST && RequestRoute.isRealtimePath(Self.path(of: head.uri))
+            bodyLimit = isSubscription ? limits.maxRealtimeBodyBytes : limits.maxBodyBytes
+            if let length = head.headers.first(name: "content-length").flatMap({ Int($0) }), length > bodyLimit {
                 return rejectTooLarge(head)
             }
             // The gateway reads the whole body before forwarding: a client waiting for leave to
@@ -69,7 +85,7 @@ final class GatewayConnectionHandler: ChannelInboundHandler, @unchecked Sendable
             }
         case .body(var chunk):
             guard !tooLarge, let head else { return }
-            if body.readableBytes + chunk.readableBytes > maxBodyBytes {
+            if body.readableBytes + chunk.readableBytes > bodyLimit {
                 rejectTooLarge(head)
             } else {
                 body.writeBuffer(&chunk)
@@ -79,7 +95,10 @@ final class GatewayConnectionHandler: ChannelInboundHandler, @unchecked Sendable
             self.head = nil
             let request = GatewayRequest(head: head, body: body, peerIP: peerIP, eventLoop: context.eventLoop)
             body = ByteBuffer()
-            responder.respond(to: request).whenComplete { [self] result in
+            awaitingAnswer = true
+            let answer = role == .admin ? responder.respondAdmin(to: request) : responder.respond(to: request)
+            answer.whenComplete { [self] result in
+                awaitingAnswer = false
                 switch result {
                 case .success(let response): write(response, for: head, keepAlive: head.isKeepAlive)
                 case .failure(let error): write(GatewayResponder.unavailable(error), for: head, keepAlive: head.isKeepAlive)
@@ -93,7 +112,13 @@ final class GatewayConnectionHandler: ChannelInboundHandler, @unchecked Sendable
     private func rejectTooLarge(_ head: HTTPRequestHead) {
         tooLarge = true
         body = ByteBuffer()
+        if isSubscription { counters?.realtimeBodyRefused.increment() } else { counters?.bodyRefused.increment() }
         write(GatewayResponse(PBError.tooLarge), for: head, keepAlive: false)
+    }
+
+    /// The path of a request target (before `?`).
+    static func path(of uri: String) -> Substring {
+        uri.firstIndex(of: "?").map { uri[..<$0] } ?? uri[...]
     }
 
     /// Writes `response` to the client; closes the connection after it unless `keepAlive`.
@@ -151,9 +176,18 @@ final class GatewayConnectionHandler: ChannelInboundHandler, @unchecked Sendable
         context.fireChannelWritabilityChanged()
     }
 
-    /// A malformed request (NIO's error handler has answered 400) or a failed connection: the
-    /// connection closes.
+    /// A malformed request (``GatewayProtocolErrorHandler`` has answered 400) or a failed
+    /// connection: the connection closes.
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+
+    /// The client sent nothing for the idle timeout: the connection closes unless one of its
+    /// requests is being answered (a node is slow to answer, or a realtime stream is open).
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard event is IdleStateHandler.IdleStateEvent else { return context.fireUserInboundEventTriggered(event) }
+        guard !awaitingAnswer, stream == nil else { return }
+        counters?.closed(.idle)
         context.close(promise: nil)
     }
 

@@ -20,9 +20,9 @@ public final class GatewayRateLimit: Sendable {
     }
 
     /// Decides one request (see ``RateLimiter/decide(_:now:)``).
-    public func decide(user: String?, peer: String, forwardedFor: String?, isWrite: Bool, now: UInt64) -> RateLimitDecision {
+    public func decide(user: String?, peer: String, forwardedFor: String?, isWrite: Bool, isAuth: Bool = false, now: UInt64) -> RateLimitDecision {
         let key = ClientAddress.key(peer: peer, forwardedFor: forwardedFor, trustedProxies: trustedProxies)
-        let decision = limiter.withLock { $0.decide(RateLimitRequest(user: user, clientKey: key, isWrite: isWrite), now: now) }
+        let decision = limiter.withLock { $0.decide(RateLimitRequest(user: user, clientKey: key, isWrite: isWrite, isAuth: isAuth), now: now) }
         if decision.admitted {
             admittedCounter.increment()
         } else if let policy = decision.limitingPolicy {

@@ -6,9 +6,12 @@ import NIOHTTP1
 import Prometheus
 import StoaNode
 
-/// Answers every request reaching the gateway: its own pages (`/_/`, `/api/gateway`,
-/// `/metrics`), and for everything else rate limiting, the per-user response cache and the
-/// proxy to a live node, in that order. Every proxied answer carries the rate-limit headers.
+/// Answers every request reaching the gateway. On the public (client) port: the public API
+/// only (``RequestRoute/isPublic``), through rate limiting, the per-user response cache and the
+/// proxy to a live node, in that order; every proxied answer carries the rate-limit headers.
+/// The nodes' internal `/api/cluster`, the gateway's own pages and any path outside `/api/` are
+/// answered 404 there. On the admin listener: the gateway's own pages (`/_/`, `/api/gateway`,
+/// `/metrics`) and nothing else.
 ///
 /// Answers on the request's event loop. The usual request (a known token or none, a cache hit
 /// or no cache) is decided there without a task; a token seen for the first time, a cache miss
@@ -38,36 +41,45 @@ public struct GatewayResponder: Sendable {
 
     static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
 
-    /// The answer to `request`, completed on `request.eventLoop`.
+    /// The answer to `request` on the public port, completed on `request.eventLoop`.
     public func respond(to request: GatewayRequest) -> EventLoopFuture<GatewayResponse> {
         let loop = request.eventLoop
-        let path = request.path
-        switch path {
-        case "/_", "/_/", "/api/gateway", "/metrics":
-            // The gateway's own pages count against the same limits (as a guest's reads).
-            let decision = limiter?.decide(user: nil, peer: request.peerIP, forwardedFor: request.header("X-Forwarded-For"), isWrite: false, now: Self.now())
-            if let decision, !decision.admitted { return loop.makeSucceededFuture(Self.tooManyRequests(decision)) }
-            let limitHeaders = decision?.headers ?? []
-            let page: EventLoopFuture<GatewayResponse>
-            switch path {
-            case "/api/gateway":
-                page = loop.makeFutureWithTask { [status] in Self.json(await status.snapshot(now: Self.now())) }
-            case "/metrics":
-                page = loop.makeSucceededFuture(GatewayResponse(
-                    status: .ok, headers: ["Content-Type": "text/plain; version=0.0.4"], body: .buffer(ByteBuffer(bytes: registry.emitToBuffer()))
-                ))
-            default:
-                page = loop.makeSucceededFuture(GatewayDashboardPage.response())
-            }
-            return page.map { response in Self.adding(limitHeaders, to: response) }
+        // Origin-form targets only (`/path?query`): an absolute-form target would reach the
+        // node's router by another spelling than the one checked here.
+        guard request.head.uri.utf8.first == UInt8(ascii: "/") else {
+            counters.count(status: 400)
+            return loop.makeSucceededFuture(GatewayResponse(PBError.badRequest()))
+        }
+        let route = RequestRoute(method: request.head.method.rawValue, path: String(request.path))
+        guard route.isPublic else {
+            counters.count(status: 404)
+            return loop.makeSucceededFuture(GatewayResponse(PBError.notFound))
+        }
+        let authorization = request.header("Authorization")
+        guard let tokens, authorization != nil else { return proxied(request, route: route, user: nil) }
+        if let known = tokens.rememberedIdentity(fromAuthorization: authorization) {
+            return proxied(request, route: route, user: known.userID)
+        }
+        return loop.makeFutureWithTask { await tokens.identity(fromAuthorization: authorization) }
+            .flatMap { identity in proxied(request, route: route, user: identity?.userID) }
+    }
+
+    /// The answer to `request` on the admin listener: the dashboard (`/_/`), the same as JSON
+    /// (`/api/gateway`) and the Prometheus metrics (`/metrics`); 404 for anything else. Not
+    /// rate-limited: the admin listener is for operators (loopback by default).
+    public func respondAdmin(to request: GatewayRequest) -> EventLoopFuture<GatewayResponse> {
+        let loop = request.eventLoop
+        switch request.path {
+        case "/api/gateway":
+            return loop.makeFutureWithTask { [status] in Self.json(await status.snapshot(now: Self.now())) }
+        case "/metrics":
+            return loop.makeSucceededFuture(GatewayResponse(
+                status: .ok, headers: ["Content-Type": "text/plain; version=0.0.4"], body: .buffer(ByteBuffer(bytes: registry.emitToBuffer()))
+            ))
+        case "/_", "/_/":
+            return loop.makeSucceededFuture(GatewayDashboardPage.response())
         default:
-            let authorization = request.header("Authorization")
-            guard let tokens, authorization != nil else { return proxied(request, user: nil) }
-            if let known = tokens.rememberedIdentity(fromAuthorization: authorization) {
-                return proxied(request, user: known.userID)
-            }
-            return loop.makeFutureWithTask { await tokens.identity(fromAuthorization: authorization) }
-                .flatMap { identity in proxied(request, user: identity?.userID) }
+            return loop.makeSucceededFuture(GatewayResponse(PBError.notFound))
         }
     }
 
@@ -84,14 +96,15 @@ public struct GatewayResponder: Sendable {
 
     // MARK: - Proxying
 
-    private func proxied(_ request: GatewayRequest, user: String?) -> EventLoopFuture<GatewayResponse> {
+    private func proxied(_ request: GatewayRequest, route: RequestRoute, user: String?) -> EventLoopFuture<GatewayResponse> {
         let loop = request.eventLoop
         let path = request.path
-        let route = RequestRoute(method: request.head.method.rawValue, path: String(path))
         let peer = request.peerIP
 
         // Rate limiting: decided at once, never queued.
-        let decision = limiter?.decide(user: user, peer: peer, forwardedFor: request.header("X-Forwarded-For"), isWrite: route.isWrite, now: Self.now())
+        let decision = limiter?.decide(
+            user: user, peer: peer, forwardedFor: request.header("X-Forwarded-For"), isWrite: route.isWrite, isAuth: route.isAuth, now: Self.now()
+        )
         if let decision, !decision.admitted { return loop.makeSucceededFuture(Self.tooManyRequests(decision)) }
         let limitHeaders = decision?.headers ?? []
         let finish: @Sendable (GatewayResponse) -> GatewayResponse = { [counters] response in
@@ -122,20 +135,30 @@ public struct GatewayResponder: Sendable {
                 if route.isWrite { affinity.wrote(user: writer, on: answer.node, now: Self.now()) }
                 // A write invalidates the writer's cached views of what it touched before the
                 // client hears back, so its next read never comes from before its write.
-                if route.isWrite, let collection = route.collection, let cache {
-                    cache.invalidate(user: user ?? "", collection: collection, recordID: route.recordID)
-                }
+                if let cache { Self.invalidate(cache, after: route, by: user) }
                 var response = GatewayResponse(answer)
                 if cache != nil, isGet { response.headers.replaceOrAdd(name: "X-Cache-Status", value: "BYPASS") }
                 return finish(response)
             }
             .recover { [cache] error in
-                if route.isWrite, let collection = route.collection, let cache {
-                    // It may have been applied before the node failed.
-                    cache.invalidate(user: user ?? "", collection: collection, recordID: route.recordID)
-                }
+                // A write may have been applied before the node failed.
+                if let cache { Self.invalidate(cache, after: route, by: user) }
                 return finish(Self.unavailable(error))
             }
+    }
+
+    /// Drops from the cache what a write by `user` (nil: a guest) may have changed, before its
+    /// answer goes out: a write to a record drops the user's lists of its collection and the
+    /// record's view; `POST /api/sync` (edits to any of the user's quotes) drops every list and
+    /// view of the user's quotes. Other requests (reads, realtime subscriptions, sign-in) change
+    /// nothing cached.
+    static func invalidate(_ cache: GatewayCache, after route: RequestRoute, by user: String?) {
+        guard route.isWrite else { return }
+        if let collection = route.collection {
+            cache.invalidate(user: user ?? "", collection: collection, recordID: route.recordID)
+        } else if route.isSync {
+            cache.invalidateAll(user: user ?? "", collection: RequestRoute.syncedCollection)
+        }
     }
 
     private func forwardedRequest(_ request: GatewayRequest, route: RequestRoute) -> ForwardedRequest {
@@ -163,7 +186,7 @@ public struct GatewayResponder: Sendable {
         let method = request.head.method
         let body = request.body
         let idempotent = route.isIdempotent(method: method.rawValue, bodyHasID: method == .POST && ForwardedRequest.bodyHasID(body))
-        let realtime = request.path == "/api/realtime"
+        let realtime = route.isRealtime
         return ForwardedRequest(
             method: method, target: request.head.uri, headers: headers,
             body: body.readableBytes > 0 ? body : nil, idempotent: idempotent, streaming: realtime && method == .GET,

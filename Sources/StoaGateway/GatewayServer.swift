@@ -8,7 +8,14 @@ import ServiceLifecycle
 
 /// The gateway's HTTP/1.1 server (HTTPS when given a TLS context), built from SwiftNIO's codec
 /// and pipelining handlers with ``GatewayConnectionHandler`` answering: a proxied request is
-/// read, sent to a node and answered on its connection's event loop, without a task.
+/// read, sent to a node and answered on its connection's event loop, without a task. One runs
+/// for the clients (``Role/api``) and one for the gateway's own pages (``Role/admin``).
+///
+/// Every connection is held to ``GatewayServerLimits``: at most `maxConnections` open (one more
+/// is accepted and closed at once), an idle timeout (`IdleStateHandler`), a deadline for each
+/// request's head (``RequestHeadDeadline``), body limits, and a malformed request is a 400 in
+/// PocketBase's envelope and a close (``GatewayProtocolErrorHandler``). A failed accept (out of
+/// file descriptors) pauses accepting for a second (``AcceptErrorBackoff``) instead of spinning.
 ///
 /// A swift-service-lifecycle service: binds, reports the bound port to `onRunning`, and on
 /// graceful shutdown stops accepting, ends streamed answers (server-sent events would not end on
@@ -16,24 +23,35 @@ import ServiceLifecycle
 /// closes what is still open. `group` must be the group of the proxy's ``UpstreamConnections``,
 /// so a request's node connection lives on the request's loop.
 public struct GatewayServer: Service {
+    /// What a listener serves.
+    public enum Role: String, Sendable {
+        /// The public port: the public API, proxied (``GatewayResponder/respond(to:)``).
+        case api
+        /// The admin listener: `/_/`, `/api/gateway`, `/metrics` (``GatewayResponder/respondAdmin(to:)``).
+        case admin
+    }
+
     let host: String
     let port: Int
     let group: any EventLoopGroup
     let tls: NIOSSLContext?
     let responder: GatewayResponder
-    let maxBodyBytes: Int
+    let role: Role
+    let limits: GatewayServerLimits
     let drainTimeout: TimeAmount
     let onRunning: @Sendable (Int) async -> Void
     let logger: Logger
 
     public init(host: String, port: Int, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, tls: NIOSSLContext?, responder: GatewayResponder,
-                maxBodyBytes: Int, drainTimeout: TimeAmount = .seconds(5), logger: Logger, onRunning: @escaping @Sendable (Int) async -> Void) {
+                role: Role = .api, limits: GatewayServerLimits = GatewayServerLimits(), drainTimeout: TimeAmount = .seconds(5), logger: Logger,
+                onRunning: @escaping @Sendable (Int) async -> Void) {
         self.host = host
         self.port = port
         self.group = group
         self.tls = tls
         self.responder = responder
-        self.maxBodyBytes = maxBodyBytes
+        self.role = role
+        self.limits = limits
         self.drainTimeout = drainTimeout
         self.onRunning = onRunning
         self.logger = logger
@@ -41,31 +59,51 @@ public struct GatewayServer: Service {
 
     public func run() async throws {
         let quiesce = ServerQuiescingHelper(group: group)
-        let connections = GatewayConnectionRegistry()
+        let counters = GatewayServerCounters(listener: role.rawValue)
+        limits.exportGauges(listener: role.rawValue)
+        let connections = GatewayConnectionRegistry(maxConnections: limits.maxConnections, counters: counters)
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(quiesce.makeServerChannelHandler(channel: channel))
+                    let pipeline = channel.pipeline.syncOperations
+                    try pipeline.addHandler(AcceptErrorBackoff(counter: counters.acceptErrors))
+                    try pipeline.addHandler(quiesce.makeServerChannelHandler(channel: channel))
                 }
             }
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
-            .childChannelInitializer { [tls, responder, maxBodyBytes, connections] channel in
+            .childChannelInitializer { [tls, responder, role, limits, connections, counters] channel in
                 channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations
+                    guard connections.admit() else {
+                        try pipeline.addHandler(RefusedConnectionHandler())
+                        return
+                    }
+                    channel.closeFuture.whenComplete { _ in connections.release() }
                     if let tls { try pipeline.addHandler(NIOSSLServerHandler(context: tls)) }
-                    try pipeline.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
-                    try pipeline.addHandler(GatewayConnectionHandler(responder: responder, maxBodyBytes: maxBodyBytes, registry: connections))
+                    try pipeline.addHandler(IdleStateHandler(readTimeout: limits.idleTimeout))
+                    let (bytes, parts) = RequestHeadDeadline(timeout: limits.headTimeout) { counters.closed(.headTimeout) }.makeHandlers()
+                    try pipeline.addHandler(bytes)
+                    try pipeline.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: false)
+                    let decoder = try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
+                    try pipeline.addHandler(parts, position: .after(decoder))
+                    try pipeline.addHandler(GatewayProtocolErrorHandler(counters: counters))
+                    try pipeline.addHandler(GatewayConnectionHandler(responder: responder, role: role, limits: limits, registry: connections, counters: counters))
                 }
             }
             .bind(host: host, port: port)
             .get()
         let boundPort = channel.localAddress?.port ?? port
-        // The same line as the nodes' (Hummingbird's): tools and tests read the port from it.
-        logger.info("Server started and listening on \(host):\(boundPort)")
+        switch role {
+        case .api:
+            // The same line as the nodes' (Hummingbird's): tools and tests read the port from it.
+            logger.info("Server started and listening on \(host):\(boundPort)")
+        case .admin:
+            logger.info("Admin pages listening on \(host):\(boundPort) (/_/, /api/gateway, /metrics)")
+        }
         await onRunning(boundPort)
         try await withTaskCancellationHandler {
             try await withGracefulShutdownHandler {

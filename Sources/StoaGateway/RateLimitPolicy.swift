@@ -34,7 +34,7 @@ public struct RateLimitPolicy: Sendable, Hashable, Codable {
             throw RateLimitPolicyError("rate limit policy \"\(text)\": scope \"\(parts[1])\" is not one of user, ip, global")
         }
         guard let traffic = RateLimitTraffic(rawValue: parts[2]) else {
-            throw RateLimitPolicyError("rate limit policy \"\(text)\": traffic \"\(parts[2])\" is not one of reads, writes, all")
+            throw RateLimitPolicyError("rate limit policy \"\(text)\": traffic \"\(parts[2])\" is not one of reads, writes, auth, all")
         }
         guard let rate = Double(parts[3]) else {
             throw RateLimitPolicyError("rate limit policy \"\(text)\": rate \"\(parts[3])\" is not a number of requests per second")

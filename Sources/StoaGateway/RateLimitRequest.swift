@@ -6,10 +6,14 @@ public struct RateLimitRequest: Sendable {
     public var clientKey: String
     /// Whether the request changes state (counted by `writes` policies, not by `reads` ones).
     public var isWrite: Bool
+    /// Whether the request authenticates or acts on an account (counted by `auth` policies, and
+    /// as a write).
+    public var isAuth: Bool
 
-    public init(user: String?, clientKey: String, isWrite: Bool) {
+    public init(user: String?, clientKey: String, isWrite: Bool, isAuth: Bool = false) {
         self.user = user
         self.clientKey = clientKey
-        self.isWrite = isWrite
+        self.isWrite = isWrite || isAuth
+        self.isAuth = isAuth
     }
 }

@@ -4,7 +4,7 @@
 /// - `RateLimit-Policy: "ip-reads";q=100;w=1, "user-reads";q=50;w=5` — `q` is the quota (the GCRA
 ///   burst, requests available at once from idle) and `w` the window in seconds in which the
 ///   quota is restored from empty, ⌈burst / rate⌉ (at least 1). It depends only on the request
-///   class (read or write, with or without a user), so it is precomputed.
+///   class (read, write or authentication, with or without a user), so it is precomputed.
 /// - `RateLimit: "ip-reads";r=42;t=1, "user-reads";r=0;t=5` — `r` is the remaining quota (requests
 ///   that would be admitted now, after this one) and `t` the seconds until the full quota is
 ///   back (rounded up; 0 when it is full).

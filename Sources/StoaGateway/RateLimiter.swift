@@ -7,7 +7,8 @@ import StoaCore
 /// - A request is admitted iff every applicable policy admits it, and only then is every
 ///   applicable policy charged: a rejection by one policy charges none of them. Rejected
 ///   requests are answered at once (no queueing).
-/// - A policy applies when its `traffic` matches the request and, for `user` scope, the request
+/// - A policy applies when its `traffic` matches the request (`reads`, `writes`, `auth`, `all`;
+///   an authentication request counts as a write too) and, for `user` scope, the request
 ///   has a verified user; `ip` policies use `clientKey`; `global` policies one shared key.
 /// - The key table never holds more than `maxKeys` entries (one per policy and key). Entries back
 ///   at idle (a full burst available again) or unseen for `idleTTLNanos` are dropped, a few per
@@ -59,11 +60,12 @@ public struct RateLimiter: Sendable {
         algorithms = policies.map { GCRA(rate: $0.rate, burst: $0.burst) }
         var applicable: [[Int]] = []
         var policyHeaders: [String?] = []
-        for classIndex in 0..<4 {
+        for classIndex in 0..<8 {
+            let isAuth = classIndex & 4 != 0
             let isWrite = classIndex & 2 != 0
             let hasUser = classIndex & 1 != 0
             let indices = policies.indices.filter {
-                policies[$0].traffic.applies(isWrite: isWrite) && (hasUser || policies[$0].scope != .user)
+                policies[$0].traffic.applies(isWrite: isWrite, isAuth: isAuth) && (hasUser || policies[$0].scope != .user)
             }
             applicable.append(indices)
             policyHeaders.append(Self.policyHeader(policies, indices))
@@ -94,7 +96,7 @@ public struct RateLimiter: Sendable {
 
     @inline(__always)
     static func classIndex(_ request: RateLimitRequest) -> Int {
-        (request.isWrite ? 2 : 0) | (request.user != nil ? 1 : 0)
+        (request.isAuth ? 4 : 0) | (request.isWrite ? 2 : 0) | (request.user != nil ? 1 : 0)
     }
 
     @inline(__always)

@@ -1,5 +1,10 @@
-/// What the gateway needs to know about a request's path and method: whether it writes,
+/// What the gateway needs to know about a request's path and method: whether the public port
+/// serves it at all, whether it writes (and what it may change), whether it authenticates,
 /// whether a failed attempt may be retried on another node, and which records it touches.
+///
+/// Paths are read as the nodes' router (Hummingbird's trie) reads them: split at `/` with empty
+/// components skipped (`//api//sync/` is `/api/sync`), compared as sent (case-sensitive, not
+/// percent-decoded).
 public struct RequestRoute: Sendable, Equatable {
     /// A write changes data (POST, PUT, PATCH, DELETE).
     public let isWrite: Bool
@@ -9,13 +14,44 @@ public struct RequestRoute: Sendable, Equatable {
     public let recordID: String?
     /// True for `GET .../records` (list) and `GET .../records/{id}` (view): the cacheable reads.
     public let isRecordRead: Bool
+    /// The public API the gateway forwards: paths under `/api/` except the nodes' internal
+    /// `/api/cluster` (membership, gossip addresses, digests) and the gateway's own
+    /// `/api/gateway` (served on the admin listener). Anything else is answered 404 by the gateway.
+    public let isPublic: Bool
+    /// `POST /api/collections/{collection}/{action}` for an authentication or account action
+    /// (``authActions``): the traffic of `auth` rate-limit policies.
+    public let isAuth: Bool
+    /// `/api/sync` (a POST applies a device's edits to any of the user's records of
+    /// ``syncedCollection``).
+    public let isSync: Bool
+    /// `/api/realtime` (GET: the event stream; POST: a subscription request).
+    public let isRealtime: Bool
+
+    /// The collection `/api/sync` reads and writes (the user's quotes).
+    public static let syncedCollection = "quotes"
+
+    /// The account actions PocketBase (0.23+) serves under `/api/collections/{collection}/`:
+    /// the ones tagged `auth` by its rate limiter (`auth-with-password`, `-oauth2`, `-otp`), the
+    /// token refresh and the request/confirm flows (one-time password, password reset,
+    /// verification, email change).
+    public static let authActions: Set<Substring> = [
+        "auth-with-password", "auth-with-oauth2", "auth-with-otp", "auth-refresh", "request-otp",
+        "request-password-reset", "confirm-password-reset", "request-verification", "confirm-verification",
+        "request-email-change", "confirm-email-change",
+    ]
 
     public init(method: String, path: String) {
         // Methods arrive upper-case (HTTP tokens); upper-casing a copy is the rare path.
         let upper = method.utf8.contains { $0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z") } ? method.uppercased() : method
         isWrite = upper == "POST" || upper == "PUT" || upper == "PATCH" || upper == "DELETE"
-        let parts = path.split(separator: "/", maxSplits: 5, omittingEmptySubsequences: true)
-        if parts.count >= 4, parts[0] == "api", parts[1] == "collections", parts[3] == "records", parts.count <= 5 {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: true)
+        let api = parts.first == "api"
+        isPublic = api && !(parts.count >= 2 && (parts[1] == "cluster" || parts[1] == "gateway"))
+        isSync = api && parts.count == 2 && parts[1] == "sync"
+        isRealtime = api && parts.count == 2 && parts[1] == "realtime"
+        let inCollection = api && parts.count >= 4 && parts[1] == "collections"
+        isAuth = upper == "POST" && inCollection && parts.count == 4 && Self.authActions.contains(parts[3])
+        if inCollection, parts[3] == "records", parts.count <= 5 {
             collection = String(parts[2])
             recordID = parts.count == 5 ? String(parts[4]) : nil
         } else {
@@ -23,6 +59,13 @@ public struct RequestRoute: Sendable, Equatable {
             recordID = nil
         }
         isRecordRead = upper == "GET" && collection != nil
+    }
+
+    /// Whether `path` is `/api/realtime` (as ``isRealtime``), without building a route: the
+    /// server checks it when a request's head arrives, to bound a subscription body.
+    static func isRealtimePath(_ path: Substring) -> Bool {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: true)
+        return parts.count == 2 && parts[0] == "api" && parts[1] == "realtime"
     }
 
     /// Whether a request may be sent again to another node after the first one failed mid-way:

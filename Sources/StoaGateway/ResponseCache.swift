@@ -9,7 +9,8 @@
 /// - `bytes` (body + header names and values + key) never exceeds `byteBudget`: storing evicts
 ///   least recently used entries first; a response larger than the whole budget is not stored.
 /// - `invalidate(user:collection:recordID:)` drops that user's lists of the collection and the
-///   view of the record, and nothing of other users (they see the write after at most the TTL).
+///   view of the record, `invalidateAll(user:collection:)` every list and view of that user in the
+///   collection; nothing of other users (they see the write after at most the TTL).
 public struct ResponseCache: Sendable {
     public let byteBudget: Int
     public let ttlNanos: UInt64
@@ -122,6 +123,22 @@ public struct ResponseCache: Sendable {
                 remove(slot)
                 dropped += 1
             }
+        }
+        invalidations += UInt64(dropped)
+        return dropped
+    }
+
+    /// Drops every entry of `user` in `collection`: its lists and the views of every record (for
+    /// a write that may touch any of them, such as `POST /api/sync`). Returns how many were
+    /// dropped; O(entries of that user in that collection).
+    @discardableResult
+    public mutating func invalidateAll(user: String, collection: String) -> Int {
+        guard let keys = groups[Group(user: user, collection: collection)] else { return 0 }
+        var dropped = 0
+        for key in keys {
+            guard let slot = table.slot(of: key) else { continue }
+            remove(slot)
+            dropped += 1
         }
         invalidations += UInt64(dropped)
         return dropped

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import StoaGateway
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -60,7 +61,7 @@ struct ClusterUpCommand: AsyncParsableCommand {
         }
 
         var ready = await Self.waitUntilJoined(file.nodes, timeout: timeout, supervisor: supervisor)
-        if ready, let gateway = file.gatewayHTTP, !supervisor.stopping {
+        if ready, file.gatewayHTTP != nil, !supervisor.stopping {
             // The gateway joins through the nodes' gossip addresses and takes its settings from the file.
             do {
                 try supervisor.start(
@@ -68,7 +69,7 @@ struct ClusterUpCommand: AsyncParsableCommand {
                     arguments: ["gateway", "--config", config, "--cluster-key-file", keyFile.path],
                     environment: ["STOA_TOKEN_SECRET": tokenSecret]
                 )
-                ready = await Self.waitUntilRouting(gateway, nodes: file.nodes.count, timeout: timeout, supervisor: supervisor)
+                ready = await Self.waitUntilRouting(admin: file.gatewayAdminHTTP, nodes: file.nodes.count, timeout: timeout, supervisor: supervisor)
             } catch {
                 supervisor.stopAll()
                 _ = await supervisor.waitUntilStopped()
@@ -81,7 +82,8 @@ struct ClusterUpCommand: AsyncParsableCommand {
                 lines.append("  \(node.name)  http://\(node.http)   (gossip \(node.gossip))")
             }
             if let gateway = file.gatewayHTTP {
-                lines.append("  gateway http://\(gateway)   (use this one: it balances, fails over, limits and caches; dashboard http://\(gateway)/_/)")
+                lines.append("  gateway http://\(gateway)   (use this one: it balances, fails over, limits and caches)")
+                lines.append("  gateway dashboard http://\(file.gatewayAdminHTTP)/_/   (admin listener: also /api/gateway and /metrics)")
             }
             lines.append("Press Ctrl-C to stop.")
             // Written unbuffered, so the URLs show at once also when the output is piped.
@@ -116,12 +118,12 @@ struct ClusterUpCommand: AsyncParsableCommand {
         return secret
     }
 
-    /// Polls the gateway's `/api/gateway` until it routes to `nodes` nodes.
-    static func waitUntilRouting(_ gateway: HostPort, nodes: Int, timeout: Double, supervisor: Supervisor) async -> Bool {
+    /// Polls the gateway's `/api/gateway` (on its admin listener) until it routes to `nodes` nodes.
+    static func waitUntilRouting(admin: HostPort, nodes: Int, timeout: Double, supervisor: Supervisor) async -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         let session = URLSession(configuration: .ephemeral)
         while Date() < deadline, !supervisor.stopping {
-            if let url = URL(string: "http://\(gateway)/api/gateway"),
+            if let url = URL(string: "http://\(admin)/api/gateway"),
                let (data, _) = try? await session.data(from: url),
                let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
                let rows = json["nodes"] as? [[String: Any]],

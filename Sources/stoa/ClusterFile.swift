@@ -1,4 +1,5 @@
 import Foundation
+import StoaGateway
 
 /// A cluster definition (`cluster/local.toml`): where node data lives, the nodes and the
 /// gateway slot.
@@ -9,10 +10,12 @@ struct ClusterFile: Sendable {
         let gossip: HostPort
     }
 
-    /// The `[gateway]` table: its address and, optionally, its gossip address, rate-limit
-    /// policies and trusted proxies (comma separated strings) and cache budget.
+    /// The `[gateway]` table: its address and, optionally, its admin listener (`admin_http`),
+    /// gossip address, rate-limit policies and trusted proxies (comma separated strings) and
+    /// cache budget.
     struct Gateway: Sendable {
         let http: HostPort
+        let adminHTTP: HostPort?
         let gossip: HostPort?
         let rateLimits: [String]?
         let trustedProxies: [String]?
@@ -23,6 +26,8 @@ struct ClusterFile: Sendable {
     let nodes: [Node]
     let gateway: Gateway?
     var gatewayHTTP: HostPort? { gateway?.http }
+    /// The gateway's admin listener: `admin_http` of `[gateway]`, else the gateway's default.
+    var gatewayAdminHTTP: HostPort { gateway?.adminHTTP ?? HostPort(argument: GatewayConfiguration.defaultAdminHTTP)! }
 
     struct Invalid: Error, CustomStringConvertible {
         let description: String
@@ -74,6 +79,7 @@ struct ClusterFile: Sendable {
             }
             return Gateway(
                 http: try address(table, "http", "[gateway]"),
+                adminHTTP: table["admin_http"] == nil ? nil : try address(table, "admin_http", "[gateway]"),
                 gossip: table["gossip"] == nil ? nil : try address(table, "gossip", "[gateway]"),
                 rateLimits: try list("rate_limits"), trustedProxies: try list("trusted_proxies"), cacheBytes: cacheBytes
             )

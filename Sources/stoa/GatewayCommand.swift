@@ -13,14 +13,23 @@ struct GatewayCommand: AsyncParsableCommand {
         commandName: "gateway",
         abstract: "Run the Stoa gateway (rate limiting, caching, balancing and failover in front of the nodes).",
         discussion: """
-        Rate-limit policies are NAME:SCOPE:TRAFFIC:RATE:BURST with SCOPE user|ip|global and TRAFFIC reads|writes|all, \
-        e.g. --rate-limit ip-writes:ip:writes:10:20. Without --rate-limit the policies of the [gateway] table of --config \
-        apply, else \(GatewayConfiguration.defaultPolicies.joined(separator: " and ")). Stops on SIGINT or SIGTERM.
+        Rate-limit policies are NAME:SCOPE:TRAFFIC:RATE:BURST with SCOPE user|ip|global and TRAFFIC reads|writes|auth|all, \
+        e.g. --rate-limit ip-writes:ip:writes:10:20. Every policy that applies to a request must admit it. TRAFFIC auth is \
+        POST /api/collections/*/ auth-with-password, auth-with-oauth2, auth-with-otp, auth-refresh and the request-*/confirm-* \
+        account actions (they count as writes too). Without --rate-limit the policies of the [gateway] table of --config \
+        apply, else \(GatewayConfiguration.defaultPolicies.joined(separator: ", ")) (the last one is PocketBase's default \
+        *:auth rule, 2 requests per 3 s, per client address). \
+        The client port serves the public API only (/api/..., never the nodes' /api/cluster); the gateway's dashboard /_/, \
+        /api/gateway and /metrics are on --admin-http. Request bodies: at most 32 MiB, POST /api/realtime 64 KiB (else 413). \
+        Stops on SIGINT or SIGTERM.
         """
     )
 
     @Option(help: "HTTP listen address HOST:PORT (default: [gateway] http of --config, else 127.0.0.1:8090).")
     var http: HostPort?
+
+    @Option(help: "Admin listener HOST:PORT for /_/, /api/gateway and /metrics, plain HTTP; port 0 picks a free one (default: [gateway] admin_http of --config, else \(GatewayConfiguration.defaultAdminHTTP)).")
+    var adminHttp: HostPort?
 
     @Option(help: "Gossip addresses of nodes to join, comma separated (default: every node of --config).")
     var join: String?
@@ -72,6 +81,15 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: "Seconds to wait for one node's answer.")
     var upstreamTimeout: Int64 = 30
 
+    @Option(help: "Seconds a client connection may send nothing while none of its requests is being answered; then it is closed.")
+    var idleTimeout: Int64 = GatewayServerLimits.defaultIdleTimeoutSeconds
+
+    @Option(help: "Seconds from a request's first byte until its head (request line and headers) must be complete; else the connection is closed.")
+    var headTimeout: Int64 = GatewayServerLimits.defaultHeadTimeoutSeconds
+
+    @Option(help: "Client connections open at once; one more is accepted and closed at once.")
+    var maxConnections: Int = GatewayServerLimits.defaultMaxConnections
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
@@ -81,6 +99,9 @@ struct GatewayCommand: AsyncParsableCommand {
         guard cacheTtlMs > 0 else { throw ValidationError("--cache-ttl-ms must be > 0") }
         guard maxLimiterKeys > 0 else { throw ValidationError("--max-limiter-keys must be > 0") }
         guard upstreamTimeout > 0 else { throw ValidationError("--upstream-timeout must be > 0") }
+        guard idleTimeout > 0 else { throw ValidationError("--idle-timeout must be > 0") }
+        guard headTimeout > 0 else { throw ValidationError("--head-timeout must be > 0") }
+        guard maxConnections > 0 else { throw ValidationError("--max-connections must be > 0") }
     }
 
     func run() async throws {
@@ -98,6 +119,12 @@ struct GatewayCommand: AsyncParsableCommand {
 
         let file = try config.map { try ClusterFile(path: $0) }
         guard let http = http ?? file?.gateway?.http ?? HostPort(argument: "127.0.0.1:8090") else { throw ValidationError("--http") }
+        guard let admin = adminHttp ?? file?.gateway?.adminHTTP ?? HostPort(argument: GatewayConfiguration.defaultAdminHTTP) else {
+            throw ValidationError("--admin-http")
+        }
+        if admin.port != 0, admin.port == http.port, admin.host == http.host {
+            throw ValidationError("--admin-http must differ from --http (\(http))")
+        }
         let joinText = join ?? file.map { $0.nodes.map(\.gossip.description).joined(separator: ",") } ?? ""
         let seeds = try joinText.split(separator: ",").map { part in
             guard let address = HostPort(argument: part.trimmingCharacters(in: .whitespaces)) else {
@@ -126,18 +153,28 @@ struct GatewayCommand: AsyncParsableCommand {
             do { return try CIDR(parsing: text) } catch { throw ValidationError("--trusted-proxy \(text): \(error)") }
         }
 
+        let logger = Logger(label: "stoa.gateway")
+        // Each client connection holds a descriptor: take what the hard limit allows, and say
+        // when the connection limit cannot be reached within it.
+        let files = FileDescriptorLimit.raiseToHardLimit()
+        if let files, files < UInt64(maxConnections) + 1024 {
+            logger.warning("the file descriptor limit (\(files)) is below --max-connections (\(maxConnections)) plus 1024 for node connections; clients will see refused or failed connections first")
+        }
+
         let scheme = tlsCert == nil ? "http" : "https"
+        let limits = GatewayServerLimits(idleTimeout: .seconds(idleTimeout), headTimeout: .seconds(headTimeout), maxConnections: maxConnections)
         let configuration = GatewayConfiguration(
-            httpHost: http.host, httpPort: http.port,
+            httpHost: http.host, httpPort: http.port, adminHost: admin.host, adminPort: admin.port,
             membership: .init(name: name, gossipHost: gossipAddress.host, gossipPort: gossipAddress.port, join: seeds, clusterKey: key, httpURL: "\(scheme)://\(http)"),
             tokenSecret: secret, policies: policies, trustedProxies: proxies, maxLimiterKeys: maxLimiterKeys,
             cacheBytes: cacheBytes ?? file?.gateway?.cacheBytes ?? (64 << 20), cacheTTLNanos: cacheTtlMs * 1_000_000,
-            cacheStaleNanos: cacheStaleSeconds * 1_000_000_000, tlsCertificatePath: tlsCert, tlsKeyPath: tlsKey, upstreamTimeoutSeconds: upstreamTimeout
+            cacheStaleNanos: cacheStaleSeconds * 1_000_000_000, tlsCertificatePath: tlsCert, tlsKeyPath: tlsKey, limits: limits,
+            upstreamTimeoutSeconds: upstreamTimeout
         )
-        let logger = Logger(label: "stoa.gateway")
         let gateway = try await buildGateway(configuration: configuration, registry: registry, logger: logger)
-        logger.info("gateway serving \(scheme)://\(http), joining \(seeds.map(\.description).joined(separator: ","))",
-                    metadata: ["policies": "\(policies.map(\.name))", "cacheBytes": "\(configuration.cacheBytes)", "tokens": "\(secret != nil)"])
+        logger.info("gateway serving \(scheme)://\(http), admin pages on http://\(admin), joining \(seeds.map(\.description).joined(separator: ","))",
+                    metadata: ["policies": "\(policies.map(\.name))", "cacheBytes": "\(configuration.cacheBytes)", "tokens": "\(secret != nil)",
+                               "maxConnections": "\(maxConnections)", "fileDescriptors": "\(files.map(String.init) ?? "?")"])
         try await gateway.run()
         logger.info("gateway stopped")
     }

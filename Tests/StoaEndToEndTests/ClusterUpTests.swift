@@ -52,7 +52,8 @@ struct ClusterUpTests {
             toml += "\n[[node]]\nname = \"n\(index + 1)\"\nhttp = \"127.0.0.1:\(http[index])\"\ngossip = \"127.0.0.1:\(gossip[index])\"\n"
         }
         let gatewayPort = Self.freePort()
-        toml += "\n[gateway]\nhttp = \"127.0.0.1:\(gatewayPort)\"\n"
+        let adminPort = Self.freePort()
+        toml += "\n[gateway]\nhttp = \"127.0.0.1:\(gatewayPort)\"\nadmin_http = \"127.0.0.1:\(adminPort)\"\n"
         try toml.write(to: folder.appendingPathComponent("local.toml"), atomically: true, encoding: .utf8)
 
         let (first, pipe) = try start(in: folder)
@@ -60,6 +61,7 @@ struct ClusterUpTests {
         let banner = try waitForUp(pipe)
         for port in http { #expect(banner.contains("http://127.0.0.1:\(port)")) }
         #expect(banner.contains("gateway http://127.0.0.1:\(gatewayPort)"))
+        #expect(banner.contains("dashboard http://127.0.0.1:\(adminPort)/_/"), "\(banner)")
         let n1 = HTTPJSON(base: "http://127.0.0.1:\(http[0])")
         let n3 = HTTPJSON(base: "http://127.0.0.1:\(http[2])")
         _ = try await n1.send("POST", "/api/collections/users/records", json: ["email": "up@example.com", "password": "12345678", "passwordConfirm": "12345678"])
@@ -75,6 +77,8 @@ struct ClusterUpTests {
         // The gateway routes to the nodes and verifies the same tokens.
         let gateway = HTTPJSON(base: "http://127.0.0.1:\(gatewayPort)")
         #expect(try await eventually { try await gateway.send("GET", "/api/collections/quotes/records/\(id)", token: token).status == 200 })
+        #expect(try await HTTPJSON(base: "http://127.0.0.1:\(adminPort)").send("GET", "/api/gateway").status == 200)
+        #expect(try await gateway.send("GET", "/api/gateway").status == 404, "the gateway's pages are not on the client port")
 
         kill(first.processIdentifier, SIGTERM)
         first.waitUntilExit()

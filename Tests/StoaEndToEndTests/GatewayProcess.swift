@@ -3,29 +3,38 @@ import Foundation
 import FoundationNetworking
 #endif
 
-/// A `stoa gateway` child process on a free loopback port, joined to nodes' gossip ports. The
-/// port is read from its startup log. Always stop it (``kill(signal:)``).
+/// A `stoa gateway` child process on free loopback ports (the client port and the admin
+/// listener), joined to nodes' gossip ports. The ports are read from its startup log. Always
+/// stop it (``kill(signal:)``).
 final class GatewayProcess: @unchecked Sendable {
     private(set) var port = 0
+    private(set) var adminPort = 0
     private let child: LoggedProcess
     var process: Process { child.process }
 
     init(join: [Int], clusterKey: String = "e2e-cluster-key", extraArguments: [String] = []) {
-        child = LoggedProcess(arguments: ["gateway", "--http", "127.0.0.1:0", "--join", join.map { "127.0.0.1:\($0)" }.joined(separator: ","),
+        child = LoggedProcess(arguments: ["gateway", "--http", "127.0.0.1:0", "--admin-http", "127.0.0.1:0",
+                                          "--join", join.map { "127.0.0.1:\($0)" }.joined(separator: ","),
                                           "--cluster-key", clusterKey, "--token-secret", "e2e-secret"] + extraArguments)
     }
 
-    /// Starts the process and waits (at most `timeout`) until it logs its HTTP port.
+    /// Starts the process and waits (at most `timeout`) until it logs both ports.
     func start(timeout: TimeInterval = 30) throws {
         try child.start(timeout: timeout) { text in
-            guard let http = LoggedProcess.port(after: LoggedProcess.httpMarker, in: text) else { return false }
+            guard let http = LoggedProcess.port(after: LoggedProcess.httpMarker, in: text),
+                  let admin = LoggedProcess.port(after: Self.adminMarker, in: text) else { return false }
             port = http
+            adminPort = admin
             return true
         }
     }
 
+    static let adminMarker = "Admin pages listening on 127.0.0.1:"
+
     var logText: String { child.text }
     var baseURL: String { "http://127.0.0.1:\(port)" }
+    /// The admin listener: `/_/`, `/api/gateway`, `/metrics`.
+    var adminURL: String { "http://127.0.0.1:\(adminPort)" }
 
     /// Sends `signal` and waits for the process to exit.
     func kill(signal: Int32) { child.kill(signal: signal) }
@@ -34,7 +43,7 @@ final class GatewayProcess: @unchecked Sendable {
 
     /// The node rows of `/api/gateway`, by name.
     func nodes() async throws -> [String: [String: Any]] {
-        let rows = try await HTTPJSON(base: baseURL).send("GET", "/api/gateway").json["nodes"] as? [[String: Any]] ?? []
+        let rows = try await HTTPJSON(base: adminURL).send("GET", "/api/gateway").json["nodes"] as? [[String: Any]] ?? []
         return Dictionary(uniqueKeysWithValues: rows.compactMap { row in (row["name"] as? String).map { ($0, row) } })
     }
 

@@ -174,18 +174,80 @@ struct GatewayTests {
         #expect(uncached.status == 503 || uncached.status == 502)
         #expect(uncached.json["status"] as? Int == uncached.status)
 
-        let status = try await HTTPJSON(base: gateway.baseURL).send("GET", "/api/gateway").json
+        // The gateway's own pages are on its admin listener.
+        let status = try await HTTPJSON(base: gateway.adminURL).send("GET", "/api/gateway").json
         let limits = try #require(status["rateLimit"] as? [String: Any])
         let policies = limits["policies"] as? [[String: Any]] ?? []
         #expect(policies.first { $0["name"] as? String == "user-writes" }?["rejected"] as? Int == 1)
         #expect((status["cache"] as? [String: Any])?["hits"] as? Int ?? 0 >= 2)
-        let metrics = try await HTTPExchange.send(session, "GET", gateway.baseURL + "/metrics")
+        let metrics = try await HTTPExchange.send(session, "GET", gateway.adminURL + "/metrics")
         #expect(String(decoding: metrics.body, as: UTF8.self).contains("stoa_gateway_ratelimit_rejected_total"))
-        let page = try await HTTPExchange.send(session, "GET", gateway.baseURL + "/_/")
+        let page = try await HTTPExchange.send(session, "GET", gateway.adminURL + "/_/")
         #expect(page.status == 200 && String(decoding: page.body, as: UTF8.self).contains("/api/gateway"))
-        // The gateway's own pages count against the limits too.
-        #expect(metrics.headers["ratelimit-policy"]?.contains("ip-all") == true)
-        #expect(page.headers["ratelimit"] != nil)
+    }
+
+    @Test("the public port serves the public API only; the admin listener the gateway's pages and bounds; POST /api/sync drops the user's cached reads; sign-ins get PocketBase's *:auth limit")
+    func publicPortSyncAndAuth() async throws {
+        let cluster = try LocalCluster(label: "gw-public")
+        defer { cluster.stopAll() }
+        try cluster.start(["n1"])
+        // Default policies (ip, user and PocketBase's auth rule), a long cache TTL.
+        let gateway = GatewayProcess(join: cluster.seedPorts(), extraArguments: ["--cache-ttl-ms", "600000"])
+        try gateway.start()
+        defer { gateway.kill(signal: SIGKILL) }
+        #expect(try await gateway.waitUntilRouting(["n1"]), "\(gateway.logText)")
+        let session = Self.session()
+
+        // Internal endpoints: 404 in PocketBase's envelope on the public port, nothing proxied.
+        for path in ["/api/cluster", "/api/cluster?digest=1", "//api/cluster/", "/api/gateway", "/metrics", "/_/"] {
+            let reply = try await HTTPExchange.send(session, "GET", gateway.baseURL + path)
+            #expect(reply.status == 404 && reply.json["status"] as? Int == 404, "\(path): \(reply.status)")
+            #expect(reply.json["message"] as? String == "The requested resource wasn't found.")
+        }
+        let admin = try await HTTPExchange.send(session, "GET", gateway.adminURL + "/metrics")
+        let text = String(decoding: admin.body, as: UTF8.self)
+        for name in ["stoa_gateway_max_connections", "stoa_gateway_idle_timeout_seconds", "stoa_gateway_head_timeout_seconds",
+                     "stoa_gateway_max_body_bytes", "stoa_gateway_max_realtime_body_bytes", "stoa_gateway_client_connections"] {
+            #expect(text.contains(name), "\(name) in /metrics")
+        }
+        #expect(try await HTTPExchange.send(session, "GET", gateway.adminURL + "/api/health").status == 404, "the admin listener proxies nothing")
+
+        // Read-your-writes across /api/sync: cached list and view, a device edit, fresh answers.
+        let token = try await Self.user("sync@example.com", via: gateway.baseURL)
+        let created = try await HTTPExchange.send(session, "POST", gateway.baseURL + "/api/collections/quotes/records", token: token, json: ["content": "before"])
+        let id = try #require(created.json["id"] as? String)
+        let list = gateway.baseURL + "/api/collections/quotes/records?perPage=10"
+        let view = gateway.baseURL + "/api/collections/quotes/records/\(id)"
+        for url in [list, view] {
+            _ = try await HTTPExchange.send(session, "GET", url, token: token)
+            #expect(try await HTTPExchange.send(session, "GET", url, token: token).headers["x-cache-status"] == "HIT")
+        }
+        let edit: [String: Any] = ["device": "phone-1", "changes": [[
+            "id": id, "op": "upsert", "time": Int(Date().timeIntervalSince1970 * 1000), "fields": ["content": "after"],
+        ]]]
+        let pushed = try await HTTPExchange.send(session, "POST", gateway.baseURL + "/api/sync", token: token, json: edit)
+        #expect(pushed.status == 200, "\(pushed.json)")
+        let listed = try await HTTPExchange.send(session, "GET", list, token: token)
+        #expect(listed.headers["x-cache-status"] == "MISS")
+        #expect((listed.json["items"] as? [[String: Any]])?.first?["content"] as? String == "after")
+        let viewed = try await HTTPExchange.send(session, "GET", view, token: token)
+        #expect(viewed.headers["x-cache-status"] == "MISS")
+        #expect(viewed.json["content"] as? String == "after")
+
+        // Sign-ins from one address: PocketBase's *:auth rule (2 per 3 s) on top of the others.
+        var statuses: [Int] = []
+        var rejected: HTTPExchange?
+        for _ in 0..<6 where rejected == nil {
+            let reply = try await HTTPExchange.send(session, "POST", gateway.baseURL + "/api/collections/users/auth-with-password",
+                                                    json: ["identity": "sync@example.com", "password": "12345678"])
+            statuses.append(reply.status)
+            if reply.status == 429 { rejected = reply }
+        }
+        #expect(statuses.contains(429), "\(statuses)")
+        #expect(rejected?.headers["ratelimit"]?.contains("\"auth\"") == true)
+        #expect(rejected?.headers["retry-after"].flatMap(Int.init).map { $0 >= 1 } == true)
+        #expect(rejected?.json["message"] as? String == "Too Many Requests.")
+        #expect(try await HTTPExchange.send(session, "GET", list, token: token).status == 200, "reads are not held by the auth limit")
     }
 }
 

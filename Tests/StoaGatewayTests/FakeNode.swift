@@ -4,8 +4,9 @@ import NIOHTTP1
 import NIOPosix
 import Synchronization
 
-/// A node stand-in on a loopback port for the proxy's tests, answering by path:
-/// `/close` closes the connection without answering, `/second-closes` does so only when its
+/// A node stand-in on a loopback port for the proxy's tests, answering by path (a leading
+/// `/api/test` is ignored, so the gateway's public port, which forwards `/api/...` only, reaches
+/// the same answers): `/close` closes the connection without answering, `/second-closes` does so only when its
 /// connection answered a request before (a kept connection the node closes as a request comes),
 /// `/silent` never answers, `/delay?ms=N` answers after N ms, `/big?bytes=N`
 /// answers N bytes, `/stream?chunks=N` answers N chunks 20 ms apart, `/head` answers with a
@@ -81,7 +82,8 @@ private final class FakeNodeHandler: ChannelInboundHandler, @unchecked Sendable 
         case .end:
             guard let head else { return }
             onRequest()
-            let path = head.uri.split(separator: "?").first.map(String.init) ?? head.uri
+            var path = head.uri.split(separator: "?").first.map(String.init) ?? head.uri
+            if path.hasPrefix("/api/test/") { path.removeFirst("/api/test".count) }
             let number = head.uri.split(separator: "=").last.flatMap { Int($0) } ?? 3
             switch path {
             case "/close":

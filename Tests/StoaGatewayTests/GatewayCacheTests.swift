@@ -4,6 +4,7 @@ import NIOHTTP1
 import Synchronization
 import Testing
 @testable import StoaGateway
+@testable import StoaNode
 
 @Suite("GatewayCache: X-Cache-Status, Age, coalescing, invalidation, stale only when no node answers")
 struct GatewayCacheTests {
@@ -27,6 +28,80 @@ struct GatewayCacheTests {
         #expect(GatewayCache.key(user: "u1", path: Self.path, query: "b=2&a=1") == GatewayCache.key(user: "u1", path: Self.path, query: "a=1&b=2"))
         #expect(GatewayCache.key(user: "u1", path: Self.path, query: nil) != GatewayCache.key(user: "u2", path: Self.path, query: nil))
         #expect(GatewayCache.key(user: nil, path: Self.path, query: nil).user == "")
+    }
+
+    @Test("a name sent twice is keyed on its first value, as the node reads it: filter=a&filter=b and filter=b&filter=a are two keys; spellings of one name count as one")
+    func repeatedParameters() {
+        func key(_ query: String) -> CacheKey { GatewayCache.key(user: "u1", path: Self.path, query: query) }
+        #expect(key("filter=a&filter=b") != key("filter=b&filter=a"))
+        #expect(key("filter=a&filter=b") == key("filter=a"))
+        #expect(key("filter=a&sort=x&filter=b") == key("sort=x&filter=a"))
+        #expect(key("%66ilter=b&filter=a") != key("filter=a&%66ilter=b"), "one name, two spellings: the first wins at the node")
+        #expect(key("%66ilter=b&filter=a") == key("%66ilter=b"))
+        #expect(key("a+b=1&a%20b=2") == key("a+b=1"))
+        #expect(key("&&page=2&&") == key("page=2"))
+    }
+
+    @Test("equal keys mean equal parameters for the node (StoaNode's FormQuery), over shuffled queries with repeated and encoded names")
+    func keysAgreeWithTheNode() {
+        var rng = SystemRandomNumberGenerator()
+        let names = ["filter", "%66ilter", "sort", "s%6Frt", "page", "a+b", "a%20b", "fields", "%zz", "x="]
+        let values = ["a", "b", "%27q%27", "", "c+d", "c%20d"]
+        var checked = 0
+        for _ in 0..<2000 {
+            let parameters = (0..<Int.random(in: 1...5, using: &rng)).map { _ in
+                names.randomElement(using: &rng)! + "=" + values.randomElement(using: &rng)!
+            }
+            let query = parameters.joined(separator: "&")
+            let shuffled = parameters.shuffled(using: &rng).joined(separator: "&")
+            let sameKey = GatewayCache.key(user: "", path: Self.path, query: query) == GatewayCache.key(user: "", path: Self.path, query: shuffled)
+            let node = (FormQuery(query), FormQuery(shuffled))
+            let sameForNode = Set(names + ["x", "a b"]).allSatisfy { name in
+                node.0.get(CacheKey.formDecoded(Substring(name))) == node.1.get(CacheKey.formDecoded(Substring(name)))
+            }
+            if sameKey {
+                #expect(sameForNode, "\(query) and \(shuffled) share a key but the node reads them differently")
+                checked += 1
+            }
+        }
+        #expect(checked > 100)
+    }
+
+    @Test("POST /api/sync drops every cached list and view of the user's quotes; a record write drops the lists and that view; other users and reads keep theirs")
+    func writesInvalidate() async throws {
+        let list = GatewayCache.key(user: "u1", path: Self.path, query: "perPage=5")
+        let viewA = GatewayCache.key(user: "u1", path: Self.path + "/aaaaaaaaaaaaaaa", query: nil)
+        let viewB = GatewayCache.key(user: "u1", path: Self.path + "/bbbbbbbbbbbbbbb", query: "fields=id")
+        let usersView = GatewayCache.key(user: "u1", path: "/api/collections/users/records/u1", query: nil)
+        let othersList = GatewayCache.key(user: "u2", path: Self.path, query: "perPage=5")
+        let all = [list, viewA, viewB, usersView, othersList]
+        func fill() async {
+            for key in all { _ = await cache.respond(key: key, headers: [:], fetch: { Self.answer("old") }) }
+        }
+        func cached() -> [Bool] { all.map { cache.hit(key: $0, headers: [:]) != nil } }
+        await fill()
+        #expect(cached() == [true, true, true, true, true])
+
+        GatewayResponder.invalidate(cache, after: RequestRoute(method: "GET", path: "/api/sync"), by: "u1")
+        GatewayResponder.invalidate(cache, after: RequestRoute(method: "POST", path: "/api/realtime"), by: "u1")
+        GatewayResponder.invalidate(cache, after: RequestRoute(method: "POST", path: "/api/collections/users/auth-with-password"), by: "u1")
+        #expect(cached() == [true, true, true, true, true], "reads, subscriptions and sign-ins change nothing cached")
+
+        GatewayResponder.invalidate(cache, after: RequestRoute(method: "POST", path: "/api/sync"), by: "u1")
+        #expect(cached() == [false, false, false, true, true], "a sync push drops the user's quotes lists and views only")
+
+        await fill()
+        GatewayResponder.invalidate(cache, after: RequestRoute(method: "PATCH", path: Self.path + "/aaaaaaaaaaaaaaa"), by: "u1")
+        #expect(cached() == [false, false, true, true, true])
+        await fill()
+        GatewayResponder.invalidate(cache, after: RequestRoute(method: "DELETE", path: "//api/collections/quotes/records/bbbbbbbbbbbbbbb/"), by: "u1")
+        #expect(cached() == [false, true, false, true, true])
+        await fill()
+        GatewayResponder.invalidate(cache, after: RequestRoute(method: "POST", path: Self.path), by: "u1")
+        #expect(cached() == [false, true, true, true, true])
+        await fill()
+        GatewayResponder.invalidate(cache, after: RequestRoute(method: "POST", path: "/api/sync"), by: nil)
+        #expect(cached() == [true, true, true, true, true], "a guest's sync (refused by the node) drops no user's entries")
     }
 
     @Test("MISS then HIT with Age; a write by the user makes the next read a MISS with the new answer")

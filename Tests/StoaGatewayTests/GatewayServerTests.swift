@@ -14,8 +14,8 @@ struct GatewayServerTests {
     /// Runs a gateway server (no limiter, no cache, no tokens) in front of `node` for `body`
     /// (given the port and a function that starts a graceful shutdown), then shuts it down
     /// gracefully and waits until it stopped.
-    static func withServer(node: FakeNode, maxBodyBytes: Int = 1 << 20, drainTimeout: TimeAmount = .seconds(2),
-                           _ body: (Int, @Sendable () async -> Void) async throws -> Void) async throws {
+    static func withServer(node: FakeNode, limits: GatewayServerLimits = GatewayServerLimits(maxBodyBytes: 1 << 20), role: GatewayServer.Role = .api,
+                           drainTimeout: TimeAmount = .seconds(2), _ body: (Int, @Sendable () async -> Void) async throws -> Void) async throws {
         let pool = GatewayProxyTests.pool([("n1", node.url)])
         let proxy = GatewayProxy(pool: pool, connections: UpstreamConnections(), logger: Logger(label: "test"))
         let responder = GatewayResponder(
@@ -23,7 +23,7 @@ struct GatewayServerTests {
             status: GatewayStatusSource(pool: pool, membership: nil, limiter: nil, cache: nil, startedAt: 0), registry: PrometheusCollectorRegistry()
         )
         let port = Mutex<Int?>(nil)
-        let server = GatewayServer(host: "127.0.0.1", port: 0, tls: nil, responder: responder, maxBodyBytes: maxBodyBytes,
+        let server = GatewayServer(host: "127.0.0.1", port: 0, tls: nil, responder: responder, role: role, limits: limits,
                                    drainTimeout: drainTimeout, logger: Logger(label: "test")) { bound in port.withLock { $0 = bound } }
         let group = ServiceGroup(configuration: .init(services: [.init(service: server)], logger: Logger(label: "test")))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
@@ -44,11 +44,11 @@ struct GatewayServerTests {
         let node = try await FakeNode()
         try await Self.withServer(node: node) { port, _ in
             let (text, closed) = try await RawClient.exchange(port: port, """
-            GET /first HTTP/1.1\r\nHost: gw.example\r\n\r\nGET /second HTTP/1.1\r\nHost: gw.example\r\nX-Forwarded-For: 10.0.0.9\r\nConnection: close\r\n\r\n
+            GET /api/test/first HTTP/1.1\r\nHost: gw.example\r\n\r\nGET /api/test/second HTTP/1.1\r\nHost: gw.example\r\nX-Forwarded-For: 10.0.0.9\r\nConnection: close\r\n\r\n
             """)
             #expect(closed, "Connection: close ends the connection after the answer")
-            let first = try #require(text.range(of: "\"uri\":\"\\/first\"") ?? text.range(of: "\"uri\":\"/first\""))
-            let second = try #require(text.range(of: "\"uri\":\"\\/second\"") ?? text.range(of: "\"uri\":\"/second\""))
+            let first = try #require(text.range(of: #""uri":"\/api\/test\/first""#) ?? text.range(of: #""uri":"/api/test/first""#))
+            let second = try #require(text.range(of: #""uri":"\/api\/test\/second""#) ?? text.range(of: #""uri":"/api/test/second""#))
             #expect(first.lowerBound < second.lowerBound)
             #expect(text.components(separatedBy: "HTTP/1.1 200 OK").count == 3)
             #expect(text.contains("\"x-forwarded-host\":[\"gw.example\"]"))
@@ -74,7 +74,7 @@ struct GatewayServerTests {
     @Test("a body over the limit is a 413 in PocketBase's envelope, the connection closes, nothing is forwarded")
     func tooLarge() async throws {
         let node = try await FakeNode()
-        try await Self.withServer(node: node, maxBodyBytes: 100) { port, _ in
+        try await Self.withServer(node: node, limits: GatewayServerLimits(maxBodyBytes: 100)) { port, _ in
             let body = String(repeating: "x", count: 500)
             let (text, closed) = try await RawClient.exchange(port: port, "POST /api/collections/quotes/records HTTP/1.1\r\nHost: gw\r\nContent-Length: 500\r\n\r\n\(body)")
             #expect(text.hasPrefix("HTTP/1.1 413"))
@@ -96,7 +96,7 @@ struct GatewayServerTests {
     func headAndStream() async throws {
         let node = try await FakeNode()
         try await Self.withServer(node: node) { port, _ in
-            let (head, _) = try await RawClient.exchange(port: port, "HEAD /head HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n")
+            let (head, _) = try await RawClient.exchange(port: port, "HEAD /api/test/head HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n")
             #expect(head.hasPrefix("HTTP/1.1 200"))
             #expect(head.lowercased().contains("content-length: 1234"))
             #expect(head.hasSuffix("\r\n\r\n"), "no body after the head")
@@ -114,7 +114,7 @@ struct GatewayServerTests {
     func http10() async throws {
         let node = try await FakeNode()
         try await Self.withServer(node: node) { port, _ in
-            let (text, closed) = try await RawClient.exchange(port: port, "GET /one HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /two HTTP/1.0\r\n\r\n")
+            let (text, closed) = try await RawClient.exchange(port: port, "GET /api/test/one HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /api/test/two HTTP/1.0\r\n\r\n")
             #expect(closed)
             let answers = text.components(separatedBy: "HTTP/1.0 200 OK").dropFirst()
             #expect(answers.count == 2)
@@ -147,18 +147,43 @@ struct GatewayServerTests {
         try await node.stop()
     }
 
-    @Test("the gateway's own pages answer without a node; a malformed request is a 400")
-    func ownPagesAndBadRequests() async throws {
+    @Test("the admin listener serves the gateway's own pages without a node, and nothing else")
+    func adminListener() async throws {
         let node = try await FakeNode()
-        try await Self.withServer(node: node) { port, _ in
+        try await Self.withServer(node: node, role: .admin) { port, _ in
             let (status, _) = try await RawClient.exchange(port: port, "GET /api/gateway HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n")
             #expect(status.hasPrefix("HTTP/1.1 200"))
             #expect(status.contains("\"nodes\":[{"))
-            let (bad, closed) = try await RawClient.exchange(port: port, "GET /x HTTP/1.1\r\nBad Header\r\n\r\n")
-            #expect(bad.hasPrefix("HTTP/1.1 400"))
-            #expect(closed)
+            let (metrics, _) = try await RawClient.exchange(port: port, "GET /metrics HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n")
+            #expect(metrics.hasPrefix("HTTP/1.1 200"))
+            #expect(metrics.contains("text/plain"))
+            let (page, _) = try await RawClient.exchange(port: port, "GET /_/ HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n")
+            #expect(page.hasPrefix("HTTP/1.1 200") && page.contains("/api/gateway"))
+            for target in ["/api/health", "/api/collections/quotes/records", "/api/cluster"] {
+                let (other, _) = try await RawClient.exchange(port: port, "GET \(target) HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n")
+                #expect(other.hasPrefix("HTTP/1.1 404") && other.contains("\"status\":404"), "\(target): \(other)")
+            }
         }
-        #expect(node.served == 0)
+        #expect(node.served == 0, "the admin listener proxies nothing")
+        try await node.stop()
+    }
+
+    @Test("the public port answers 404 for the nodes' /api/cluster (however spelled), the gateway's own pages and non-API paths; 400 for an absolute-form target")
+    func publicPortServesThePublicAPIOnly() async throws {
+        let node = try await FakeNode()
+        try await Self.withServer(node: node) { port, _ in
+            for target in ["/api/cluster", "/api/cluster?digest=1", "//api//cluster/?digest=1", "/api/cluster/x", "/api/gateway", "/metrics", "/_/", "/_", "/", "/x"] {
+                let (text, _) = try await RawClient.exchange(port: port, "GET \(target) HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n")
+                #expect(text.hasPrefix("HTTP/1.1 404"), "\(target): \(text)")
+                #expect(text.contains(#"{"data":{},"message":"The requested resource wasn't found.","status":404}"#), "\(target): \(text)")
+            }
+            let (absolute, _) = try await RawClient.exchange(port: port, "GET http://gw/api/cluster HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n")
+            #expect(absolute.hasPrefix("HTTP/1.1 400") && absolute.contains("\"status\":400"))
+            #expect(node.served == 0, "nothing internal reached the node")
+            let (health, _) = try await RawClient.exchange(port: port, "GET /api/health HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n")
+            #expect(health.hasPrefix("HTTP/1.1 200"))
+        }
+        #expect(node.served == 1)
         try await node.stop()
     }
 }

@@ -80,6 +80,44 @@ struct RequestRouteTests {
         let auth = RequestRoute(method: "POST", path: "/api/collections/users/auth-with-password")
         #expect(auth.isWrite && auth.collection == nil && !auth.isRecordRead)
         #expect(!RequestRoute(method: "GET", path: "/api/health").isRecordRead)
+        let doubled = RequestRoute(method: "PATCH", path: "//api/collections/quotes/records/abc//")
+        #expect(doubled.collection == "quotes" && doubled.recordID == "abc", "empty path components are skipped, as the node's router does")
+    }
+
+    @Test("the public port's API: /api/... except the nodes' /api/cluster and the gateway's /api/gateway, however the slashes are spelled")
+    func publicPaths() {
+        for path in ["/api/health", "/api/collections/quotes/records", "/api/realtime", "/api/sync", "/api/clusters", "/api"] {
+            #expect(RequestRoute(method: "GET", path: path).isPublic, "\(path)")
+        }
+        for path in ["/api/cluster", "/api/cluster/", "//api//cluster", "/api/cluster/members", "/api/gateway", "/metrics", "/_/", "/_", "/", "", "/API/health"] {
+            #expect(!RequestRoute(method: "GET", path: path).isPublic, "\(path)")
+        }
+    }
+
+    @Test("authentication traffic: POST of PocketBase's sign-in, refresh and account actions under a collection; nothing else")
+    func authTraffic() {
+        for action in ["auth-with-password", "auth-with-oauth2", "auth-with-otp", "auth-refresh", "request-otp", "request-password-reset",
+                       "confirm-password-reset", "request-verification", "confirm-verification", "request-email-change", "confirm-email-change"] {
+            let route = RequestRoute(method: "POST", path: "/api/collections/users/\(action)")
+            #expect(route.isAuth && route.isWrite, "\(action)")
+            #expect(RequestRoute(method: "POST", path: "//api/collections/_pb_users_auth_/\(action)/").isAuth)
+            #expect(!RequestRoute(method: "GET", path: "/api/collections/users/\(action)").isAuth)
+        }
+        for path in ["/api/collections/users/records", "/api/collections/users/auth-methods", "/api/collections/users/records/auth-with-password",
+                     "/api/sync", "/api/realtime", "/api/collections/users/impersonate"] {
+            #expect(!RequestRoute(method: "POST", path: path).isAuth, "\(path)")
+        }
+    }
+
+    @Test("/api/sync and /api/realtime are recognized however the slashes are spelled")
+    func syncAndRealtime() {
+        #expect(RequestRoute(method: "POST", path: "/api/sync").isSync)
+        #expect(RequestRoute(method: "POST", path: "//api/sync/").isSync)
+        #expect(!RequestRoute(method: "POST", path: "/api/sync/x").isSync)
+        #expect(RequestRoute(method: "GET", path: "/api/realtime").isRealtime)
+        #expect(RequestRoute.isRealtimePath("//api//realtime/"))
+        #expect(!RequestRoute.isRealtimePath("/api/realtime/x"))
+        #expect(!RequestRoute.isRealtimePath("/api"))
     }
 
     @Test("reads, writes on a named record and creates with a client-chosen id are retried; others are not")

@@ -130,6 +130,34 @@ struct RateLimiterPolicyTests {
         #expect(!fourth.admitted && fourth.limitingPolicy == "global-writes")
     }
 
+    @Test("auth traffic: PocketBase's default *:auth rule (2 per 3 s) per address, evaluated with the other policies; authentication counts as a write, reads are untouched")
+    func authTraffic() throws {
+        let defaults = try GatewayConfiguration.defaultPolicies.map { try RateLimitPolicy(parsing: $0) }
+        let auth = try #require(defaults.first { $0.traffic == .auth })
+        #expect(auth.scope == .ip && auth.burst == 2 && abs(auth.rate - 2.0 / 3.0) < 1e-5)
+        var limiter = RateLimiter(policies: defaults + [policy("ip-writes:ip:writes:100:100")])
+        let signIn = RateLimitRequest(user: nil, clientKey: "192.0.2.1", isWrite: true, isAuth: true)
+        let first = limiter.decide(signIn, now: 0)
+        #expect(first.admitted)
+        #expect(header(first, "RateLimit-Policy")?.contains("\"auth\";q=2;w=3") == true)
+        #expect(limiter.decide(signIn, now: second / 10).admitted)
+        let third = limiter.decide(signIn, now: second / 5)
+        #expect(!third.admitted && third.limitingPolicy == "auth")
+        #expect(third.retryAfterSeconds == 2, "the next sign-in conforms 1.5 s after the first two")
+        // The other policies were charged only for the admitted two.
+        #expect(limiter.statistics.policies.first { $0.name == "ip-writes" }?.admitted == 2)
+        // Reads and other writes from the same address are not held by the auth limit.
+        #expect(limiter.decide(RateLimitRequest(user: nil, clientKey: "192.0.2.1", isWrite: false), now: second / 5).admitted)
+        #expect(limiter.decide(RateLimitRequest(user: "ann", clientKey: "192.0.2.1", isWrite: true), now: second / 5).admitted)
+        // Another address has its own budget; the first one gets one more after 1.5 s.
+        #expect(limiter.decide(RateLimitRequest(user: nil, clientKey: "192.0.2.2", isWrite: true, isAuth: true), now: second / 5).admitted)
+        #expect(limiter.decide(signIn, now: 3 * second / 2 + second / 100).admitted)
+        #expect(!limiter.decide(signIn, now: 3 * second / 2 + second / 50).admitted)
+        #expect(RateLimitTraffic.auth.applies(isWrite: true, isAuth: true) && !RateLimitTraffic.auth.applies(isWrite: true))
+        #expect(RateLimitTraffic.writes.applies(isWrite: false, isAuth: true) && !RateLimitTraffic.reads.applies(isWrite: false, isAuth: true))
+        #expect(throws: RateLimitPolicyError.self) { try RateLimitPolicy(parsing: "x:ip:login:1:1") }
+    }
+
     @Test("anonymous requests skip user policies and are limited by address")
     func anonymous() {
         var limiter = RateLimiter(policies: [policy("user:user:all:0.000001:1"), policy("ip:ip:all:0.000001:3")])

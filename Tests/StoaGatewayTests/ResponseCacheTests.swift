@@ -101,6 +101,21 @@ struct ResponseCacheTests {
         #expect(cache.groups[ResponseCache.Group(user: "ann", collection: "quotes")] == [view("ann", "r2")])
     }
 
+    @Test("invalidateAll drops every list and view of one user in one collection, nothing else")
+    func invalidateAll() {
+        var cache = ResponseCache(byteBudget: 1 << 20, ttlNanos: 3600 * second, staleForNanos: 0)
+        let ann = [list("ann"), list("ann", query: "page=2"), view("ann", "r1"), view("ann", "r2", query: "fields=id")]
+        let others = [list("ann", "users"), view("ann", "r1", "users"), list("bob"), view("bob", "r1"), list("")]
+        for key in ann + others { cache.store(key, response("[]"), now: 0) }
+        #expect(cache.invalidateAll(user: "ann", collection: "quotes") == 4)
+        #expect(ann.allSatisfy { kind(cache.lookup($0, now: 1)) == "miss" })
+        #expect(others.allSatisfy { kind(cache.lookup($0, now: 1)) == "fresh 0" })
+        #expect(cache.groups[ResponseCache.Group(user: "ann", collection: "quotes")] == nil)
+        #expect(cache.invalidateAll(user: "ann", collection: "quotes") == 0)
+        #expect(cache.statistics.invalidations == 4)
+        #expect(cache.statistics.entries == others.count)
+    }
+
     @Test("the byte budget is never exceeded and the least recently used entries go first")
     func byteBudgetLRU() {
         let key0 = list("u0")

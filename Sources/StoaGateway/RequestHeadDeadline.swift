@@ -1,0 +1,137 @@
+import NIOCore
+import NIOHTTP1
+
+/// The slowloris guard of the gateway's server: a request's head (request line and headers)
+/// must be complete within `timeout` of its first byte, else the connection closes.
+///
+/// Two handlers share one deadline: ``ByteWatcher``, placed before NIO's HTTP decoder, sees bytes
+/// arrive; ``PartWatcher``, right after the decoder, sees the head come out, the request end and
+/// its answer end. (The connection handler cannot tell when a head arrived: NIO's pipelining
+/// handler holds back a request that comes while the previous one is being answered.) The
+/// common request, whose head arrives in one read, arms no timer.
+///
+/// Contract:
+/// - The deadline starts with the first byte read while no request is being read, and ends when
+///   the decoder produces that request's head.
+/// - While an earlier request of the connection is still being answered the server reads
+///   nothing more, so a deadline expiring then starts again instead of closing.
+/// - Bytes of a next head that arrived together with the end of a request start no deadline
+///   (they cannot be told from the body); the idle timeout bounds such a connection.
+///
+/// Loop-bound: used only on its channel's event loop.
+final class RequestHeadDeadline: @unchecked Sendable {
+    private enum State {
+        /// No request is being read: the next byte starts a head.
+        case idle
+        /// A head began at `since` and is not complete yet.
+        case head(since: NIODeadline)
+        /// The head came; the body, if any, is being read.
+        case body
+    }
+
+    let timeout: TimeAmount
+    private let onExpiry: @Sendable () -> Void
+    private var state = State.idle
+    private var timer: Scheduled<Void>?
+    /// Requests read whole whose answers have not ended yet.
+    private var answering = 0
+
+    /// - Parameter onExpiry: called when a deadline closes the connection (to count it).
+    init(timeout: TimeAmount, onExpiry: @escaping @Sendable () -> Void) {
+        self.timeout = timeout
+        self.onExpiry = onExpiry
+    }
+
+    /// The two handlers to place around the HTTP decoder.
+    func makeHandlers() -> (ByteWatcher, PartWatcher) { (ByteWatcher(self), PartWatcher(self)) }
+
+    fileprivate func bytesArriving() {
+        if case .idle = state { state = .head(since: .now()) }
+    }
+
+    /// After the decoder took the bytes of one read: a head still incomplete gets its timer.
+    fileprivate func bytesDecoded(_ channel: any Channel) {
+        guard case .head(let since) = state, timer == nil else { return }
+        arm(channel, at: since + timeout)
+    }
+
+    private func arm(_ channel: any Channel, at deadline: NIODeadline) {
+        timer = channel.eventLoop.scheduleTask(deadline: deadline) { [self] in
+            timer = nil
+            guard case .head = state else { return }
+            if answering > 0 {
+                arm(channel, at: .now() + timeout)
+            } else {
+                onExpiry()
+                channel.close(promise: nil)
+            }
+        }
+    }
+
+    fileprivate func headDecoded() {
+        state = .body
+        cancel()
+    }
+
+    fileprivate func requestEnded() {
+        state = .idle
+        answering += 1
+    }
+
+    fileprivate func answerEnded() {
+        answering = max(0, answering - 1)
+    }
+
+    fileprivate func cancel() {
+        timer?.cancel()
+        timer = nil
+    }
+
+    /// Placed before the HTTP decoder (after TLS): notes when a head's first byte arrives.
+    final class ByteWatcher: ChannelInboundHandler, RemovableChannelHandler {
+        typealias InboundIn = ByteBuffer
+        typealias InboundOut = ByteBuffer
+        private let deadline: RequestHeadDeadline
+
+        fileprivate init(_ deadline: RequestHeadDeadline) { self.deadline = deadline }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            deadline.bytesArriving()
+            context.fireChannelRead(data)
+            deadline.bytesDecoded(context.channel)
+        }
+
+        func channelInactive(context: ChannelHandlerContext) {
+            deadline.cancel()
+            context.fireChannelInactive()
+        }
+
+        func handlerRemoved(context: ChannelHandlerContext) { deadline.cancel() }
+    }
+
+    /// Placed right after the HTTP decoder (before the pipelining handler): notes heads and
+    /// request ends as decoded, and answer ends as written.
+    final class PartWatcher: ChannelDuplexHandler, RemovableChannelHandler {
+        typealias InboundIn = HTTPServerRequestPart
+        typealias InboundOut = HTTPServerRequestPart
+        typealias OutboundIn = HTTPServerResponsePart
+        typealias OutboundOut = HTTPServerResponsePart
+        private let deadline: RequestHeadDeadline
+
+        fileprivate init(_ deadline: RequestHeadDeadline) { self.deadline = deadline }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            switch unwrapInboundIn(data) {
+            case .head: deadline.headDecoded()
+            case .end: deadline.requestEnded()
+            case .body: break
+            }
+            context.fireChannelRead(data)
+        }
+
+        func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+            if case .end = unwrapOutboundIn(data) { deadline.answerEnded() }
+            context.write(data, promise: promise)
+        }
+    }
+}
