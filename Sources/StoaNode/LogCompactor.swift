@@ -25,5 +25,7 @@ struct LogCompactor: Service {
                 }
             }
         }
+        // Once more on the way out: a node stopped cleanly leaves no log behind.
+        _ = try? await database.compact(upTo: database.versionVector())
     }
 }

@@ -152,6 +152,8 @@ extension Simulation {
             node.peerVector(peer, vector: vector)
             await sendMissing(from: node, to: peer, theirVector: vector)
         case (.stream, .snapshot(let peer, let batch)):
+            // As the shell: the transfer is a pull still streaming.
+            if !batch.isLast { node.pulls[peer] = node.now }
             do {
                 let result = try await node.database.apply(snapshot: batch.records)
                 node.counters.applied += result.applied.count

@@ -48,6 +48,12 @@ public struct CollectionSchema: Sendable {
     let upsertSQL: String
     /// The fields a client may name in `filter` and `sort` (see ``filterFieldSet(_:)``).
     public let filterFields: FilterFieldSet
+    /// The registers whose text value the materialized row holds in a column of the same name:
+    /// the text fields and `created` (a live record's stored state leaves them out).
+    let storedColumnFields: [String]
+    /// `SELECT` of a record's stored state and those columns: `record_state` as `r` left joined
+    /// with the collection's table as `q` (no row when deleted).
+    let storedStateSelect: String
 
     public init(name: String, id: String, fields: [Field], ownerField: String) {
         self.name = name
@@ -60,6 +66,9 @@ public struct CollectionSchema: Sendable {
         let marks = Array(repeating: "?", count: columns.count).joined(separator: ", ")
         upsertSQL = "INSERT INTO \(name) (\(selectList)) VALUES (\(marks)) ON CONFLICT (id) DO UPDATE SET \(updates)"
         filterFields = Self.filterFieldSet(fields)
+        storedColumnFields = fields.filter { $0.kind == .text }.map(\.name) + ["created"]
+        storedStateSelect = "SELECT r.collection, r.id, r.state, " + storedColumnFields.map { "q.\"\($0)\"" }.joined(separator: ", ")
+            + " FROM record_state r LEFT JOIN \(name) q ON q.id = r.id"
     }
 
     // MARK: - The two collections of the quote app

@@ -95,13 +95,19 @@ extension StoaDatabase {
     /// transfer; start with `nil`.
     public func recordSnapshots(after position: RecordSnapshot.Position?, limit: Int) async throws -> [RecordSnapshot] {
         try await writer.read { db in
-            let rows = try Row.fetchAll(
-                db, sql: "SELECT collection, id, state FROM record_state WHERE (collection, id) > (?, ?) ORDER BY collection, id LIMIT ?",
-                arguments: [position?.collection ?? "", position?.recordID ?? "", limit]
-            )
-            return try rows.map { row in
-                RecordSnapshot(collection: row[0], recordID: row[1], state: try self.decodeState(row[2] as Data))
+            var out: [RecordSnapshot] = []
+            for schema in CollectionSchema.all.sorted(by: { $0.name < $1.name }) where out.count < limit {
+                if let position, schema.name < position.collection { continue }
+                let after = position.map { $0.collection == schema.name ? $0.recordID : "" } ?? ""
+                let rows = try Row.fetchAll(
+                    db, sql: schema.storedStateSelect + " WHERE r.collection = ? AND r.id > ? ORDER BY r.id LIMIT ?",
+                    arguments: [schema.name, after, limit - out.count]
+                )
+                for row in rows {
+                    out.append(RecordSnapshot(collection: schema.name, recordID: row[1], state: try self.storedState(row, schema: schema)))
+                }
             }
+            return out
         }
     }
 

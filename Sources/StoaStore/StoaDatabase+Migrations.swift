@@ -78,8 +78,10 @@ extension StoaDatabase {
         migrator.registerMigration("v3-bounded-history") { db in
             // A change may stand for earlier changes of its origin to the same record (`covers`,
             // see `Change`); `log_floor` holds, per origin, the prefix compacted out of the log;
-            // record states are filed under their owner for device syncs that start below the
-            // floor; `changes_record` finds a record's changes from one origin (superseding).
+            // deleted records' states are filed under their owner (live ones are found through
+            // their rows) for device syncs that start below the floor; `changes_record` finds a
+            // record's changes from one origin (superseding). States stored from now on leave out
+            // what a live record's row holds (`encodeStoredState`); older ones are read as they are.
             try db.execute(sql: """
                 ALTER TABLE changes ADD COLUMN covers BLOB;
                 CREATE TABLE log_floor (
@@ -92,7 +94,11 @@ extension StoaDatabase {
                 """)
             let decoder = JSONDecoder()
             // Read first: the rows are updated below.
-            for row in try Row.fetchAll(db, sql: "SELECT collection, id, state FROM record_state") {
+            for row in try Row.fetchAll(db, sql: """
+                SELECT collection, id, state FROM record_state r
+                WHERE NOT EXISTS (SELECT 1 FROM quotes q WHERE r.collection = 'quotes' AND q.id = r.id)
+                  AND NOT EXISTS (SELECT 1 FROM users u WHERE r.collection = 'users' AND u.id = r.id)
+                """) {
                 guard let schema = CollectionSchema.named(row[0]) else { continue }
                 let id: String = row[1]
                 let state = try StoaDatabase.decodeState(row[2] as Data, json: decoder)
@@ -101,7 +107,7 @@ extension StoaDatabase {
                     arguments: [schema.owner(of: state, id: id), schema.name, id]
                 )
             }
-            try db.execute(sql: "CREATE INDEX record_state_owner ON record_state (collection, owner, id)")
+            try db.execute(sql: "CREATE INDEX record_state_deleted ON record_state (collection, owner, id) WHERE owner != ''")
         }
         return migrator
     }

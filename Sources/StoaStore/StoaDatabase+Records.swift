@@ -7,18 +7,26 @@ import StoaCore
 extension StoaDatabase {
     /// The CRDT state of a record, or nil when none was ever created or received.
     func loadState(_ db: Database, collection: String, id: String) throws -> RecordState? {
-        guard let data = try Data.fetchOne(
-            db.cachedStatement(sql: "SELECT state FROM record_state WHERE collection = ? AND id = ?"), arguments: [collection, id]
-        ) else { return nil }
-        return try decodeState(data)
+        guard let schema = CollectionSchema.named(collection),
+              let row = try Row.fetchOne(db.cachedStatement(sql: schema.storedStateSelect + " WHERE r.collection = ? AND r.id = ?"), arguments: [collection, id])
+        else { return nil }
+        return try storedState(row, schema: schema)
     }
 
-    /// Stores a record's state, filed under its `owner`; `encoded` may carry its encoding when
-    /// the caller has it.
-    func saveState(_ db: Database, collection: String, id: String, state: RecordState, owner: String, encoded: Data? = nil) throws {
+    /// The state of a row selected with ``CollectionSchema/storedStateSelect``.
+    func storedState(_ row: Row, schema: CollectionSchema) throws -> RecordState {
+        try decodeStoredState(row[2] as Data, schema: schema, row: row, offset: 3)
+    }
+
+    /// Stores a record's state (without the values its materialized row holds, when live: see
+    /// ``encodeStoredState(_:schema:)``); a deleted one is filed under its `owner`, for device
+    /// syncs (a live one is found through its row). The caller materializes the same state in
+    /// the same transaction.
+    func saveState(_ db: Database, collection: String, id: String, state: RecordState, owner: String) throws {
+        guard let schema = CollectionSchema.named(collection) else { return }
         try db.cachedStatement(
             sql: "INSERT INTO record_state (collection, id, state, owner) VALUES (?, ?, ?, ?) ON CONFLICT (collection, id) DO UPDATE SET state = excluded.state, owner = excluded.owner"
-        ).execute(arguments: [collection, id, encoded ?? Self.encodeState(state), owner])
+        ).execute(arguments: [collection, id, Self.encodeStoredState(state, schema: schema), state.isLive ? "" : owner])
     }
 
     /// Writes the materialized row of a record from its state: upserted when live, removed when

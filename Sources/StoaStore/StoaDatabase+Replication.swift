@@ -92,16 +92,14 @@ extension StoaDatabase {
                 let current = try self.loadState(db, collection: change.collection, id: change.recordID)
                 let merged = merge(current ?? RecordState(), change.delta)
                 let owner = schema.owner(of: merged, id: change.recordID)
-                let encodedDelta = try self.insertChange(db, change, owner: owner)
+                try self.insertChange(db, change, owner: owner)
                 // What it covers is held now too: an older change of the batch it covers is skipped.
                 for seq in change.covers { inBatch.insert(ChangeKey(origin: change.origin, seq: seq)) }
                 guard merged != current else { continue }
                 let record = RecordKey(collection: change.collection, id: change.recordID)
                 if before[record] == nil { before[record] = .some(current) }
                 after.append((record, schema, merged))
-                // A record first seen in this change has the delta as its state: encode once.
-                try self.saveState(db, collection: change.collection, id: change.recordID, state: merged, owner: owner,
-                                   encoded: current == nil && merged == change.delta ? encodedDelta : nil)
+                try self.saveState(db, collection: change.collection, id: change.recordID, state: merged, owner: owner)
                 try self.materialize(db, schema: schema, id: change.recordID, state: merged)
                 result.applied.append(AppliedChange(collection: change.collection, id: change.recordID, live: merged.isLive))
             }
@@ -124,12 +122,14 @@ extension StoaDatabase {
     public func digest() async throws -> String {
         try await writer.read { db in
             var hasher = DigestHasher()
-            let rows = try Row.fetchCursor(db, sql: "SELECT collection, id, state FROM record_state ORDER BY collection, id")
-            while let row = try rows.next() {
-                let state = try self.decodeState(row[2] as Data)
-                hasher.combine(row[0] as String)
-                hasher.combine(row[1] as String)
-                hasher.combine(String(decoding: try Self.canonicalEncoder.encode(state), as: UTF8.self))
+            for schema in CollectionSchema.all.sorted(by: { $0.name < $1.name }) {
+                let rows = try Row.fetchCursor(db, sql: schema.storedStateSelect + " WHERE r.collection = ? ORDER BY r.id", arguments: [schema.name])
+                while let row = try rows.next() {
+                    let state = try self.storedState(row, schema: schema)
+                    hasher.combine(row[0] as String)
+                    hasher.combine(row[1] as String)
+                    hasher.combine(String(decoding: try Self.canonicalEncoder.encode(state), as: UTF8.self))
+                }
             }
             return hasher.hex
         }

@@ -27,9 +27,14 @@ extension StoaDatabase {
         return try await writer.read { db in
             var changed = Set<String>()
             if full {
+                // Live records through their rows, deleted ones through the owner they are filed under.
                 let ids = try String.fetchAll(
-                    db, sql: "SELECT id FROM record_state WHERE collection = ? AND owner = ? AND id > ? ORDER BY id LIMIT ?",
-                    arguments: [schema.name, owner, after ?? "", limit + 1]
+                    db, sql: """
+                        SELECT id FROM quotes WHERE userId = ? AND id > ?
+                        UNION ALL SELECT id FROM record_state WHERE collection = 'quotes' AND owner = ? AND id > ?
+                        ORDER BY id LIMIT ?
+                        """,
+                    arguments: [owner, after ?? "", owner, after ?? "", limit + 1]
                 )
                 changed.formUnion(ids)
             }

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import StoaCore
 import Testing
 @testable import StoaStore
@@ -258,9 +259,20 @@ struct SyncTests {
             for n in 1...3 { try await create(db, n, owner: alice) }
             try await create(db, 4, owner: bob)
             try await db.delete(.quotes, id: id(2), owner: alice)
-            // Turn it back into a v1 folder: no owner column, migration not applied.
+            // Turn it back into a v1 folder: states stored whole, no owner column, neither later
+            // migration applied.
             try await db.writer.write { sql in
-                try sql.execute(sql: "DROP INDEX changes_owner; ALTER TABLE changes DROP COLUMN owner; DELETE FROM grdb_migrations WHERE identifier = 'v2-change-owner'")
+                for row in try Row.fetchAll(sql, sql: "SELECT collection, id FROM record_state") {
+                    let state = try #require(try db.loadState(sql, collection: row[0], id: row[1]))
+                    try sql.execute(sql: "UPDATE record_state SET state = ? WHERE collection = ? AND id = ?",
+                                    arguments: [StoaDatabase.encodeState(state), row[0] as String, row[1] as String])
+                }
+                try sql.execute(sql: """
+                    DROP INDEX record_state_deleted; ALTER TABLE record_state DROP COLUMN owner; DROP TABLE log_floor;
+                    DROP INDEX changes_record; ALTER TABLE changes DROP COLUMN covers; CREATE INDEX changes_hlc ON changes (hlc);
+                    DELETE FROM grdb_migrations WHERE identifier = 'v3-bounded-history';
+                    DROP INDEX changes_owner; ALTER TABLE changes DROP COLUMN owner; DELETE FROM grdb_migrations WHERE identifier = 'v2-change-owner'
+                    """)
             }
             try db.markCleanShutdown()
         }

@@ -164,6 +164,9 @@ public actor ClusterNode: Service {
             // Always answer (possibly with an empty batch) so the asker learns our vector.
             await sendMissing(to: peer, theirs: vector, skipEmpty: false)
         case .snapshot(let peer, let batch):
+            // A state transfer is our pull still streaming: no new pull (which would start another
+            // transfer) while its batches keep coming.
+            if !batch.isLast { pulls[peer] = Self.nowMillis() }
             do {
                 let result = try await database.apply(snapshot: batch.records)
                 counters.applied += result.applied.count
