@@ -6,7 +6,9 @@
 #   2. the physical limit: the same operations straight on SQLite through GRDB (`stoa bench
 #      --raw-sqlite`), WAL + synchronous=NORMAL like the node's default --durability;
 #   3. three nodes behind the gateway vs PocketBase, and the gateway vs nginx
-#      (benchmarks/gateway-vs-nginx.sh).
+#      (benchmarks/gateway-vs-nginx.sh);
+#   4. bounded history (benchmarks/history_bench.py): database bytes after N quotes x E edits
+#      against PocketBase's file, the WAL's peak, an empty node catching up, creates/s.
 #
 # Every run records throughput, p50/p90/p99/p99.9/max, errors, the server's CPU per request
 # (utime+stime deltas from /proc/PID/stat) and its peak RSS (VmHWM); ratios are computed within
@@ -15,7 +17,7 @@
 #   bash benchmarks/run-all.sh                     # 10 s per run, 2 s warm-up
 #   DURATION=5 WARMUP=1 bash benchmarks/run-all.sh # quicker
 #   BASELINE=path/to/old/stoa bash benchmarks/run-all.sh   # also measure an older build (before/after)
-#   PARTS="node" CLIENTS=16 bash benchmarks/run-all.sh   # only some parts (node sqlite cluster nginx)
+#   PARTS="node" CLIENTS=16 bash benchmarks/run-all.sh   # only some parts (node sqlite cluster nginx history)
 #
 # PocketBase runs twice: with the (userId, created) index Stoa's table has ("pocketbase"), and
 # with its quotes collection as created, without indexes ("pbscan": lists filter and count by
@@ -32,7 +34,7 @@ CLIENTS="${CLIENTS:-1 16}"
 WORKLOADS="${WORKLOADS:-list list-nototal get create}"
 OUT="${OUT:-benchmarks/out}"
 BASELINE="${BASELINE:-}"
-PARTS="${PARTS:-node sqlite cluster nginx}"
+PARTS="${PARTS:-node sqlite cluster nginx history}"
 PB_SCAN="${PB_SCAN:-1}"
 part() { [[ " $PARTS " == *" $1 "* ]]; }
 rm -rf "$OUT" && mkdir -p "$OUT"
@@ -202,6 +204,13 @@ if "$STOA" gateway --help 2>&1 | grep -q "USAGE: stoa gateway"; then
     part nginx && bench_gateway_vs_nginx
 else
     log "no \`stoa gateway\` in this build: skipping three nodes behind the gateway and the gateway vs nginx"
+fi
+
+# ------------------------------------------------------------------ 4. bounded history
+if part history; then
+    log "bounded history (benchmarks/history_bench.py)"
+    python3 benchmarks/history_bench.py --stoa "$STOA" ${BASELINE:+--baseline "$BASELINE"} --json "$OUT/history.json" \
+        | tee "$OUT/history.md" >&2
 fi
 
 # ------------------------------------------------------------------ summary and plot
