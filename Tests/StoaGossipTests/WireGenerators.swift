@@ -111,7 +111,7 @@ struct WireGenerator {
             entries[string(maxLength: 6)] = AddWinsSet.Entry(adds: adds, removes: removes)
         }
         return RecordState(
-            fields: fields, tags: AddWinsSet(entries: entries), length: CausalLength(value: uint64()),
+            fields: fields, tags: AddWinsSet(entries: entries), length: CausalLength(value: min(uint64(), CausalLength.maxValue)),
             lengthStamp: stamp(from: pool), touched: stamp(from: pool)
         )
     }
