@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "stoa", targets: ["stoa"]),
         .library(name: "StoaCore", targets: ["StoaCore"]),
+        .library(name: "StoaGossip", targets: ["StoaGossip"]),
         .library(name: "StoaStore", targets: ["StoaStore"]),
         .library(name: "StoaNode", targets: ["StoaNode"]),
         .library(name: "StoaGateway", targets: ["StoaGateway"]),

@@ -33,7 +33,7 @@ struct WireCodecTests {
                 "content": LWWRegister(value: .string("Tout est là — 日本 🙂"), stamp: a),
                 "tags": LWWRegister(value: .strings(["stoic", "wisdom", ""]), stamp: a),
             ],
-            tags: tags, length: CausalLength(value: .max), lengthStamp: b, touched: a
+            tags: tags, length: CausalLength(value: CausalLength.maxValue), lengthStamp: b, touched: a
         )
         let change = Change(origin: "n1", seq: VersionVector.maxSeq, collection: "quotes", recordID: "abcdefghij12345", delta: delta)
         var vector = VersionVector(entries: ["n1": .init(contiguous: VersionVector.maxSeq - 10, extra: [VersionVector.maxSeq, VersionVector.maxSeq - 2])])
