@@ -94,10 +94,12 @@ struct GossipTransportTests {
                 return connection.isOpen ? nil : ContinuousClock.now - start
             }()
             let (silentAfter, junkAfter, idleAfter, trickledAfter) = try await (silent, junk, idle, trickled)
-            #expect(silentAfter.map { $0 >= .milliseconds(350) && $0 < .seconds(4) } == true, "hello timeout: \(String(describing: silentAfter))")
-            #expect(junkAfter.map { $0 < .seconds(1) } == true, "unauthenticated frame: \(String(describing: junkAfter))")
-            #expect(idleAfter.map { $0 >= .milliseconds(1100) && $0 < .seconds(5) } == true, "idle timeout: \(String(describing: idleAfter))")
-            #expect(trickledAfter.map { $0 >= .milliseconds(750) && $0 < .seconds(5) } == true, "frame timeout: \(String(describing: trickledAfter))")
+            // Lower bounds leave room for a loaded machine, whose server may start a clock well
+            // before the client measures.
+            #expect(silentAfter.map { $0 >= .milliseconds(200) && $0 < .seconds(4) } == true, "hello timeout: \(String(describing: silentAfter))")
+            #expect(junkAfter.map { $0 < .seconds(3) } == true, "unauthenticated frame: \(String(describing: junkAfter))")
+            #expect(idleAfter.map { $0 >= .milliseconds(800) && $0 < .seconds(5) } == true, "idle timeout: \(String(describing: idleAfter))")
+            #expect(trickledAfter.map { $0 >= .milliseconds(500) && $0 < .seconds(5) } == true, "frame timeout: \(String(describing: trickledAfter))")
             #expect(n1.transport.count(.helloTimeout) == 1)
             #expect(n1.transport.count(.authentication) == 1)
             #expect(n1.transport.count(.frameTimeout) == 1)

@@ -77,7 +77,9 @@ struct NodeHTTPHostileTests {
                 return (open, connected)
             }()
             let silentAfter = try await silent
-            #expect(silentAfter.map { $0 >= .milliseconds(1900) } == true, "a connection that never sends closes at the idle timeout: \(String(describing: silentAfter))")
+            // The server's clock starts at its accept, which a loaded machine may run well before
+            // the client's connect returns.
+            #expect(silentAfter.map { $0 >= .milliseconds(1000) } == true, "a connection that never sends closes at the idle timeout: \(String(describing: silentAfter))")
             #expect(try await kept, "a kept-alive connection left idle is closed")
             #expect(try await halfSent, "a request whose body stops coming is closed")
             let streamed = try await stream
@@ -104,9 +106,10 @@ struct NodeHTTPHostileTests {
             #expect(refused.text.isEmpty, "\(refused.text)")
 
             kept[0].close()
-            #expect(try await eventually(timeout: .seconds(5)) {
-                let (text, _) = try await RawHTTPConnection.exchange(port: port, "GET /api/health HTTP/1.1\r\nHost: n1\r\nConnection: close\r\n\r\n")
-                return text.hasPrefix("HTTP/1.1 200")
+            // Until the server has seen the close, a new connection may still be refused.
+            #expect(await eventually(timeout: .seconds(5)) {
+                let exchange = try? await RawHTTPConnection.exchange(port: port, "GET /api/health HTTP/1.1\r\nHost: n1\r\nConnection: close\r\n\r\n")
+                return exchange?.text.hasPrefix("HTTP/1.1 200") == true
             })
             kept[1].close()
         }
