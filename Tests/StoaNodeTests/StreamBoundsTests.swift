@@ -117,6 +117,16 @@ struct StreamBoundsTests {
         #expect(admission.admit(13, address: "g") == .admitted(evicting: []))
     }
 
+    @Test("connections count against their IPv4 address, or the /64 of an IPv6 one")
+    func addressKeys() throws {
+        #expect(StreamConnectionRegistry.addressKey(try SocketAddress(ipAddress: "10.1.2.3", port: 1)) == "10.1.2.3")
+        let first = StreamConnectionRegistry.addressKey(try SocketAddress(ipAddress: "2001:db8:0:7::1", port: 1))
+        #expect(first == StreamConnectionRegistry.addressKey(try SocketAddress(ipAddress: "2001:db8:0:7:ffff::9", port: 2)))
+        #expect(first != StreamConnectionRegistry.addressKey(try SocketAddress(ipAddress: "2001:db8:0:8::1", port: 1)))
+        #expect(StreamConnectionRegistry.addressKey(try SocketAddress(ipAddress: "::ffff:10.1.2.3", port: 1)) == "10.1.2.3")
+        #expect(StreamConnectionRegistry.addressKey(nil) == "")
+    }
+
     // MARK: - FrameSplitter
 
     static func frame(_ payload: [UInt8]) -> [UInt8] {

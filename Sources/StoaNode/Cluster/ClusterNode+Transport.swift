@@ -30,7 +30,7 @@ extension ClusterNode {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .bind(host: configuration.gossipHost, port: configuration.gossipPort) { channel in
                 channel.eventLoop.makeCompletedFuture { () -> NIOAsyncChannel<ByteBuffer, Never>? in
-                    guard let id = registry.admit(channel, address: channel.remoteAddress?.ipAddress ?? "") else {
+                    guard let id = registry.admit(channel, address: StreamConnectionRegistry.addressKey(channel.remoteAddress)) else {
                         try channel.pipeline.syncOperations.addHandler(RefusedConnectionHandler())
                         return nil
                     }

@@ -63,6 +63,18 @@ final class StreamConnectionRegistry: Sendable {
         recordGauges()
     }
 
+    /// The address a connection counts against for ``StreamLimits/maxUnauthenticatedPerAddress``:
+    /// the IPv4 address, or the /64 of an IPv6 one (one host usually holds a whole /64; an
+    /// IPv4-mapped address counts as IPv4).
+    static func addressKey(_ address: SocketAddress?) -> String {
+        guard case .v6(let v6)? = address else { return address?.ipAddress ?? "" }
+        let bytes = withUnsafeBytes(of: v6.address.sin6_addr) { Array($0) }
+        if bytes[0..<10].allSatisfy({ $0 == 0 }), bytes[10] == 0xFF, bytes[11] == 0xFF {
+            return bytes[12...].map(String.init).joined(separator: ".")
+        }
+        return bytes[0..<8].map { String($0, radix: 16) }.joined(separator: ":") + "/64"
+    }
+
     /// Connections accepted since start (admitted or not).
     var acceptedConnections: UInt64 { state.withLock { $0.nextID } }
 

@@ -16,9 +16,9 @@ import NIOCore
 public struct StreamLimits: Sendable, Equatable {
     /// Stream connections open at once; one more is closed at once. Default 256.
     public var maxConnections: Int
-    /// Unauthenticated connections at once from one remote address; a new one closes the
-    /// oldest (so a peer's new connection always gets in, and authenticates within
-    /// milliseconds). Default 4.
+    /// Unauthenticated connections at once from one remote address (an IPv6 address's /64); a
+    /// new one closes the oldest (so a peer's new connection always gets in, and authenticates
+    /// within milliseconds). Default 4.
     public var maxUnauthenticatedPerAddress: Int
     /// Unauthenticated connections at once in all; a new one closes the oldest. Default 64.
     public var maxUnauthenticated: Int
