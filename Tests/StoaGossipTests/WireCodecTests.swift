@@ -86,6 +86,16 @@ struct WireCodecTests {
         #expect(WireCodec.encode(.changes(from: "n1", [change], vector: nil)).count < 100)
     }
 
+    @Test("a hello is the version, its tag and the sender's name; sealed it fits far below the 64 KiB a connection may send before it authenticated")
+    func hello() throws {
+        let bytes = WireCodec.encode(.hello(from: "n1"))
+        #expect(bytes == [WireCodec.version, 5, 2] + Array("n1".utf8))
+        #expect(try WireCodec.decode(bytes) == .hello(from: "n1"))
+        let longest = WireCodec.encode(.hello(from: String(repeating: "n", count: 64)))
+        #expect(longest.count + 32 < 128)
+        #expect(throws: WireCodecError.self) { try WireCodec.decode(bytes + [0]) }
+    }
+
     // MARK: - Hostile input
 
     @Test("every truncation of a valid encoding is rejected")

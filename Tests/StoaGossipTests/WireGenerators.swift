@@ -126,9 +126,10 @@ struct WireGenerator {
     // MARK: - Messages
 
     mutating func message() -> WireMessage {
-        switch int(0...2) {
+        switch int(0...3) {
         case 0: return .swim(envelope())
         case 1: return .vector(from: name(), vector())
+        case 2: return .hello(from: name())
         default: return .changes(from: name(), (0..<int(0...5)).map { _ in change() }, vector: chance(50) ? vector() : nil)
         }
     }

@@ -39,6 +39,12 @@ enum WireCodecTarget {
                 states[key] = merged
                 checkState(merged)
             }
+        case .snapshot(let from, let batch):
+            checkVector(batch.floor, from: from)
+            for record in batch.records { checkState(record.state) }
+        case .hello:
+            // Only the sender's name: the transport checks nothing else in it.
+            break
         }
     }
 

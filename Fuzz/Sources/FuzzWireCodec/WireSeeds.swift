@@ -48,6 +48,7 @@ enum WireSeeds {
         ]
         seeds.append(("changes", WireCodec.encode(.changes(from: "n2", changes, vector: vector))))
         seeds.append(("changes-one", WireCodec.encode(.changes(from: "n2", [changes[0]], vector: nil))))
+        seeds.append(("hello", WireCodec.encode(.hello(from: "n2"))))
         return seeds
     }
 }
