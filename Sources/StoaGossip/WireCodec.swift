@@ -17,7 +17,8 @@ import StoaCore
 public enum WireCodec {
     /// The format version written as the first byte; other versions are rejected.
     ///
-    /// Version 2 (bounded history) added a change's covered numbers and the `snapshot` message;
+    /// Version 2 (bounded history, fixed owners) added a change's covered numbers and lineage
+    /// owner, and the `snapshot` message;
     /// nodes of versions 1 and 2 do not understand each other (README, "Upgrading").
     public static let version: UInt8 = 2
 
@@ -64,6 +65,7 @@ public enum WireCodec {
             for record in batch.records {
                 writer.string(record.collection)
                 writer.string(record.recordID)
+                writer.string(record.owner)
                 RecordStateCodec.write(record.state, into: &writer)
             }
         }
@@ -106,7 +108,10 @@ public enum WireCodec {
             for _ in 0..<count {
                 let collection = try reader.string()
                 let recordID = try reader.string()
-                records.append(RecordSnapshot(collection: collection, recordID: recordID, state: try RecordStateCodec.readRecordState(from: &reader)))
+                let owner = try reader.string()
+                records.append(RecordSnapshot(
+                    collection: collection, recordID: recordID, state: try RecordStateCodec.readRecordState(from: &reader), owner: owner
+                ))
             }
             message = .snapshot(from: from, SnapshotBatch(id: id, index: index, isLast: isLast, floor: floor, records: records))
         }

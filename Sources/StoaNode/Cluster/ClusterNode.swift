@@ -190,6 +190,12 @@ public actor ClusterNode: Service {
                         logger.warning("rejected \(result.rejectedForDrift) changes from \(peer): stamped beyond the clock drift bound")
                     }
                     Counter(label: "stoa_cluster_changes_applied_total").increment(by: result.applied.count)
+                    if result.hidden > 0 {
+                        // A create of an existing id by another user (or that user's writes to it):
+                        // kept in a hidden lineage, never shown (owners are fixed at creation).
+                        counters.hiddenLineageChanges += result.hidden
+                        Counter(label: "stoa_cluster_hidden_lineage_changes_total").increment(by: result.hidden)
+                    }
                 } catch {
                     logger.error("merging \(changes.count) changes from \(peer) failed: \(error)")
                     return
@@ -346,11 +352,10 @@ public actor ClusterNode: Service {
         let limit = max(1, configuration.replication.snapshotBatch)
         logger.info("state transfer to \(peer): its vector lacks changes below our floor")
         while true {
-            guard let records = try? await database.recordSnapshots(after: position, limit: limit) else { return nil }
-            let isLast = records.count < limit
-            guard await sendSnapshotParts(records, id: id, index: &index, isLast: isLast, floor: floor, to: peer) else { return nil }
-            if isLast { break }
-            position = records.last?.position
+            guard let (records, next) = try? await database.recordSnapshots(after: position, limit: limit) else { return nil }
+            guard await sendSnapshotParts(records, id: id, index: &index, isLast: next == nil, floor: floor, to: peer) else { return nil }
+            guard let next else { break }
+            position = next
         }
         counters.stateTransfersSent += 1
         Counter(label: "stoa_cluster_state_transfers_total", dimensions: [("direction", "sent")]).increment()
@@ -405,4 +410,5 @@ struct ClusterCounters: Sendable {
     var stateTransfersSent = 0
     var stateTransfersReceived = 0
     var compactedChanges = 0
+    var hiddenLineageChanges = 0
 }

@@ -33,6 +33,9 @@ public struct ClusterStatus: Encodable, Sendable {
         public let stateTransfersReceived: Int
         /// Changes compacted out of the log since start.
         public let compactedChanges: Int
+        /// Remote changes kept in a hidden lineage: a create of an existing quote id by another
+        /// user, and that user's writes to it (owners are fixed at creation).
+        public let hiddenLineageChanges: Int
     }
 
     public let node: String
@@ -79,7 +82,7 @@ extension ClusterNode {
                 changesApplied: counters.applied, changesRejectedForDrift: counters.driftRejected, sendFailures: counters.sendFailures,
                 droppedPushes: counters.droppedPushes, refusedConnections: counters.refusedConnections,
                 stateTransfersSent: counters.stateTransfersSent, stateTransfersReceived: counters.stateTransfersReceived,
-                compactedChanges: counters.compactedChanges
+                compactedChanges: counters.compactedChanges, hiddenLineageChanges: counters.hiddenLineageChanges
             ),
             digest: nil
         )
