@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "stoa", targets: ["stoa"]),
         .library(name: "StoaCore", targets: ["StoaCore"]),
+        .library(name: "StoaGossip", targets: ["StoaGossip"]),
         .library(name: "StoaStore", targets: ["StoaStore"]),
         .library(name: "StoaNode", targets: ["StoaNode"]),
         .library(name: "StoaGateway", targets: ["StoaGateway"]),
@@ -49,8 +50,10 @@ let package = Package(
                 "StoaGossip",
                 "StoaStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOExtras", package: "swift-nio-extras"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),

@@ -10,6 +10,11 @@ public struct CausalLength: Hashable, Comparable, Sendable, Codable {
     public static let absent = CausalLength(value: 0)
     /// A freshly created record.
     public static let created = CausalLength(value: 1)
+    /// The largest length a record may have. Every delete and restore adds one, so no replica
+    /// comes near it honestly; the decoders (``RecordStateCodec`` for the wire and the store,
+    /// `Decodable` for old JSON rows) reject a larger one, so ``deleted()`` and ``restored()``
+    /// never overflow on a length that came from a peer.
+    public static let maxValue = UInt64(Int64.max)
 
     public init(value: UInt64) { self.value = value }
 
@@ -25,7 +30,11 @@ public struct CausalLength: Hashable, Comparable, Sendable, Codable {
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.value < rhs.value }
 
     public init(from decoder: any Decoder) throws {
-        value = try decoder.singleValueContainer().decode(UInt64.self)
+        let container = try decoder.singleValueContainer()
+        value = try container.decode(UInt64.self)
+        guard value <= Self.maxValue else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "causal length \(value) is above \(Self.maxValue)")
+        }
     }
 
     public func encode(to encoder: any Encoder) throws {

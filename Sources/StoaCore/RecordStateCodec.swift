@@ -132,6 +132,8 @@ public enum RecordStateCodec {
         }
 
         let length = CausalLength(value: try reader.varint())
+        // A later local delete or restore adds one to it: it must not overflow (CausalLength.maxValue).
+        guard length.value <= CausalLength.maxValue else { throw WireCodecError(reason: "causal length out of range") }
         let lengthStamp = try readStampIndex(&table, from: &reader)
         let touched = try readStampIndex(&table, from: &reader)
         guard !table.referenced.contains(false) else { throw WireCodecError(reason: "unreferenced stamp") }

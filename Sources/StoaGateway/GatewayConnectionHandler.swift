@@ -176,7 +176,7 @@ final class GatewayConnectionHandler: ChannelInboundHandler, @unchecked Sendable
         context.fireChannelWritabilityChanged()
     }
 
-    /// A malformed request (``GatewayProtocolErrorHandler`` has answered 400) or a failed
+    /// A malformed request (``HTTPProtocolErrorHandler`` has answered 400) or a failed
     /// connection: the connection closes.
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         context.close(promise: nil)

@@ -5,6 +5,7 @@ import NIOHTTP1
 import NIOPosix
 import NIOSSL
 import ServiceLifecycle
+import StoaNode
 
 /// The gateway's HTTP/1.1 server (HTTPS when given a TLS context), built from SwiftNIO's codec
 /// and pipelining handlers with ``GatewayConnectionHandler`` answering: a proxied request is
@@ -14,7 +15,7 @@ import ServiceLifecycle
 /// Every connection is held to ``GatewayServerLimits``: at most `maxConnections` open (one more
 /// is accepted and closed at once), an idle timeout (`IdleStateHandler`), a deadline for each
 /// request's head (``RequestHeadDeadline``), body limits, and a malformed request is a 400 in
-/// PocketBase's envelope and a close (``GatewayProtocolErrorHandler``). A failed accept (out of
+/// PocketBase's envelope and a close (``HTTPProtocolErrorHandler``). A failed accept (out of
 /// file descriptors) pauses accepting for a second (``AcceptErrorBackoff``) instead of spinning.
 ///
 /// A swift-service-lifecycle service: binds, reports the bound port to `onRunning`, and on
@@ -90,7 +91,7 @@ public struct GatewayServer: Service {
                     try pipeline.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: false)
                     let decoder = try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
                     try pipeline.addHandler(parts, position: .after(decoder))
-                    try pipeline.addHandler(GatewayProtocolErrorHandler(counters: counters))
+                    try pipeline.addHandler(HTTPProtocolErrorHandler { counters.closed(.malformed) })
                     try pipeline.addHandler(GatewayConnectionHandler(responder: responder, role: role, limits: limits, registry: connections, counters: counters))
                 }
             }

@@ -45,7 +45,7 @@ extension WireCodec {
     static func readEnvelope(from reader: inout WireReader) throws(WireCodecError) -> SWIMEnvelope {
         let from = try readMemberID(from: &reader)
         let fromMeta = try reader.string()
-        let fromIncarnation = try reader.varint()
+        let fromIncarnation = try readIncarnation(from: &reader)
         let rawKind = try reader.byte()
         guard let kind = SWIMKind(rawValue: rawKind) else { throw WireCodecError(reason: "unknown SWIM message kind \(rawKind)") }
         let sequence = try reader.varint()
@@ -68,6 +68,13 @@ extension WireCodec {
             throw WireCodecError(reason: "missing target")
         }
         return SWIMEnvelope(from: from, fromMeta: fromMeta, fromIncarnation: fromIncarnation, message: message)
+    }
+
+    /// An incarnation number, at most ``MemberUpdate/maxIncarnation``.
+    static func readIncarnation(from reader: inout WireReader) throws(WireCodecError) -> UInt64 {
+        let incarnation = try reader.varint()
+        guard incarnation <= MemberUpdate.maxIncarnation else { throw WireCodecError(reason: "incarnation out of range") }
+        return incarnation
     }
 
     // MARK: - Members
@@ -114,7 +121,7 @@ extension WireCodec {
         case 3: status = .left
         default: throw WireCodecError(reason: "unknown member status")
         }
-        let incarnation = try reader.varint()
+        let incarnation = try readIncarnation(from: &reader)
         let meta = try reader.string()
         let accuser = try reader.bool() ? try reader.string() : nil
         return MemberUpdate(id: id, status: status, incarnation: incarnation, meta: meta, accuser: accuser)

@@ -3,7 +3,7 @@ import StoaCore
 /// The compact binary encoding of ``WireMessage``.
 ///
 /// Layout: one version byte (``version``), one tag byte (1 `swim`, 2 `vector`, 3 `changes`,
-/// 4 `snapshot`),
+/// 4 `snapshot`, 5 `hello`),
 /// then the fields in declaration order. Integers are LEB128 varints (signed ones zigzag
 /// mapped), strings a varint byte count followed by UTF-8, doubles 8 bytes little-endian,
 /// optionals a 0/1 byte. Sets and maps are written sorted (strings by UTF-8 bytes), so equal
@@ -17,8 +17,8 @@ import StoaCore
 public enum WireCodec {
     /// The format version written as the first byte; other versions are rejected.
     ///
-    /// Version 2 (bounded history, fixed owners) added a change's covered numbers and lineage
-    /// owner, and the `snapshot` message;
+    /// Version 2 (bounded history, fixed owners, authenticated streams) added a change's covered
+    /// numbers and lineage owner, the `snapshot` message and the `hello` a stream starts with;
     /// nodes of versions 1 and 2 do not understand each other (README, "Upgrading").
     public static let version: UInt8 = 2
 
@@ -27,6 +27,7 @@ public enum WireCodec {
         case vector = 2
         case changes = 3
         case snapshot = 4
+        case hello = 5
     }
 
     // MARK: - Entry points
@@ -68,6 +69,9 @@ public enum WireCodec {
                 writer.string(record.owner)
                 RecordStateCodec.write(record.state, into: &writer)
             }
+        case .hello(let from):
+            writer.byte(Tag.hello.rawValue)
+            writer.string(from)
         }
         return writer.bytes
     }
@@ -114,6 +118,8 @@ public enum WireCodec {
                 ))
             }
             message = .snapshot(from: from, SnapshotBatch(id: id, index: index, isLast: isLast, floor: floor, records: records))
+        case .hello:
+            message = .hello(from: try reader.string())
         }
         try reader.finish()
         return message

@@ -11,4 +11,8 @@ public enum WireMessage: Sendable, Hashable {
     /// A batch of a state transfer, sent in answer to a vector that lacks changes the sender
     /// no longer keeps as log.
     case snapshot(from: String, SnapshotBatch)
+    /// The first frame of every stream connection: a tiny sealed frame that proves the sender
+    /// holds the cluster key before the receiver accepts frames larger than its
+    /// unauthenticated limit. Carries the sender's node name and nothing else.
+    case hello(from: String)
 }

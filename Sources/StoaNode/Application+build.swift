@@ -1,12 +1,17 @@
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
 import Prometheus
 import ServiceLifecycle
 import StoaStore
 
 /// Builds a node's HTTP application over an open database; the database's background
 /// ``WALCheckpointer``, when it has one, runs as a service of the application.
+///
+/// The server holds every connection to the configuration's ``NodeHTTPLimits``
+/// (``NodeHTTPChannel``), and a failed accept (out of file descriptors) pauses accepting for a
+/// second (``AcceptErrorBackoff``) instead of spinning a core.
 ///
 /// - Parameters:
 ///   - registry: where `/metrics` reads from; the process's metrics factory should write to it.
@@ -25,12 +30,20 @@ public func buildApplication(
     )
     realtime.observe(database)
     let router = try await buildRouter(configuration: configuration, database: database, cluster: cluster, realtime: realtime, registry: registry)
+    let limits = configuration.httpLimits
+    let counters = NodeHTTPCounters(maxConnections: limits.maxConnections)
+    limits.exportGauges()
     return Application(
         router: router,
+        server: .node(limits: limits, counters: counters),
         configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "stoa"),
         services: [realtime] + (cluster.map { [$0] } ?? [LogCompactor(database: database, intervalMillis: configuration.compactionIntervalMillis, logger: logger)])
             + (database.checkpointer.map { [CheckpointService(checkpointer: $0)] } ?? []),
         onServerRunning: { channel in
+            // First in the listening channel: an accept error must not end Hummingbird's accept loop.
+            try? await channel.eventLoop.submit {
+                try channel.pipeline.syncOperations.addHandler(AcceptErrorBackoff(counter: counters.acceptErrors), position: .first)
+            }.get()
             if let cluster, let port = channel.localAddress?.port { await cluster.serverRunning(httpPort: port) }
         },
         logger: logger

@@ -30,6 +30,8 @@ public struct NodeConfiguration: Sendable {
     public var compactionIntervalMillis: UInt64 = 10_000
     /// Password hashes and checks pending at once before more are refused (``PasswordHasher``).
     public var passwordWorkLimit: Int = PasswordHasher.defaultMaxPending
+    /// Idle and head timeouts and the connection limit of the HTTP server.
+    public var httpLimits = NodeHTTPLimits()
 
     public init(
         name: String, dataDirectory: String, httpHost: String = "127.0.0.1", httpPort: Int = 8090,

@@ -1,11 +1,13 @@
 import Hummingbird
 import Logging
 import NIOCore
+import NIOHTTP1
 import StoaStore
 
 /// Turns every error a handler throws into PocketBase's error envelope, so clients always get
-/// `{data,message,status}`: unknown routes are 404, oversize bodies 413, store errors their
-/// documented status, anything unexpected a logged 500 that reveals nothing.
+/// `{data,message,status}`: unknown routes are 404, oversize bodies 413, a body NIO's HTTP
+/// decoder cannot parse (a bad chunk) 400, store errors their documented status, anything
+/// unexpected a logged 500 that reveals nothing.
 public struct PBErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     public init() {}
 
@@ -18,6 +20,9 @@ public struct PBErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             throw PBError(storeError: error)
         } catch is NIOTooManyBytesError {
             throw PBError.tooLarge
+        } catch is HTTPParserError {
+            // The connection's HTTPProtocolErrorHandler has usually answered already; never a 500.
+            throw PBError.badRequest()
         } catch let error as HTTPError {
             throw PBError(httpError: error)
         } catch {

@@ -127,6 +127,8 @@ extension Simulation {
             return "changes n=\(changes.count)\(vector == nil ? "" : " +vector")"
         case .snapshot(_, let batch):
             return "snapshot id=\(batch.id) #\(batch.index)\(batch.isLast ? " last" : "") n=\(batch.records.count)"
+        case .hello:
+            return "hello"
         }
     }
 

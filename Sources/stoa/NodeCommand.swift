@@ -102,8 +102,50 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(help: "Password hashes and checks pending at once (running or waiting); more are refused with 429.")
     var passwordWorkLimit: Int = PasswordHasher.defaultMaxPending
 
+    @Option(help: "Seconds a client connection may send nothing while none of its requests is being answered; then it is closed.")
+    var idleTimeout: Int64 = NodeHTTPLimits.defaultIdleTimeoutSeconds
+
+    @Option(help: "Seconds from a request's first byte until its head (request line and headers) must be complete; else the connection is closed.")
+    var headTimeout: Int64 = NodeHTTPLimits.defaultHeadTimeoutSeconds
+
+    @Option(help: "Client connections open at once; one more is accepted and closed at once.")
+    var maxConnections: Int = NodeHTTPLimits.defaultMaxConnections
+
+    @Option(help: "Gossip: inbound stream connections open at once; one more is closed at once.")
+    var gossipMaxConnections: Int = StreamLimits.defaultMaxConnections
+
+    @Option(help: "Gossip: stream connections not yet authenticated from one address; a new one closes the oldest.")
+    var gossipMaxUnauthenticatedPerAddress: Int = StreamLimits.defaultMaxUnauthenticatedPerAddress
+
+    @Option(help: "Gossip: stream connections not yet authenticated in all; a new one closes the oldest.")
+    var gossipMaxUnauthenticated: Int = StreamLimits.defaultMaxUnauthenticated
+
+    @Option(help: "Gossip: largest frame before a stream connection authenticated, in bytes.")
+    var gossipMaxUnauthenticatedFrameBytes: Int = StreamLimits.defaultMaxUnauthenticatedFrameBytes
+
+    @Option(help: "Gossip: ms from a stream connection's accept until its first frame must have authenticated.")
+    var gossipHelloTimeoutMs: Int64 = StreamLimits.defaultHelloTimeoutMillis
+
+    @Option(help: "Gossip: ms from a frame's first byte until it must be complete (while the node reads).")
+    var gossipFrameTimeoutMs: Int64 = StreamLimits.defaultFrameTimeoutMillis
+
+    @Option(help: "Gossip: ms an authenticated stream connection may bring nothing; then it is closed (senders reconnect).")
+    var gossipIdleTimeoutMs: Int64 = StreamLimits.defaultIdleTimeoutMillis
+
+    @Option(help: "Gossip: bytes all stream connections together may hold in incomplete frames.")
+    var gossipMaxIncompleteFrameBytes: Int = StreamLimits.defaultMaxIncompleteFrameBytes
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
+
+    var streamLimits: StreamLimits {
+        StreamLimits(
+            maxConnections: gossipMaxConnections, maxUnauthenticatedPerAddress: gossipMaxUnauthenticatedPerAddress,
+            maxUnauthenticated: gossipMaxUnauthenticated, maxUnauthenticatedFrameBytes: gossipMaxUnauthenticatedFrameBytes,
+            helloTimeout: .milliseconds(gossipHelloTimeoutMs), frameTimeout: .milliseconds(gossipFrameTimeoutMs),
+            idleTimeout: .milliseconds(gossipIdleTimeoutMs), maxIncompleteFrameBytes: gossipMaxIncompleteFrameBytes
+        )
+    }
 
     func validate() throws {
         guard (4...31).contains(bcryptCost) else { throw ValidationError("--bcrypt-cost must be in 4...31") }
@@ -113,6 +155,21 @@ struct NodeCommand: AsyncParsableCommand {
         }
         guard loginFailureLimit >= 1, passwordWorkLimit >= 1 else { throw ValidationError("--login-failure-limit and --password-work-limit must be at least 1") }
         guard maxBody >= 1024 else { throw ValidationError("--max-body must be at least 1024 bytes") }
+        guard idleTimeout > 0, headTimeout > 0 else { throw ValidationError("--idle-timeout and --head-timeout must be > 0") }
+        guard maxConnections > 0 else { throw ValidationError("--max-connections must be > 0") }
+        guard gossipMaxConnections > 0, gossipMaxUnauthenticatedPerAddress > 0, gossipMaxUnauthenticated > 0 else {
+            throw ValidationError("--gossip-max-connections, --gossip-max-unauthenticated-per-address and --gossip-max-unauthenticated must be > 0")
+        }
+        let maxFrame = ClusterConfiguration.defaultMaxFrameBytes
+        guard (1024...maxFrame).contains(gossipMaxUnauthenticatedFrameBytes) else {
+            throw ValidationError("--gossip-max-unauthenticated-frame-bytes must be in 1024...\(maxFrame)")
+        }
+        guard gossipHelloTimeoutMs > 0, gossipFrameTimeoutMs > 0, gossipIdleTimeoutMs > 0 else {
+            throw ValidationError("--gossip-hello-timeout-ms, --gossip-frame-timeout-ms and --gossip-idle-timeout-ms must be > 0")
+        }
+        guard gossipMaxIncompleteFrameBytes >= maxFrame + 4 else {
+            throw ValidationError("--gossip-max-incomplete-frame-bytes must hold at least one whole frame (\(maxFrame + 4) bytes)")
+        }
         guard !name.isEmpty, name.utf8.count <= 64 else { throw ValidationError("--name must be 1 to 64 bytes") }
         if gossip == nil, join != nil { throw ValidationError("--join needs --gossip") }
         if let gossip, ["0.0.0.0", "::", ""].contains(gossip.host) || gossip.host.hasPrefix("[") {
@@ -158,6 +215,14 @@ struct NodeCommand: AsyncParsableCommand {
         configuration.loginFailureLimit = loginFailureLimit
         configuration.compactionIntervalMillis = compactionMs
         configuration.passwordWorkLimit = passwordWorkLimit
+        configuration.httpLimits = NodeHTTPLimits(idleTimeout: .seconds(idleTimeout), headTimeout: .seconds(headTimeout), maxConnections: maxConnections)
+        // Each client connection holds a descriptor: take what the hard limit allows, and say
+        // when the connection limits cannot be reached within it.
+        let files = FileDescriptorLimit.raiseToHardLimit()
+        let needed = UInt64(maxConnections) + UInt64(gossip == nil ? 0 : gossipMaxConnections) + 256
+        if let files, files < needed {
+            logger.warning("the file descriptor limit (\(files)) is below --max-connections (\(maxConnections)) plus the gossip connections and 256 for the database and peers; new connections will fail first (accepting pauses a second after each failure)")
+        }
         var cluster: ClusterNode?
         if let gossip {
             var swim = SWIMConfiguration()
@@ -171,7 +236,8 @@ struct NodeCommand: AsyncParsableCommand {
             replication.deadMemberHorizonMillis = UInt64(deadHorizonHours * 3_600_000)
             let clusterConfiguration = ClusterConfiguration(
                 gossipHost: gossip.host, gossipPort: gossip.port, join: try joinAddresses(),
-                clusterKey: try key.resolve(for: "a cluster node"), httpURL: "http://\(http)", swim: swim, replication: replication
+                clusterKey: try key.resolve(for: "a cluster node"), httpURL: "http://\(http)", swim: swim, replication: replication,
+                streamLimits: streamLimits
             )
             cluster = ClusterNode(configuration: clusterConfiguration, database: database, logger: Logger(label: "stoa.cluster.\(name)"))
         }

@@ -8,9 +8,16 @@ final class LoggedProcess: @unchecked Sendable {
     private var log = Data()
     private let lock = NSLock()
 
-    init(arguments: [String]) {
-        process.executableURL = NodeProcess.binary
-        process.arguments = arguments
+    /// With `fileLimit`, the process runs under `ulimit -n fileLimit` (soft and hard limit).
+    init(arguments: [String], fileLimit: Int? = nil) {
+        if let fileLimit {
+            // bash sets the limit, then becomes the stoa process (same pid).
+            process.executableURL = URL(fileURLWithPath: "/bin/bash")
+            process.arguments = ["-c", "ulimit -n \(fileLimit) && exec \"$0\" \"$@\"", NodeProcess.binary.path] + arguments
+        } else {
+            process.executableURL = NodeProcess.binary
+            process.arguments = arguments
+        }
         process.standardError = pipe
         process.standardOutput = pipe
     }

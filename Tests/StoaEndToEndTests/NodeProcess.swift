@@ -35,11 +35,12 @@ final class NodeProcess: @unchecked Sendable {
         self.init(name: name, dataDirectory: dataDirectory, extraArguments: arguments, httpPort: httpPort)
     }
 
-    init(name: String = "n1", dataDirectory: URL, extraArguments: [String] = [], httpPort: Int = 0) {
+    /// With `fileLimit`, the node runs under `ulimit -n fileLimit`.
+    init(name: String = "n1", dataDirectory: URL, extraArguments: [String] = [], httpPort: Int = 0, fileLimit: Int? = nil) {
         self.name = name
         self.dataDirectory = dataDirectory
         child = LoggedProcess(arguments: ["node", "--name", name, "--data", dataDirectory.path, "--http", "127.0.0.1:\(httpPort)",
-                                          "--bcrypt-cost", "4", "--token-secret", "e2e-secret"] + extraArguments)
+                                          "--bcrypt-cost", "4", "--token-secret", "e2e-secret"] + extraArguments, fileLimit: fileLimit)
     }
 
     /// Starts the process and waits (at most `timeout`) until it logs its listening port(s).

@@ -33,7 +33,7 @@ struct WireCodecTests {
                 "content": LWWRegister(value: .string("Tout est là — 日本 🙂"), stamp: a),
                 "tags": LWWRegister(value: .strings(["stoic", "wisdom", ""]), stamp: a),
             ],
-            tags: tags, length: CausalLength(value: .max), lengthStamp: b, touched: a
+            tags: tags, length: CausalLength(value: CausalLength.maxValue), lengthStamp: b, touched: a
         )
         let change = Change(origin: "n1", seq: VersionVector.maxSeq, collection: "quotes", recordID: "abcdefghij12345", delta: delta)
         var vector = VersionVector(entries: ["n1": .init(contiguous: VersionVector.maxSeq - 10, extra: [VersionVector.maxSeq, VersionVector.maxSeq - 2])])
@@ -84,6 +84,16 @@ struct WireCodecTests {
         let change = Change(origin: "n1", seq: 1, collection: "quotes", recordID: "abcdefghij12345",
                             delta: RecordState(fields: fields, length: .created, lengthStamp: stamp, touched: stamp))
         #expect(WireCodec.encode(.changes(from: "n1", [change], vector: nil)).count < 100)
+    }
+
+    @Test("a hello is the version, its tag and the sender's name; sealed it fits far below the 64 KiB a connection may send before it authenticated")
+    func hello() throws {
+        let bytes = WireCodec.encode(.hello(from: "n1"))
+        #expect(bytes == [WireCodec.version, 5, 2] + Array("n1".utf8))
+        #expect(try WireCodec.decode(bytes) == .hello(from: "n1"))
+        let longest = WireCodec.encode(.hello(from: String(repeating: "n", count: 64)))
+        #expect(longest.count + 32 < 128)
+        #expect(throws: WireCodecError.self) { try WireCodec.decode(bytes + [0]) }
     }
 
     // MARK: - Hostile input

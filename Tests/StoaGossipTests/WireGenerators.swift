@@ -51,7 +51,7 @@ struct WireGenerator {
     mutating func status() -> MemberStatus { [.alive, .suspect, .dead][int(0...2)] }
 
     mutating func update() -> MemberUpdate {
-        MemberUpdate(id: memberID(), status: status(), incarnation: uint64(), meta: chance(50) ? "" : "http://\(string())", accuser: chance(50) ? nil : string())
+        MemberUpdate(id: memberID(), status: status(), incarnation: min(uint64(), MemberUpdate.maxIncarnation), meta: chance(50) ? "" : "http://\(string())", accuser: chance(50) ? nil : string())
     }
 
     mutating func gossip() -> [MemberUpdate] { (0..<int(0...8)).map { _ in update() } }
@@ -64,7 +64,7 @@ struct WireGenerator {
         case 2: message = .ack(sequence: uint64(), target: memberID(), gossip: gossip())
         default: message = .nack(sequence: uint64(), target: memberID(), gossip: gossip())
         }
-        return SWIMEnvelope(from: memberID(), fromMeta: string(), fromIncarnation: uint64(), message: message)
+        return SWIMEnvelope(from: memberID(), fromMeta: string(), fromIncarnation: min(uint64(), MemberUpdate.maxIncarnation), message: message)
     }
 
     // MARK: - Replication
@@ -114,7 +114,7 @@ struct WireGenerator {
             entries[string(maxLength: 6)] = AddWinsSet.Entry(adds: adds, removes: removes)
         }
         return RecordState(
-            fields: fields, tags: AddWinsSet(entries: entries), length: CausalLength(value: uint64()),
+            fields: fields, tags: AddWinsSet(entries: entries), length: CausalLength(value: min(uint64(), CausalLength.maxValue)),
             lengthStamp: stamp(from: pool), touched: stamp(from: pool)
         )
     }
@@ -126,9 +126,10 @@ struct WireGenerator {
     // MARK: - Messages
 
     mutating func message() -> WireMessage {
-        switch int(0...2) {
+        switch int(0...3) {
         case 0: return .swim(envelope())
         case 1: return .vector(from: name(), vector())
+        case 2: return .hello(from: name())
         default: return .changes(from: name(), (0..<int(0...5)).map { _ in change() }, vector: chance(50) ? vector() : nil)
         }
     }

@@ -16,13 +16,21 @@ public struct ClusterConfiguration: Sendable {
     public var replication: ReplicationConfiguration
     /// How often the protocol machines get a tick.
     public var tickMillis: UInt64
-    /// Largest accepted TCP frame.
+    /// Largest accepted TCP frame (of an authenticated connection).
     public var maxFrameBytes: Int
+    /// Bounds on inbound stream connections.
+    public var streamLimits: StreamLimits
+    /// Largest datagram read; a longer one is dropped and counted (SWIM messages are far smaller).
+    public var maxDatagramBytes: Int
+
+    public static let defaultMaxDatagramBytes = 8 << 10
+    public static let defaultMaxFrameBytes = 8 << 20
 
     public init(
         gossipHost: String, gossipPort: Int, join: [MemberAddress], clusterKey: String, httpURL: String,
         swim: SWIMConfiguration = .init(), replication: ReplicationConfiguration = .init(),
-        tickMillis: UInt64 = 50, maxFrameBytes: Int = 8 << 20
+        tickMillis: UInt64 = 50, maxFrameBytes: Int = defaultMaxFrameBytes, streamLimits: StreamLimits = .init(),
+        maxDatagramBytes: Int = defaultMaxDatagramBytes
     ) {
         self.gossipHost = gossipHost
         self.gossipPort = gossipPort
@@ -33,5 +41,7 @@ public struct ClusterConfiguration: Sendable {
         self.replication = replication
         self.tickMillis = tickMillis
         self.maxFrameBytes = maxFrameBytes
+        self.streamLimits = streamLimits
+        self.maxDatagramBytes = maxDatagramBytes
     }
 }

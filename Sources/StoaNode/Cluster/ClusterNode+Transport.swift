@@ -2,22 +2,43 @@ import NIOCore
 import NIOExtras
 import NIOPosix
 import StoaGossip
-import Synchronization
 
 extension ClusterNode {
-    typealias StreamServer = NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, Never>, Never>
+    /// Stream connections as the accept loop gets them: nil for one refused at once.
+    typealias StreamServer = NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, Never>?, Never>
     typealias DatagramChannel = SWIMDatagramLink.Channel
 
     /// Binds the TCP stream server, then UDP on the same port (port 0: the OS picks the TCP port).
+    ///
+    /// Every accepted connection is admitted by ``StreamConnectionRegistry`` (or closed at once)
+    /// and held to ``StreamLimits`` by a ``GossipStreamHandler``; a failed accept (out of file
+    /// descriptors) pauses accepting for a second (``AcceptErrorBackoff``) instead of spinning.
     func bind() async throws -> (StreamServer, DatagramChannel) {
         let maxFrame = configuration.maxFrameBytes
+        let limits = configuration.streamLimits
+        let registry = streamRegistry
+        let budget = frameBudget
+        let counters = transportCounters
+        limits.exportGauges(maxFrameBytes: maxFrame)
         let server = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(AcceptErrorBackoff(counter: counters.acceptErrors))
+                }
+            }
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .bind(host: configuration.gossipHost, port: configuration.gossipPort) { channel in
-                channel.eventLoop.makeCompletedFuture {
+                channel.eventLoop.makeCompletedFuture { () -> NIOAsyncChannel<ByteBuffer, Never>? in
+                    guard let id = registry.admit(channel, address: StreamConnectionRegistry.addressKey(channel.remoteAddress)) else {
+                        try channel.pipeline.syncOperations.addHandler(RefusedConnectionHandler())
+                        return nil
+                    }
+                    channel.closeFuture.whenComplete { _ in registry.closed(id) }
                     try channel.pipeline.syncOperations.addHandler(
-                        ByteToMessageHandler(BoundedFrameDecoder(maxFrameBytes: maxFrame), maximumBufferSize: maxFrame + 4)
+                        GossipStreamHandler(id: id, registry: registry, budget: budget, limits: limits, maxFrameBytes: maxFrame) { frame in
+                            self.classifyFirstFrame(frame)
+                        }
                     )
                     return try NIOAsyncChannel<ByteBuffer, Never>(
                         wrappingChannelSynchronously: channel,
@@ -26,46 +47,35 @@ extension ClusterNode {
                 }
             }
         guard let port = server.channel.localAddress?.port else { throw ClusterError.noLocalAddress }
-        let datagrams = try await SWIMDatagramLink.bind(host: configuration.gossipHost, port: port, group: group)
+        let datagrams = try await SWIMDatagramLink.bind(
+            host: configuration.gossipHost, port: port, maxDatagramBytes: configuration.maxDatagramBytes, group: group
+        )
         gossipPort = port
         return (server, datagrams)
     }
 
-    /// Most inbound stream connections served at once (a cluster needs one per peer).
-    static let maxConnections = 64
-
-    /// Serves stream connections. Frames are authenticated and decoded in the connection's own
-    /// task, so junk never occupies the actor that answers probes.
+    /// Serves stream connections, one task each. Frames are authenticated and decoded in the
+    /// connection's own task, so junk never occupies the actor that answers probes; a frame
+    /// that fails authentication closes its connection.
     nonisolated func serveStreams(_ server: StreamServer) async throws {
-        let active = ConnectionCount()
         try await server.executeThenClose { connections in
             try await withThrowingDiscardingTaskGroup { group in
                 for try await connection in connections {
-                    let admitted = active.value.withLock { count in
-                        guard count < Self.maxConnections else { return false }
-                        count += 1
-                        return true
-                    }
-                    guard admitted else {
-                        await reject(.connectionLimit)
-                        try? await connection.channel.close()
-                        continue
-                    }
+                    guard let connection else { continue }
                     group.addTask {
-                        defer { active.value.withLock { $0 -= 1 } }
-                        do {
-                            try await connection.executeThenClose { frames, _ in
-                                for try await frame in frames {
-                                    guard let message = self.authenticate(Array(frame.readableBytesView)) else {
-                                        await self.reject(.authentication)
-                                        continue
-                                    }
+                        try? await connection.executeThenClose { frames, _ in
+                            for try await frame in frames {
+                                switch self.open(Array(frame.readableBytesView)) {
+                                case .success(let message):
                                     await self.received(message: message)
+                                case .failure(.authentication):
+                                    self.transportCounters.reject(.authentication)
+                                    return
+                                case .failure(let reason):
+                                    self.transportCounters.reject(reason)
                                 }
                             }
-                        } catch is BoundedFrameDecoder.FrameTooLarge {
-                            await self.reject(.oversized)
-                        } catch {}
+                        }
                     }
                 }
             }
@@ -73,21 +83,34 @@ extension ClusterNode {
     }
 
     nonisolated func serveDatagrams(_ channel: DatagramChannel) async throws {
+        let counters = transportCounters
         try await datagramLink.serve(channel) { envelope in
             await self.received(envelope: envelope)
         } onReject: { rejection in
             switch rejection {
-            case .authentication: await self.reject(.authentication)
-            case .malformed: await self.reject(.malformed)
+            case .authentication: counters.reject(.authentication)
+            case .malformed: counters.reject(.malformed)
+            case .oversized: counters.reject(.oversizedDatagram)
             }
         }
     }
 
-    /// The message in a sealed frame, or nil when it fails authentication; a frame that
-    /// authenticates but does not decode is counted as malformed by the caller's next step.
-    nonisolated func authenticate(_ frame: [UInt8]) -> WireMessage? {
-        guard let payload = sealer.open(frame) else { return nil }
-        return try? WireCodec.decode(payload)
+    /// The message in a sealed frame; `.authentication` when its tag does not verify,
+    /// `.malformed` when it authenticates but does not decode.
+    nonisolated func open(_ frame: [UInt8]) -> Result<WireMessage, TransportCounters.Reason> {
+        guard let payload = sealer.open(frame) else { return .failure(.authentication) }
+        guard let message = try? WireCodec.decode(payload) else { return .failure(.malformed) }
+        return .success(message)
+    }
+
+    /// What the first frame of a stream connection is (checked on its event loop: at most
+    /// ``StreamLimits/maxUnauthenticatedFrameBytes`` long).
+    nonisolated func classifyFirstFrame(_ frame: ByteBuffer) -> GossipStreamHandler.FirstFrame {
+        switch open(Array(frame.readableBytesView)) {
+        case .success(.hello): return .hello
+        case .success, .failure(.malformed): return .message
+        case .failure: return .unauthenticated
+        }
     }
 
     /// Sends one message on the stream to `peer`, connecting first when needed.
@@ -123,14 +146,21 @@ extension ClusterNode {
         }
     }
 
+    /// The open link to a peer, or a new one. A new link starts with a sealed hello (before
+    /// any other frame: the receiver accepts larger frames only once it authenticated), and
+    /// closes itself when nothing was sent on it for half the idle timeout, before the receiver
+    /// would close it (the next send connects again).
     private func link(to id: MemberID) async throws -> any Channel {
         if let existing = links[id.name], existing.isActive { return existing }
+        let idle = TimeAmount.nanoseconds(configuration.streamLimits.idleTimeout.nanoseconds / 2)
         let channel = try await ClientBootstrap(group: group)
             .connectTimeout(.seconds(1))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(LengthFieldPrepender(lengthFieldBitLength: .fourBytes))
+                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(writeTimeout: idle))
+                    try channel.pipeline.syncOperations.addHandler(IdleLinkCloser())
                 }
             }
             .connect(host: id.host, port: id.port)
@@ -140,14 +170,24 @@ extension ClusterNode {
             channel.close(promise: nil)
             return existing
         }
+        channel.write(ByteBuffer(bytes: sealer.seal(WireCodec.encode(.hello(from: database.nodeName)))), promise: nil)
         links[id.name] = channel
         return channel
     }
 }
 
-/// Open inbound stream connections, shared by the accept loop and the connection tasks.
-final class ConnectionCount: Sendable {
-    let value = Mutex(0)
+/// On an outbound gossip link: closes it when its `IdleStateHandler` reports that nothing was
+/// written for the write timeout.
+final class IdleLinkCloser: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .write? = event as? IdleStateHandler.IdleStateEvent {
+            context.close(promise: nil)
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
 }
 
 enum ClusterError: Error {

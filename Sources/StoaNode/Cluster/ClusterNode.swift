@@ -13,7 +13,8 @@ import StoaStore
 /// return (send a probe, push changes, run anti-entropy) over SwiftNIO.
 ///
 /// Every message is sealed with the cluster key (``FrameSealer``); one that fails
-/// authentication or decoding is dropped and counted, never trusted.
+/// authentication or decoding is dropped and counted, never trusted. Inbound stream
+/// connections are held to ``StreamLimits`` (see ``bind()``).
 public actor ClusterNode: Service {
     let configuration: ClusterConfiguration
     let database: StoaDatabase
@@ -26,6 +27,11 @@ public actor ClusterNode: Service {
     var rng = SystemRandomNumberGenerator()
     /// SWIM over UDP (shared with the gateway's membership).
     let datagramLink: SWIMDatagramLink
+    /// Inbound stream connections, the bytes they hold in incomplete frames, and what the
+    /// transport refused (counted off the actor).
+    nonisolated let streamRegistry: StreamConnectionRegistry
+    nonisolated let frameBudget: FrameByteBudget
+    nonisolated let transportCounters: TransportCounters
     var links: [String: any Channel] = [:]
     var memberIDs: [String: MemberID] = [:]
     /// Peers a ``sendMissing(to:skipEmpty:)`` stream is currently running to.
@@ -48,7 +54,11 @@ public actor ClusterNode: Service {
         self.database = database
         self.logger = logger
         self.sealer = FrameSealer(clusterKey: configuration.clusterKey)
-        self.datagramLink = SWIMDatagramLink(sealer: sealer)
+        self.datagramLink = SWIMDatagramLink(sealer: sealer, maxDatagramBytes: configuration.maxDatagramBytes)
+        let transportCounters = TransportCounters()
+        self.transportCounters = transportCounters
+        self.streamRegistry = StreamConnectionRegistry(limits: configuration.streamLimits, counters: transportCounters)
+        self.frameBudget = FrameByteBudget(limit: configuration.streamLimits.maxIncompleteFrameBytes)
         self.group = group
         self.replication = ReplicationMachine(myself: database.nodeName, configuration: configuration.replication)
     }
@@ -158,7 +168,10 @@ public actor ClusterNode: Service {
     func received(message: WireMessage) async {
         switch message {
         case .swim:
-            reject(.malformed)
+            transportCounters.reject(.malformed)
+        case .hello:
+            // Hellos are taken by the connection's handler; a second one means nothing.
+            break
         case .vector(let peer, let vector):
             replication.onPeerVector(peer, vector: vector, now: Self.nowMillis())
             // Always answer (possibly with an empty batch) so the asker learns our vector.
@@ -216,17 +229,6 @@ public actor ClusterNode: Service {
     private func hasGap(in origins: Set<String>) -> Bool {
         let vector = database.versionVector()
         return origins.contains { !(vector.entries[$0]?.extra.isEmpty ?? true) }
-    }
-
-    enum Rejection: String { case authentication, malformed, oversized, connectionLimit = "connection_limit" }
-
-    func reject(_ reason: Rejection) {
-        switch reason {
-        case .authentication: counters.unauthenticated += 1
-        case .malformed, .oversized: counters.malformed += 1
-        case .connectionLimit: counters.refusedConnections += 1
-        }
-        Counter(label: "stoa_cluster_messages_rejected_total", dimensions: [("reason", reason.rawValue)]).increment()
     }
 
     // MARK: - Directives
@@ -399,14 +401,12 @@ public actor ClusterNode: Service {
 }
 
 /// What the cluster shell has counted since start (also exported as metrics).
+/// What the transport refused is counted apart, off the actor (``TransportCounters``).
 struct ClusterCounters: Sendable {
-    var unauthenticated = 0
-    var malformed = 0
     var applied = 0
     var driftRejected = 0
     var sendFailures = 0
     var droppedPushes = 0
-    var refusedConnections = 0
     var stateTransfersSent = 0
     var stateTransfersReceived = 0
     var compactedChanges = 0

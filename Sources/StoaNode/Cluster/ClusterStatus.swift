@@ -28,6 +28,13 @@ public struct ClusterStatus: Encodable, Sendable {
         /// Pushes not queued because the peer was not reading (anti-entropy repairs them).
         public let droppedPushes: Int
         public let refusedConnections: Int
+        /// What the gossip transport refused or closed since start, by reason (the labels of
+        /// `stoa_cluster_messages_rejected_total`, and `idle_closed`).
+        public let transport: [String: Int]
+        /// Inbound stream connections open now, and bytes they hold in incomplete frames.
+        public let unauthenticatedConnections: Int
+        public let authenticatedConnections: Int
+        public let incompleteFrameBytes: Int
         /// State transfers sent to peers that lacked changes below our floor, and received.
         public let stateTransfersSent: Int
         public let stateTransfersReceived: Int
@@ -67,6 +74,7 @@ extension ClusterNode {
                 lag: replication.vector(of: member.id.name).map { local - min(local, $0.entries[database.origin]?.contiguous ?? 0) }
             )
         }
+        let open = streamRegistry.openConnections
         return ClusterStatus(
             node: database.nodeName,
             origin: database.origin,
@@ -78,9 +86,11 @@ extension ClusterNode {
             logFloor: database.floorVector().entries.mapValues(\.contiguous),
             localSequence: local,
             counters: .init(
-                unauthenticatedMessages: counters.unauthenticated, malformedMessages: counters.malformed,
+                unauthenticatedMessages: transportCounters.count(.authentication), malformedMessages: transportCounters.count(.malformed),
                 changesApplied: counters.applied, changesRejectedForDrift: counters.driftRejected, sendFailures: counters.sendFailures,
-                droppedPushes: counters.droppedPushes, refusedConnections: counters.refusedConnections,
+                droppedPushes: counters.droppedPushes, refusedConnections: transportCounters.count(.connectionLimit),
+                transport: transportCounters.all, unauthenticatedConnections: open.unauthenticated,
+                authenticatedConnections: open.authenticated, incompleteFrameBytes: frameBudget.bytesHeld,
                 stateTransfersSent: counters.stateTransfersSent, stateTransfersReceived: counters.stateTransfersReceived,
                 compactedChanges: counters.compactedChanges, hiddenLineageChanges: counters.hiddenLineageChanges
             ),

@@ -8,25 +8,35 @@ import Synchronization
 /// envelopes (fire and forget, as UDP is), caching resolved addresses.
 ///
 /// Every datagram is sealed with the cluster key (``FrameSealer``); one that fails
-/// authentication or decoding is handed to `onReject`, never to the owner.
+/// authentication or decoding, or is longer than `maxDatagramBytes`, is handed to `onReject`,
+/// never to the owner. A rejected datagram costs one tag check (and a decode when the tag
+/// verifies), no more: the owner SHOULD count rejections without waiting on anything.
 public final class SWIMDatagramLink: Sendable {
     public typealias Channel = NIOAsyncChannel<AddressedEnvelope<ByteBuffer>, AddressedEnvelope<ByteBuffer>>
 
     /// Why an inbound datagram was dropped.
-    public enum Rejection: Sendable { case authentication, malformed }
+    public enum Rejection: Sendable { case authentication, malformed, oversized }
 
     let sealer: FrameSealer
+    /// Longest datagram accepted; reads are sized one byte larger, so a longer one (which the
+    /// read truncates) is told apart and dropped unopened.
+    let maxDatagramBytes: Int
     private let writer = Mutex<NIOAsyncChannelOutboundWriter<AddressedEnvelope<ByteBuffer>>?>(nil)
     private let resolved = Mutex<[MemberAddress: SocketAddress]>([:])
 
-    public init(sealer: FrameSealer) {
+    public init(sealer: FrameSealer, maxDatagramBytes: Int = ClusterConfiguration.defaultMaxDatagramBytes) {
         self.sealer = sealer
+        self.maxDatagramBytes = maxDatagramBytes
     }
 
-    /// Binds UDP on `host:port` (port 0: the OS picks one; read it from the channel).
-    public static func bind(host: String, port: Int, group: any EventLoopGroup) async throws -> Channel {
+    /// Binds UDP on `host:port` (port 0: the OS picks one; read it from the channel), reading
+    /// datagrams of up to `maxDatagramBytes` + 1 bytes (the link's own bound).
+    public static func bind(
+        host: String, port: Int, maxDatagramBytes: Int = ClusterConfiguration.defaultMaxDatagramBytes, group: any EventLoopGroup
+    ) async throws -> Channel {
         try await DatagramBootstrap(group: group)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
+            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: maxDatagramBytes + 1))
             .bind(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try Channel(wrappingChannelSynchronously: channel)
@@ -45,6 +55,10 @@ public final class SWIMDatagramLink: Sendable {
             writer.withLock { $0 = outbound }
             defer { writer.withLock { $0 = nil } }
             for try await datagram in inbound {
+                guard datagram.data.readableBytes <= maxDatagramBytes else {
+                    await onReject(.oversized)
+                    continue
+                }
                 guard let payload = sealer.open(Array(datagram.data.readableBytesView)) else {
                     await onReject(.authentication)
                     continue

@@ -1,7 +1,7 @@
 import NIOCore
 import NIOHTTP1
 
-/// The slowloris guard of the gateway's server: a request's head (request line and headers)
+/// The slowloris guard of the gateway's server and a node's: a request's head (request line and headers)
 /// must be complete within `timeout` of its first byte, else the connection closes.
 ///
 /// Two handlers share one deadline: ``ByteWatcher``, placed before NIO's HTTP decoder, sees bytes
@@ -19,7 +19,7 @@ import NIOHTTP1
 ///   (they cannot be told from the body); the idle timeout bounds such a connection.
 ///
 /// Loop-bound: used only on its channel's event loop.
-final class RequestHeadDeadline: @unchecked Sendable {
+package final class RequestHeadDeadline: @unchecked Sendable {
     private enum State {
         /// No request is being read: the next byte starts a head.
         case idle
@@ -37,13 +37,13 @@ final class RequestHeadDeadline: @unchecked Sendable {
     private var answering = 0
 
     /// - Parameter onExpiry: called when a deadline closes the connection (to count it).
-    init(timeout: TimeAmount, onExpiry: @escaping @Sendable () -> Void) {
+    package init(timeout: TimeAmount, onExpiry: @escaping @Sendable () -> Void) {
         self.timeout = timeout
         self.onExpiry = onExpiry
     }
 
     /// The two handlers to place around the HTTP decoder.
-    func makeHandlers() -> (ByteWatcher, PartWatcher) { (ByteWatcher(self), PartWatcher(self)) }
+    package func makeHandlers() -> (ByteWatcher, PartWatcher) { (ByteWatcher(self), PartWatcher(self)) }
 
     fileprivate func bytesArriving() {
         if case .idle = state { state = .head(since: .now()) }
@@ -88,39 +88,39 @@ final class RequestHeadDeadline: @unchecked Sendable {
     }
 
     /// Placed before the HTTP decoder (after TLS): notes when a head's first byte arrives.
-    final class ByteWatcher: ChannelInboundHandler, RemovableChannelHandler {
-        typealias InboundIn = ByteBuffer
-        typealias InboundOut = ByteBuffer
+    package final class ByteWatcher: ChannelInboundHandler, RemovableChannelHandler {
+        package typealias InboundIn = ByteBuffer
+        package typealias InboundOut = ByteBuffer
         private let deadline: RequestHeadDeadline
 
         fileprivate init(_ deadline: RequestHeadDeadline) { self.deadline = deadline }
 
-        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        package func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             deadline.bytesArriving()
             context.fireChannelRead(data)
             deadline.bytesDecoded(context.channel)
         }
 
-        func channelInactive(context: ChannelHandlerContext) {
+        package func channelInactive(context: ChannelHandlerContext) {
             deadline.cancel()
             context.fireChannelInactive()
         }
 
-        func handlerRemoved(context: ChannelHandlerContext) { deadline.cancel() }
+        package func handlerRemoved(context: ChannelHandlerContext) { deadline.cancel() }
     }
 
     /// Placed right after the HTTP decoder (before the pipelining handler): notes heads and
     /// request ends as decoded, and answer ends as written.
-    final class PartWatcher: ChannelDuplexHandler, RemovableChannelHandler {
-        typealias InboundIn = HTTPServerRequestPart
-        typealias InboundOut = HTTPServerRequestPart
-        typealias OutboundIn = HTTPServerResponsePart
-        typealias OutboundOut = HTTPServerResponsePart
+    package final class PartWatcher: ChannelDuplexHandler, RemovableChannelHandler {
+        package typealias InboundIn = HTTPServerRequestPart
+        package typealias InboundOut = HTTPServerRequestPart
+        package typealias OutboundIn = HTTPServerResponsePart
+        package typealias OutboundOut = HTTPServerResponsePart
         private let deadline: RequestHeadDeadline
 
         fileprivate init(_ deadline: RequestHeadDeadline) { self.deadline = deadline }
 
-        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        package func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             switch unwrapInboundIn(data) {
             case .head: deadline.headDecoded()
             case .end: deadline.requestEnded()
@@ -129,7 +129,7 @@ final class RequestHeadDeadline: @unchecked Sendable {
             context.fireChannelRead(data)
         }
 
-        func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        package func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
             if case .end = unwrapOutboundIn(data) { deadline.answerEnded() }
             context.write(data, promise: promise)
         }

@@ -10,19 +10,24 @@ import NIOCore
 /// the channel keeps its read pending, so no new `read()` passes through the backoff handler and
 /// the level-triggered selector reports the socket readable again at once (measured: 14,000
 /// failed `accept4` calls in 3 s, a whole core).
-final class AcceptErrorBackoff: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = any Channel
+///
+/// It MUST come first in the listening channel's pipeline: it does not pass such errors on,
+/// so an async server channel's accept sequence does not end with them.
+///
+/// Used by the gateway's server, a node's HTTP server and its gossip port.
+package final class AcceptErrorBackoff: ChannelInboundHandler, RemovableChannelHandler {
+    package typealias InboundIn = any Channel
 
     let pause: TimeAmount
     let counter: Counter
     private var paused = false
 
-    init(pause: TimeAmount = .seconds(1), counter: Counter) {
+    package init(pause: TimeAmount = .seconds(1), counter: Counter) {
         self.pause = pause
         self.counter = counter
     }
 
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+    package func errorCaught(context: ChannelHandlerContext, error: any Error) {
         guard error is IOError else { return context.fireErrorCaught(error) }
         counter.increment()
         guard !paused else { return }

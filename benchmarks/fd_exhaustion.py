@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
-"""Does a gateway that runs out of file descriptors spin a core? (issue 18, item 5)
+"""Does a gateway or a node that runs out of file descriptors spin a core? (issue 18, item 5)
 
-Starts one node and a gateway whose file-descriptor limit is lowered (`ulimit -n`, default 256),
-opens more idle client connections to the gateway than it has descriptors (default 1000), and
-while they are held measures the gateway's CPU (utime + stime from /proc, as % of one core) and
-whether a new client still gets an answer. Then it closes them and checks that the gateway
-answers again.
+Starts one node and a gateway, one of them (`--target`, default gateway) with its file-descriptor
+limit lowered (`ulimit -n`, default 256), opens more idle connections to it than it has
+descriptors (default 1000; for a node, to its HTTP port or, with `--port gossip`, its gossip
+port), and while they are held measures its CPU (utime + stime from /proc, as % of one core) and
+whether a new client still gets an answer. Then it closes them and checks that it answers again.
 
-    python3 benchmarks/gateway_fd_exhaustion.py [--stoa .build/debug/stoa] [--ulimit 256]
-        [--sockets 1000] [--seconds 5] [--gateway-args "--max-connections 100"]
+    python3 benchmarks/fd_exhaustion.py [--stoa .build/debug/stoa] [--target gateway|node]
+        [--port http|gossip] [--ulimit 256] [--sockets 1000] [--seconds 5]
+        [--gateway-args "--max-connections 100"] [--node-args "..."]
 
 Binds 127.0.0.1 only, stops everything it starts. Works with gateways from before the admin
 listener (`--admin-http`) existed.
@@ -76,6 +77,9 @@ def main() -> None:
     parser.add_argument("--sockets", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--gateway-args", default="")
+    parser.add_argument("--node-args", default="")
+    parser.add_argument("--target", choices=["gateway", "node"], default="gateway")
+    parser.add_argument("--port", choices=["http", "gossip"], default="http", help="the node's port to flood (--target node)")
     args = parser.parse_args()
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -87,15 +91,16 @@ def main() -> None:
     try:
         gossip = free_port()
         node_log = os.path.join(folder, "node.log")
-        processes.append(subprocess.Popen(
-            [stoa, "node", "--name", "n1", "--data", os.path.join(folder, "n1"), "--http", "127.0.0.1:0", "--gossip", f"127.0.0.1:{gossip}",
-             "--cluster-key", "fd-test", "--token-secret", "fd-test", "--bcrypt-cost", "4"],
-            stdout=open(node_log, "w"), stderr=subprocess.STDOUT))
-        wait_for_port(node_log, processes[-1])
+        node_command = (f"{'ulimit -n ' + str(args.ulimit) + '; ' if args.target == 'node' else ''}exec {shlex.quote(stoa)} node --name n1 "
+                        f"--data {shlex.quote(os.path.join(folder, 'n1'))} --http 127.0.0.1:0 --gossip 127.0.0.1:{gossip} "
+                        f"--cluster-key fd-test --token-secret fd-test --bcrypt-cost 4 {args.node_args}")
+        node = subprocess.Popen(["bash", "-c", node_command], stdout=open(node_log, "w"), stderr=subprocess.STDOUT)
+        processes.append(node)
+        node_port = wait_for_port(node_log, node)
 
         help_text = subprocess.run([stoa, "gateway", "--help"], capture_output=True, text=True).stdout
         admin = " --admin-http 127.0.0.1:0" if "--admin-http" in help_text else ""
-        command = (f"ulimit -n {args.ulimit}; exec {shlex.quote(stoa)} gateway --http 127.0.0.1:0 --join 127.0.0.1:{gossip} "
+        command = (f"{'ulimit -n ' + str(args.ulimit) + '; ' if args.target == 'gateway' else ''}exec {shlex.quote(stoa)} gateway --http 127.0.0.1:0 --join 127.0.0.1:{gossip} "
                    f"--cluster-key fd-test --token-secret fd-test --no-rate-limit{admin} {args.gateway_args}")
         gateway_log = os.path.join(folder, "gateway.log")
         gateway = subprocess.Popen(["bash", "-c", command], stdout=open(gateway_log, "w"), stderr=subprocess.STDOUT)
@@ -108,17 +113,24 @@ def main() -> None:
                 sys.exit("the gateway did not route to the node:\n" + open(gateway_log).read())
             time.sleep(0.2)
 
-        print(f"gateway {stoa} (ulimit -n {args.ulimit}{', ' + args.gateway_args if args.gateway_args else ''})")
-        print(f"  idle CPU: {cpu_percent(gateway.pid, args.seconds):.1f} % of a core")
-        # Non-blocking connects: past the gateway's accept backlog a connect would wait.
+        if args.target == "node":
+            target, extra = node, args.node_args
+            flooded = node_port if args.port == "http" else gossip
+            base = f"http://127.0.0.1:{node_port}"
+        else:
+            target, extra, flooded = gateway, args.gateway_args, port
+        print(f"{args.target} {stoa} (ulimit -n {args.ulimit}{', ' + extra if extra else ''}), flooding port {flooded}"
+              f"{' (gossip)' if args.target == 'node' and args.port == 'gossip' else ''}")
+        print(f"  idle CPU: {cpu_percent(target.pid, args.seconds):.1f} % of a core")
+        # Non-blocking connects: past the accept backlog a connect would wait.
         for _ in range(args.sockets):
             connection = socket.socket()
             connection.setblocking(False)
-            connection.connect_ex(("127.0.0.1", port))
+            connection.connect_ex(("127.0.0.1", flooded))
             held.append(connection)
         time.sleep(1)
         print(f"  {len(held)} connections opened, held {args.seconds:.0f} s:")
-        print(f"    CPU while held: {cpu_percent(gateway.pid, args.seconds):.1f} % of a core")
+        print(f"    CPU while held: {cpu_percent(target.pid, args.seconds):.1f} % of a core")
         print(f"    a new client's GET /api/health: {get(base + '/api/health')}")
         for connection in held:
             connection.close()
@@ -127,8 +139,8 @@ def main() -> None:
         while answer != "200" and time.monotonic() < deadline:
             answer = get(base + "/api/health")
             time.sleep(0.2)
-        print(f"  after closing them: GET /api/health {answer}; CPU {cpu_percent(gateway.pid, 2):.1f} % of a core")
-        print(f"  gateway still running: {gateway.poll() is None}")
+        print(f"  after closing them: GET /api/health {answer}; CPU {cpu_percent(target.pid, 2):.1f} % of a core")
+        print(f"  {args.target} still running: {target.poll() is None}")
     finally:
         for connection in held:
             connection.close()
