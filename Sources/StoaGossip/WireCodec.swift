@@ -3,7 +3,7 @@ import StoaCore
 /// The compact binary encoding of ``WireMessage``.
 ///
 /// Layout: one version byte (``version``), one tag byte (1 `swim`, 2 `vector`, 3 `changes`,
-/// 4 `snapshot`, 5 `hello`),
+/// 4 `snapshot`, 5 `hello`, 6 `loginFailures`),
 /// then the fields in declaration order. Integers are LEB128 varints (signed ones zigzag
 /// mapped), strings a varint byte count followed by UTF-8, doubles 8 bytes little-endian,
 /// optionals a 0/1 byte. Sets and maps are written sorted (strings by UTF-8 bytes), so equal
@@ -28,6 +28,7 @@ public enum WireCodec {
         case changes = 3
         case snapshot = 4
         case hello = 5
+        case loginFailures = 6
     }
 
     // MARK: - Entry points
@@ -69,6 +70,11 @@ public enum WireCodec {
                 writer.string(record.owner)
                 RecordStateCodec.write(record.state, into: &writer)
             }
+        case .loginFailures(let from, let keys):
+            writer.byte(Tag.loginFailures.rawValue)
+            writer.string(from)
+            writer.count(keys.count)
+            for key in keys { writer.raw(key) }
         case .hello(let from):
             writer.byte(Tag.hello.rawValue)
             writer.string(from)
@@ -120,6 +126,15 @@ public enum WireCodec {
             message = .snapshot(from: from, SnapshotBatch(id: id, index: index, isLast: isLast, floor: floor, records: records))
         case .hello:
             message = .hello(from: try reader.string())
+        case .loginFailures:
+            let from = try reader.string()
+            let count = try reader.count()
+            var keys: [[UInt8]] = []
+            keys.reserveCapacity(min(count, 1024))
+            for _ in 0..<count {
+                keys.append(try reader.raw(count: 32))
+            }
+            message = .loginFailures(from: from, keys)
         }
         try reader.finish()
         return message

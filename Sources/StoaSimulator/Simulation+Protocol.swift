@@ -129,6 +129,8 @@ extension Simulation {
             return "snapshot id=\(batch.id) #\(batch.index)\(batch.isLast ? " last" : "") n=\(batch.records.count)"
         case .hello:
             return "hello"
+        case .loginFailures(_, let keys):
+            return "login-failures n=\(keys.count)"
         }
     }
 

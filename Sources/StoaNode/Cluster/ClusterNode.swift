@@ -45,6 +45,9 @@ public actor ClusterNode: Service {
     var nextSnapshotID = UInt64.random(in: 1...(UInt64.max >> 1))
     /// A compaction is running.
     var compacting = false
+    /// Failed logins not yet told to the peers, and where peers' reports go.
+    var pendingLoginFailures: [[UInt8]] = []
+    var loginFailureSink: (@Sendable ([[UInt8]]) -> Void)?
     /// The gossip port actually bound (known once ``run()`` has bound it).
     public internal(set) var gossipPort: Int?
     var counters = ClusterCounters()
@@ -73,6 +76,38 @@ public actor ClusterNode: Service {
 
     /// Milliseconds on a monotonic clock: the only time the protocol machines see.
     static func nowMillis() -> UInt64 { DispatchTime.now().uptimeNanoseconds / 1_000_000 }
+
+    // MARK: - Failed logins, shared
+
+    /// Sets where the failed logins peers report go (the node's login throttle).
+    public func onLoginFailures(_ sink: @escaping @Sendable ([[UInt8]]) -> Void) {
+        loginFailureSink = sink
+    }
+
+    /// A failed login here (the identity's key): told to every live peer within 100 ms, in one
+    /// message per peer for all failures of that moment (at most 1000; more are dropped — the
+    /// local throttle still counts them).
+    public nonisolated func reportLoginFailure(_ key: [UInt8]) {
+        Task { await self.queueLoginFailure(key) }
+    }
+
+    private func queueLoginFailure(_ key: [UInt8]) {
+        guard pendingLoginFailures.count < 1000 else { return }
+        pendingLoginFailures.append(key)
+        guard pendingLoginFailures.count == 1 else { return }
+        Task {
+            try? await Task.sleep(for: .milliseconds(100))
+            await self.flushLoginFailures()
+        }
+    }
+
+    private func flushLoginFailures() async {
+        let keys = pendingLoginFailures
+        pendingLoginFailures = []
+        guard !keys.isEmpty else { return }
+        let bytes = WireCodec.encode(.loginFailures(from: database.nodeName, keys))
+        for peer in replication.livePeers { _ = await send(encoded: bytes, to: peer, droppable: true) }
+    }
 
     // MARK: - Service
 
@@ -172,6 +207,8 @@ public actor ClusterNode: Service {
         case .hello:
             // Hellos are taken by the connection's handler; a second one means nothing.
             break
+        case .loginFailures(_, let keys):
+            loginFailureSink?(keys)
         case .vector(let peer, let vector):
             replication.onPeerVector(peer, vector: vector, now: Self.nowMillis())
             // Always answer (possibly with an empty batch) so the asker learns our vector.
