@@ -9,6 +9,14 @@ private func LLVMFuzzerRunDriver(
     _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
 ) -> CInt
 
+/// The entry point libFuzzer's runtime refers to even when a program drives it through
+/// `LLVMFuzzerRunDriver` (an unoptimized link keeps the reference); never called here.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzerTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    FuzzDriver.body?(data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? [])
+    return 0
+}
+
 /// Runs a fuzz target under libFuzzer.
 ///
 /// A target is a function of one input's bytes that returns normally for every input the code
@@ -16,7 +24,7 @@ private func LLVMFuzzerRunDriver(
 /// ``fuzzCheck(_:_:file:line:)``, an arithmetic overflow, an out-of-bounds index — when it finds
 /// a bug; libFuzzer then saves the input as `crash-<sha1>` and exits non-zero.
 public enum FuzzDriver {
-    nonisolated(unsafe) private static var body: (([UInt8]) -> Void)?
+    nonisolated(unsafe) static var body: (([UInt8]) -> Void)?
 
     /// The environment variable naming a directory to write the target's generated seeds to
     /// (then the program exits instead of fuzzing): seeds that only the code can make, such as
@@ -43,6 +51,7 @@ public enum FuzzDriver {
             exit(0)
         }
         body = target
+        _ = fuzzerTestOneInput as (UnsafePointer<UInt8>?, Int) -> CInt   // keeps the symbol linked
         var argc = CommandLine.argc
         var argv = CommandLine.unsafeArgv
         let status = LLVMFuzzerRunDriver(&argc, &argv) { data, size in
