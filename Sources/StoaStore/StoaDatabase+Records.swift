@@ -164,14 +164,20 @@ extension StoaDatabase {
     @discardableResult
     func commitDelta(_ db: Database, schema: CollectionSchema, id: String, current: RecordState, delta: RecordState) throws -> RecordState {
         let merged = current.merged(delta)
-        let owner = schema.owner(of: merged, id: id)
+        // A local write goes to the visible lineage, filed under its owner (which its state may
+        // not name yet: an edit or delete can arrive before the create); a create, to the owner
+        // it names. Taking the owner from the merged state instead would re-file a lineage whose
+        // create has not arrived under "" on this node only.
+        let filed = try String.fetchOne(
+            db.cachedStatement(sql: "SELECT owner FROM record_state WHERE collection = ? AND id = ?"), arguments: [schema.name, id]
+        )
+        let owner = filed ?? schema.owner(of: merged, id: id)
         try saveState(db, collection: schema.name, id: id, state: merged, owner: owner)
         try materialize(db, schema: schema, id: id, state: merged)
         // Numbers stay dense: after the newest change of ours in the log (this transaction's
         // included), or after the compacted prefix when the log holds none.
         let logged = try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(seq) FROM changes WHERE origin = ?"), arguments: [origin]).map { UInt64($0) } ?? 0
         let seq = max(logged, floorVector().entries[origin]?.contiguous ?? 0) + 1
-        // A local write goes to the visible lineage: the owner's (a create: the new owner's).
         var change = Change(origin: origin, seq: seq, collection: schema.name, recordID: id, delta: delta, owner: owner)
         if let previous = try loggedChange(db, origin: origin, collection: schema.name, recordID: id, owner: owner) {
             change.delta = previous.delta.merged(delta)
