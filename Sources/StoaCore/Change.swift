@@ -16,17 +16,24 @@ public struct Change: Hashable, Sendable, Codable {
     public var recordID: String
     /// The delta state; applying the change is merging it.
     public var delta: RecordState
-    /// Earlier numbers of the same origin whose writes (all to this record) ``delta`` includes,
-    /// ascending, each below ``seq``.
+    /// Earlier numbers of the same origin whose writes (all to this record and ``owner``)
+    /// ``delta`` includes, ascending, each below ``seq``.
     public var covers: [UInt64]
+    /// The lineage the write belongs to: for a quote, the user whose create established the
+    /// record where the write was made (a concurrent create of the same id by another user is
+    /// another lineage, kept apart; see ``RecordState/ownerField``); for a user, its own id.
+    public var owner: String
 
-    public init(origin: String, seq: UInt64, collection: String, recordID: String, delta: RecordState, covers: [UInt64] = []) {
+    public init(
+        origin: String, seq: UInt64, collection: String, recordID: String, delta: RecordState, covers: [UInt64] = [], owner: String = ""
+    ) {
         self.origin = origin
         self.seq = seq
         self.collection = collection
         self.recordID = recordID
         self.delta = delta
         self.covers = covers
+        self.owner = owner
     }
 
     /// The write's stamp (the HLC reading and node it was made at).

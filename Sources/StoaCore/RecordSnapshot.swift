@@ -5,10 +5,14 @@ public struct RecordSnapshot: Hashable, Sendable {
     public var collection: String
     public var recordID: String
     public var state: RecordState
+    /// The lineage (``Change/owner``) this state belongs to: a record may have hidden lineages
+    /// beside the visible one, and a transfer sends each.
+    public var owner: String
 
-    public init(collection: String, recordID: String, state: RecordState) {
+    public init(collection: String, recordID: String, state: RecordState, owner: String = "") {
         self.collection = collection
         self.recordID = recordID
         self.state = state
+        self.owner = owner
     }
 }

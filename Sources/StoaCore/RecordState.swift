@@ -54,10 +54,21 @@ public struct RecordState: Hashable, Sendable, Codable {
         return out
     }
 
+    /// The register naming the user who owns the record. It is first-writer-wins: the
+    /// earliest create's stamp is kept (all writes of one lineage name the same owner, so only
+    /// the stamp can differ), which makes it the lineage's *establishing* stamp
+    /// (``establishedAt``).
+    public static let ownerField = "userId"
+
+    /// When this lineage was established: the stamp of its earliest create (the owner
+    /// register's), nil before a create of it has been merged.
+    public var establishedAt: Stamp? { fields[Self.ownerField]?.stamp }
+
     public mutating func merge(_ other: RecordState) {
         for (name, register) in other.fields {
             if let mine = fields[name] {
-                fields[name] = mine.merged(register)
+                // The owner is fixed by the earliest create; every other field is last-writer-wins.
+                fields[name] = name == Self.ownerField ? (register.stamp < mine.stamp ? register : mine) : mine.merged(register)
             } else {
                 fields[name] = register
             }

@@ -60,6 +60,13 @@ public struct WireReader {
         }
     }
 
+    /// The next `count` bytes as they are.
+    public mutating func raw(count: Int) throws(WireCodecError) -> [UInt8] {
+        guard count >= 0, count <= remaining else { throw WireCodecError(reason: "truncated") }
+        defer { offset += count }
+        return Array(bytes[offset..<offset + count])
+    }
+
     public mutating func string() throws(WireCodecError) -> String {
         let raw = try varint()
         guard raw <= UInt64(Self.maxStringBytes) else { throw WireCodecError(reason: "string too long") }

@@ -27,6 +27,9 @@ public struct WireWriter {
 
     public mutating func bool(_ value: Bool) { bytes.append(value ? 1 : 0) }
 
+    /// Bytes as they are (a fixed-length field; the reader knows the length).
+    public mutating func raw(_ value: [UInt8]) { bytes.append(contentsOf: value) }
+
     public mutating func string(_ value: String) {
         let utf8 = value.utf8
         count(utf8.count)

@@ -10,6 +10,7 @@ extension WireCodec {
         writer.string(change.recordID)
         RecordStateCodec.write(change.delta, into: &writer)
         CoversCodec.write(change.covers, into: &writer)
+        writer.string(change.owner)
     }
 
     static func readChange(from reader: inout WireReader) throws(WireCodecError) -> Change {
@@ -20,6 +21,7 @@ extension WireCodec {
         let recordID = try reader.string()
         let delta = try RecordStateCodec.readRecordState(from: &reader)
         let covers = try CoversCodec.read(from: &reader, below: seq)
-        return Change(origin: origin, seq: seq, collection: collection, recordID: recordID, delta: delta, covers: covers)
+        let owner = try reader.string()
+        return Change(origin: origin, seq: seq, collection: collection, recordID: recordID, delta: delta, covers: covers, owner: owner)
     }
 }

@@ -3,7 +3,7 @@ import StoaCore
 /// The compact binary encoding of ``WireMessage``.
 ///
 /// Layout: one version byte (``version``), one tag byte (1 `swim`, 2 `vector`, 3 `changes`,
-/// 4 `snapshot`, 5 `hello`),
+/// 4 `snapshot`, 5 `hello`, 6 `loginFailures`),
 /// then the fields in declaration order. Integers are LEB128 varints (signed ones zigzag
 /// mapped), strings a varint byte count followed by UTF-8, doubles 8 bytes little-endian,
 /// optionals a 0/1 byte. Sets and maps are written sorted (strings by UTF-8 bytes), so equal
@@ -17,10 +17,9 @@ import StoaCore
 public enum WireCodec {
     /// The format version written as the first byte; other versions are rejected.
     ///
-    /// Version 2 (bounded history) added a change's covered numbers and the `snapshot` message;
-    /// nodes of versions 1 and 2 do not understand each other (README, "Upgrading"). The `hello`
-    /// message came later within version 2: a node that predates it drops a hello as a message
-    /// it cannot decode (counted) and reads the rest of the stream as before.
+    /// Version 2 (bounded history, fixed owners, authenticated streams) added a change's covered
+    /// numbers and lineage owner, the `snapshot` message and the `hello` a stream starts with;
+    /// nodes of versions 1 and 2 do not understand each other (README, "Upgrading").
     public static let version: UInt8 = 2
 
     enum Tag: UInt8 {
@@ -29,6 +28,7 @@ public enum WireCodec {
         case changes = 3
         case snapshot = 4
         case hello = 5
+        case loginFailures = 6
     }
 
     // MARK: - Entry points
@@ -67,8 +67,14 @@ public enum WireCodec {
             for record in batch.records {
                 writer.string(record.collection)
                 writer.string(record.recordID)
+                writer.string(record.owner)
                 RecordStateCodec.write(record.state, into: &writer)
             }
+        case .loginFailures(let from, let keys):
+            writer.byte(Tag.loginFailures.rawValue)
+            writer.string(from)
+            writer.count(keys.count)
+            for key in keys { writer.raw(key) }
         case .hello(let from):
             writer.byte(Tag.hello.rawValue)
             writer.string(from)
@@ -112,11 +118,23 @@ public enum WireCodec {
             for _ in 0..<count {
                 let collection = try reader.string()
                 let recordID = try reader.string()
-                records.append(RecordSnapshot(collection: collection, recordID: recordID, state: try RecordStateCodec.readRecordState(from: &reader)))
+                let owner = try reader.string()
+                records.append(RecordSnapshot(
+                    collection: collection, recordID: recordID, state: try RecordStateCodec.readRecordState(from: &reader), owner: owner
+                ))
             }
             message = .snapshot(from: from, SnapshotBatch(id: id, index: index, isLast: isLast, floor: floor, records: records))
         case .hello:
             message = .hello(from: try reader.string())
+        case .loginFailures:
+            let from = try reader.string()
+            let count = try reader.count()
+            var keys: [[UInt8]] = []
+            keys.reserveCapacity(min(count, 1024))
+            for _ in 0..<count {
+                keys.append(try reader.raw(count: 32))
+            }
+            message = .loginFailures(from: from, keys)
         }
         try reader.finish()
         return message

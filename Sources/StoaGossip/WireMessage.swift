@@ -15,4 +15,8 @@ public enum WireMessage: Sendable, Hashable {
     /// holds the cluster key before the receiver accepts frames larger than its
     /// unauthenticated limit. Carries the sender's node name and nothing else.
     case hello(from: String)
+    /// Failed logins a node saw since its last report, one entry per failure, each the SHA-256
+    /// of the lower-cased identity (no email crosses the wire): the others slow down guessing
+    /// of those accounts too, whichever node the next attempt reaches. Not stored, not relayed.
+    case loginFailures(from: String, [[UInt8]])
 }

@@ -79,10 +79,16 @@ public func buildRouter(
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer()))
         )
     }
+    let throttle = LoginThrottle(burst: configuration.loginFailureLimit, perMinute: Double(configuration.loginFailureLimit))
+    if let cluster {
+        // Failed logins count on every node: ours are told to the others, theirs counted here.
+        throttle.share { key in cluster.reportLoginFailure(key) }
+        await cluster.onLoginFailures { keys in throttle.failed(keys: keys) }
+    }
     UsersController(
         repository: database, tokens: tokens,
         passwords: PasswordHasher(cost: configuration.bcryptCost, maxPending: configuration.passwordWorkLimit),
-        loginThrottle: LoginThrottle(burst: configuration.loginFailureLimit, perMinute: Double(configuration.loginFailureLimit))
+        loginThrottle: throttle
     )
         .addRoutes(to: router.group("api/collections/users"))
     QuotesController(repository: database).addRoutes(to: router.group("api/collections/quotes/records"))

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Metrics
 import StoaCore
@@ -10,7 +11,9 @@ import Synchronization
 /// algorithm as the gateway's limits), in a table bounded to ``maxIdentities`` entries: when it
 /// is full, identities back at a full budget are forgotten first, then the oldest.
 ///
-/// Node-local: a guesser spreading attempts over N nodes gets N budgets.
+/// In a cluster the node tells the others of each failure (``share``; the identity's SHA-256,
+/// never the email) and counts theirs (``failed(keys:)``), so guesses spread over nodes draw on
+/// one budget; while partitioned, each side counts its own.
 public final class LoginThrottle: Sendable {
     public let burst: Int
     public let perMinute: Double
@@ -18,7 +21,8 @@ public final class LoginThrottle: Sendable {
     let algorithm: GCRA
     /// Monotonic nanoseconds now (injected for tests).
     let clock: @Sendable () -> UInt64
-    private let table = Mutex<[String: UInt128]>([:])
+    private let table = Mutex<[[UInt8]: UInt128]>([:])
+    private let sharing = Mutex<(@Sendable ([UInt8]) -> Void)?>(nil)
     private let refusedCounter = Counter(label: "stoa_auth_refused_total", dimensions: [("reason", "login_failures")])
 
     public init(burst: Int = 10, perMinute: Double = 10, clock: @escaping @Sendable () -> UInt64 = { DispatchTime.now().uptimeNanoseconds }) {
@@ -28,7 +32,18 @@ public final class LoginThrottle: Sendable {
         self.clock = clock
     }
 
-    static func key(_ identity: String) -> String { identity.lowercased() }
+    /// The key of an identity: the SHA-256 of it lower-cased (what peers are told).
+    static func key(_ identity: String) -> [UInt8] { Array(SHA256.hash(data: Data(identity.lowercased().utf8))) }
+
+    /// Makes every local failure be told to `report` (the cluster member shares it with peers).
+    public func share(_ report: @escaping @Sendable ([UInt8]) -> Void) {
+        sharing.withLock { $0 = report }
+    }
+
+    /// Failures other nodes saw (keys as ``key(_:)`` makes them); they are not shared again.
+    public func failed(keys: [[UInt8]]) {
+        for key in keys where key.count == 32 { charge(key) }
+    }
 
     /// Nil when a login for `identity` may be tried now; otherwise the seconds until it may
     /// (for `Retry-After`), and the refusal is counted.
@@ -40,10 +55,15 @@ public final class LoginThrottle: Sendable {
         return Int((algorithm.nanosUntilConforming(tat: tat, now: now) + 999_999_999) / 1_000_000_000)
     }
 
-    /// Records a failed login for `identity`.
+    /// Records a failed login for `identity`, and shares it.
     public func failed(_ identity: String) {
-        let now = clock()
         let key = Self.key(identity)
+        charge(key)
+        sharing.withLock { $0 }?(key)
+    }
+
+    private func charge(_ key: [UInt8]) {
+        let now = clock()
         table.withLock { table in
             if table[key] == nil, table.count >= Self.maxIdentities {
                 table = table.filter { !algorithm.isIdle(tat: $0.value, now: now) }

@@ -11,6 +11,7 @@ public protocol RecordRepository: Sendable {
     func record(_ schema: CollectionSchema, id: String, owner: String?) async throws -> StoredRecord?
     func list(_ schema: CollectionSchema, query: ListQuery) async throws -> ListPage
     func user(email: String) async throws -> StoredRecord?
+    func usersDisplaced(from email: String) async throws -> [StoredRecord]
 }
 
 extension StoaDatabase: RecordRepository {}

@@ -89,6 +89,17 @@ struct UsersController<Repository: RecordRepository>: Sendable {
         let valid = try await passwords.verify(password, hash: hash) && acceptable
         guard let user, valid else {
             loginThrottle.failed(identity)
+            // An account that signed up with this email after another (in another partition, or
+            // at the same moment elsewhere) keeps its data; its owner learns how to get back in.
+            if acceptable {
+                for displaced in try await repository.usersDisplaced(from: identity)
+                where try await passwords.verify(password, hash: displaced.text("passwordHash")) {
+                    throw PBError.badRequest(
+                        "Another account was created with this email at the same moment and keeps it. Your account and its quotes are kept: sign in with your account id \(displaced.id) as the identity, then change its email.",
+                        data: ["identity": .init(code: "validation_email_held_by_earlier_account", message: "Sign in with your account id \(displaced.id).")]
+                    )
+                }
+            }
             throw PBError.badRequest("Failed to authenticate.")
         }
         return try await authResponse(user)

@@ -43,6 +43,7 @@ struct InvariantChecker {
         if let lead = checks.maxStampLeadMillis { checkStampLead(writes, maxLeadMillis: lead) }
         if checks.membershipAgreed { checkMembership() }
         checkLeftNodes()
+        checkEmails()
         for violation in Self.logViolations(snapshots.filter(\.up).map { ($0.name, $0.log) }, floors: snapshots.map(\.logFloor)) { fail(violation) }
         if checks.logCompacted { checkCompacted() }
         return violations
@@ -100,7 +101,7 @@ struct InvariantChecker {
     /// The acknowledged writes joined with the changes their origins recorded.
     mutating func modelWrites() -> [ModelWrite] {
         var out: [ModelWrite] = []
-        for write in acknowledged {
+        for write in acknowledged where write.kind != .signUp {
             let (model, problem) = ModelWrite.make(write, change: write.change)
             if let problem { fail(problem) }
             if let model { out.append(model) }
@@ -186,6 +187,11 @@ struct InvariantChecker {
                 }
             }
         }
+        for (_, writes) in model.hidden.sorted(by: { $0.key < $1.key }) {
+            for write in writes where !node.vector.contains(origin: write.write.origin, seq: write.write.seq) {
+                report("\(node.name) lost \(write.write.label) (a hidden lineage's): not in its version vector")
+            }
+        }
         if lost > 3 { fail("\(node.name): \(lost) acknowledged writes lost in all") }
     }
 
@@ -207,10 +213,41 @@ struct InvariantChecker {
         if ahead > 3 { fail("\(ahead) acknowledged writes stamped too far ahead in all") }
     }
 
+    // MARK: - One account per email
+
+    /// Every acknowledged sign-up is on every running node; no email shows on two accounts; of
+    /// the accounts claiming an email exactly one shows it, the earliest created, and the same
+    /// one on every node (DESIGN notes: one account per email).
+    mutating func checkEmails() {
+        let signUps = acknowledged.filter { $0.kind == .signUp }
+        guard !signUps.isEmpty else { return }
+        var holders: [String: [String: String]] = [:]   // node -> email -> holder id
+        for node in snapshots where node.up {
+            let ids = Set(node.emailClaims.map(\.id))
+            for write in signUps where !ids.contains(write.recordID) { fail("\(node.name) lost the sign-up \(write.label)") }
+            var shown: [String: [String]] = [:]
+            var claimed = Set<String>()
+            for claim in node.emailClaims {
+                claimed.insert(claim.claimed.lowercased())
+                if !claim.shown.isEmpty { shown[claim.shown.lowercased(), default: []].append(claim.id) }
+            }
+            for (email, owners) in shown.sorted(by: { $0.key < $1.key }) where owners.count > 1 {
+                fail("\(node.name): \(owners.count) accounts show \(email): \(owners.sorted())")
+            }
+            for email in claimed.sorted() where shown[email] == nil { fail("\(node.name): no account holds \(email), which \(node.emailClaims.filter { $0.claimed.lowercased() == email }.count) claim") }
+            holders[node.name] = shown.compactMapValues(\.first)
+        }
+        if let first = holders.sorted(by: { $0.key < $1.key }).first {
+            for (name, other) in holders where other != first.value {
+                fail("\(name) and \(first.key) disagree on who holds which email")
+            }
+        }
+    }
+
     // MARK: - Bounded history
 
     /// The history rule (README, "Bounded history"): a node's log holds at most one change per
-    /// record and origin, however often the record is edited. The one exception: a change some
+    /// record, lineage and origin, however often the record is edited. The one exception: a change some
     /// node has already compacted away (at or below the highest floor of its origin: every member
     /// held it then) may still sit in a log beside a newer change of the record that does not
     /// cover it (the origin compacted its own before writing the newer one, or a node that joined
@@ -228,7 +265,7 @@ struct InvariantChecker {
         for (name, log) in logs {
             var perRecord: [String: Int] = [:]
             for entry in log where entry.seq > (compacted[entry.origin] ?? 0) {
-                perRecord["\(entry.origin) \(entry.collection)/\(entry.recordID)", default: 0] += 1
+                perRecord["\(entry.origin) \(entry.collection)/\(entry.recordID) (lineage \(entry.owner))", default: 0] += 1
             }
             let over = perRecord.filter { $0.value > 1 }.sorted { $0.key < $1.key }
             if let first = over.first {

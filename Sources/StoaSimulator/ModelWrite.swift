@@ -7,6 +7,8 @@ import StoaCore
 struct ModelWrite: Sendable {
     var write: AcknowledgedWrite
     var stamp: Stamp
+    /// The lineage the write belongs to (``StoaCore/Change/owner``, as the origin attributed it).
+    var owner: String
     /// Field registers set, by name: text fields, `created`, and `tags` (the tag order).
     var fields: [String: FieldValue]
     var length: UInt64?
@@ -46,7 +48,7 @@ struct ModelWrite: Sendable {
         }
         let setsLength = change.delta.lengthStamp == stamp && change.delta.length.value > 0
         let model = ModelWrite(
-            write: write, stamp: stamp, fields: fields, length: setsLength ? change.delta.length.value : nil,
+            write: write, stamp: stamp, owner: change.owner, fields: fields, length: setsLength ? change.delta.length.value : nil,
             tagAdds: adds, tagRemoves: removes
         )
         switch write.kind {
@@ -54,6 +56,8 @@ struct ModelWrite: Sendable {
             guard let length = model.length, length % 2 == 1 else { return (nil, "\(write.label): no odd causal length recorded") }
         case .delete:
             guard let length = model.length, length % 2 == 0 else { return (nil, "\(write.label): no even causal length recorded") }
+        case .signUp:
+            return (nil, "\(write.label): a sign-up is not a quote write")
         case .update, .tags:
             // A device's edit is an upsert: on a node that has not seen the quote yet it creates it.
             guard model.length == nil || (write.device != nil && model.length == 1) else {

@@ -20,6 +20,8 @@ public struct NodeCounters: Sendable, Equatable {
     /// State transfers sent, and completed on this node.
     public var stateTransfersSent = 0
     public var stateTransfersReceived = 0
+    /// Remote changes kept in a hidden lineage (a rival create of an id, and its writes).
+    public var hidden = 0
 
     public init() {}
 }

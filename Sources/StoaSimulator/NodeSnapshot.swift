@@ -10,6 +10,7 @@ struct LogEntry: Hashable {
     var seq: UInt64
     var collection: String
     var recordID: String
+    var owner: String
 }
 
 struct NodeSnapshot {
@@ -25,6 +26,8 @@ struct NodeSnapshot {
     /// for the bounded-history check.
     var log: [LogEntry]
     var logFloor: VersionVector
+    /// Every account's email claim and what its row shows.
+    var emailClaims: [(id: String, claimed: String, shown: String)]
     /// How the node's SWIM instance sees every other node (`nil`: unknown).
     var membership: [String: MemberStatus?]
     var counters: NodeCounters

@@ -10,4 +10,7 @@ public enum OperationKind: String, Sendable, CaseIterable, Hashable, Codable {
     case delete
     /// Restore a deleted quote.
     case restore
+    /// Sign a new account up, with an email from a small shared pool (in varying case), so
+    /// clients on different nodes or sides of a partition claim the same address.
+    case signUp
 }

@@ -24,13 +24,32 @@ struct ReferenceModel {
         var touched: Stamp
     }
 
-    /// Writes per quote id, each list in stamp order.
+    /// Writes per quote id of the lineage everyone sees, each list in stamp order.
     let writes: [String: [ModelWrite]]
+    /// Writes of the other lineages (a create of the id by another user, and that user's
+    /// writes): they must be held but never show.
+    let hidden: [String: [ModelWrite]]
 
+    /// Splits each quote's writes by lineage (the owner the origin attributed them to): the
+    /// lineage whose earliest create (a write setting `userId`) is earliest — ties by owner — is
+    /// the one everyone sees (DESIGN notes: owners are fixed at creation).
     init(_ all: [ModelWrite]) {
-        var byRecord: [String: [ModelWrite]] = [:]
-        for write in all { byRecord[write.write.recordID, default: []].append(write) }
-        writes = byRecord.mapValues { $0.sorted { $0.stamp < $1.stamp } }
+        var byRecord: [String: [String: [ModelWrite]]] = [:]
+        for write in all { byRecord[write.write.recordID, default: [:]][write.owner, default: []].append(write) }
+        var visible: [String: [ModelWrite]] = [:]
+        var hidden: [String: [ModelWrite]] = [:]
+        for (id, lineages) in byRecord {
+            let established = lineages.compactMap { owner, writes -> (Stamp, String)? in
+                writes.filter { $0.fields[RecordState.ownerField] != nil }.map(\.stamp).min().map { ($0, owner) }
+            }
+            let winner = established.min { $0 < $1 }?.1 ?? lineages.keys.min() ?? ""
+            for (owner, writes) in lineages {
+                let sorted = writes.sorted { $0.stamp < $1.stamp }
+                if owner == winner { visible[id] = sorted } else { hidden[id, default: []] += sorted }
+            }
+        }
+        writes = visible
+        self.hidden = hidden
     }
 
     /// The expected state of the quote `id` (nil when no write touched it).
@@ -42,7 +61,8 @@ struct ReferenceModel {
         var removes: [String: Set<Stamp>] = [:]
         var touched = Stamp.zero
         for write in list {
-            for (name, value) in write.fields { fields[name] = (value, write.stamp) }
+            // The owner is first-writer-wins (fixed by the earliest create); the rest last-writer-wins.
+            for (name, value) in write.fields where name != RecordState.ownerField || fields[name] == nil { fields[name] = (value, write.stamp) }
             if let length = write.length, (length, write.stamp) > (lengthWrite.length, lengthWrite.stamp) {
                 lengthWrite = (length, write.stamp)
             }

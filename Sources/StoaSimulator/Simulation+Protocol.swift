@@ -129,6 +129,8 @@ extension Simulation {
             return "snapshot id=\(batch.id) #\(batch.index)\(batch.isLast ? " last" : "") n=\(batch.records.count)"
         case .hello:
             return "hello"
+        case .loginFailures(_, let keys):
+            return "login-failures n=\(keys.count)"
         }
     }
 
@@ -182,6 +184,7 @@ extension Simulation {
                     node.counters.applied += result.applied.count
                     node.counters.duplicates += result.duplicates
                     node.counters.driftRejected += result.rejectedForDrift
+                    node.counters.hidden += result.hidden
                     trace.record("\(now) \(node.name) merged applied=\(result.applied.count) duplicates=\(result.duplicates) drift=\(result.rejectedForDrift)")
                     _ = node.commits.drain()
                 } catch {
@@ -239,15 +242,15 @@ extension Simulation {
         var position: RecordSnapshot.Position?
         while true {
             let records: [RecordSnapshot]
-            do { records = try await node.database.recordSnapshots(after: position, limit: limit) } catch {
+            let next: RecordSnapshot.Position?
+            do { (records, next) = try await node.database.recordSnapshots(after: position, limit: limit) } catch {
                 runViolations.append("\(node.name): reading record states for \(peer) failed: \(error)")
                 return nil
             }
-            let isLast = records.count < limit
-            send(.snapshot(from: node.name, SnapshotBatch(id: id, index: index, isLast: isLast, floor: floor, records: records)), from: node, toPeer: peer)
+            send(.snapshot(from: node.name, SnapshotBatch(id: id, index: index, isLast: next == nil, floor: floor, records: records)), from: node, toPeer: peer)
             index += 1
-            if isLast { return floor }
-            position = records.last?.position
+            guard let next else { return floor }
+            position = next
         }
     }
 }

@@ -45,6 +45,12 @@ extension Simulation {
                 try await database.delete(.quotes, id: write.recordID, owner: nil)
             case .restore:
                 _ = try await database.restore(.quotes, id: write.recordID, owner: nil)
+            case .signUp:
+                var fields = write.fields
+                fields["name"] = .string("")
+                fields["passwordHash"] = .string("hash")
+                fields["tokenKey"] = .string("key")
+                _ = try await database.create(.users, id: write.recordID, fields: fields, unique: ["email"])
             }
             }
         } catch let error as DeviceEditError {
@@ -72,7 +78,7 @@ extension Simulation {
             origin: node.name, seq: seq, kind: write.kind, recordID: write.recordID, atMillis: now,
             requestedFields: write.fields, requestedTags: write.kind == .create ? write.tags : nil,
             requestedTagEdit: write.tagEdit, device: device,
-            change: Change(origin: commit.origin, seq: seq, collection: commit.collection, recordID: commit.recordID, delta: commit.delta)
+            change: Change(origin: commit.origin, seq: seq, collection: commit.collection, recordID: commit.recordID, delta: commit.delta, owner: commit.owner)
         ))
         workload.acknowledged(write)
         trace.record("\(label) ok #\(seq)")
@@ -97,6 +103,7 @@ extension Simulation {
         case .tags: operation = .upsert(fields: write.fields, tags: write.tagEdit)
         case .delete: operation = .delete
         case .restore: operation = .restore
+        case .signUp: return false   // devices do not sign up (the planner never asks them to)
         }
         let edit = DeviceEdit(id: write.recordID, stamp: DeviceEdit.stamp(device: device, millis: reading.millis, counter: reading.counter), operation: operation)
         let result = try await database.applyDeviceEdits([edit], owner: workload.clients[write.client].user)

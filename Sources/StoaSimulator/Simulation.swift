@@ -242,13 +242,14 @@ public final class Simulation {
             let database = node.database
             let rows = try await database.list(.quotes, query: ListQuery(order: "id", perPage: 100_000_000, skipTotal: true)).items
             let log = try await database.changes(notIn: VersionVector(), limit: Int.max).map {
-                LogEntry(origin: $0.origin, seq: $0.seq, collection: $0.collection, recordID: $0.recordID)
+                LogEntry(origin: $0.origin, seq: $0.seq, collection: $0.collection, recordID: $0.recordID, owner: $0.owner)
             }
             var membership: [String: MemberStatus?] = [:]
             for other in names where other != node.name { membership[other] = node.swim.member(named: other)?.status }
             out.append(NodeSnapshot(
                 name: node.name, up: node.up, hasLeft: node.hasLeft, digest: try await database.digest(), rows: rows,
-                vector: database.versionVector(), log: log, logFloor: database.floorVector(), membership: membership,
+                vector: database.versionVector(), log: log, logFloor: database.floorVector(), emailClaims: try await database.emailClaims(),
+                membership: membership,
                 counters: node.counters
             ))
         }
@@ -268,7 +269,7 @@ public final class Simulation {
         for node in nodes where node.up {
             do {
                 let log = try await node.database.changes(notIn: VersionVector(), limit: Int.max).map {
-                    LogEntry(origin: $0.origin, seq: $0.seq, collection: $0.collection, recordID: $0.recordID)
+                    LogEntry(origin: $0.origin, seq: $0.seq, collection: $0.collection, recordID: $0.recordID, owner: $0.owner)
                 }
                 logs.append((node.name, log))
             } catch {

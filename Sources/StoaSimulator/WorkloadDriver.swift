@@ -55,7 +55,8 @@ struct WorkloadDriver {
         let client = pick(clientWeights)
         var kind = kindWeights[pick(kindWeights.map(\.1))].0
         // A device edits only its own quotes (a device batch may only touch its user's records).
-        if created.isEmpty || (clients[client].deviceOffset != nil && createdBy[client].isEmpty) { kind = .create }
+        if kind != .signUp, created.isEmpty || (clients[client].deviceOffset != nil && createdBy[client].isEmpty) { kind = .create }
+        if kind == .signUp, clients[client].deviceOffset != nil { kind = .create }
         let choices = clients[client].nodes
         guard !choices.isEmpty else { return [] }
         var targets = [choices[Int.random(in: 0..<choices.count, using: &rng)]]
@@ -63,8 +64,25 @@ struct WorkloadDriver {
             let others = (0..<nodeCount).filter { $0 != targets[0] }.shuffled(using: &rng)
             targets += others.prefix(spec.simultaneous - 1)
         }
-        let record = kind == .create ? RecordID.generate(using: &rng) : pickRecord(for: kind, client: client)
-        return targets.map { node in makeWrite(kind: kind, client: client, node: node, record: record) }
+        let record = kind == .create || kind == .signUp ? RecordID.generate(using: &rng) : pickRecord(for: kind, client: client)
+        var writes = targets.map { node in makeWrite(kind: kind, client: client, node: node, record: record) }
+        if kind == .create, spec.rivalCreates > 0, SimMath.unit(&rng) < spec.rivalCreates, let rival = rivalPlan(against: client, on: targets[0], record: record) {
+            writes.append(rival)
+        }
+        return writes
+    }
+
+    /// Another user's create of the same id at the same instant on another node (for
+    /// ``WorkloadSpec/rivalCreates``), or nil when no other client writes to another node.
+    private mutating func rivalPlan(against client: Int, on node: Int, record: String) -> PlannedWrite? {
+        let candidates = clients.indices.filter { index in
+            index != client && clients[index].user != clients[client].user && clients[index].deviceOffset == nil
+                && clients[index].nodes.contains { $0 != node }
+        }
+        guard !candidates.isEmpty else { return nil }
+        let rival = candidates[Int.random(in: 0..<candidates.count, using: &rng)]
+        let nodes = clients[rival].nodes.filter { $0 != node }
+        return makeWrite(kind: .create, client: rival, node: nodes[Int.random(in: 0..<nodes.count, using: &rng)], record: record)
     }
 
     private mutating func makeWrite(kind: OperationKind, client: Int, node: Int, record: String) -> PlannedWrite {
@@ -92,6 +110,9 @@ struct WorkloadDriver {
             }
         case .delete, .restore:
             break
+        case .signUp:
+            let number = Int(rng.next() % UInt64(spec.emails))
+            write.fields["email"] = .string((rng.next() % 2 == 0 ? "Member" : "member") + "\(number)@example.com")
         }
         return write
     }
@@ -135,7 +156,7 @@ struct WorkloadDriver {
             createdBy[write.client].append(write.recordID)
         case .delete: believedDeleted.insert(write.recordID)
         case .restore: believedDeleted.remove(write.recordID)
-        case .update, .tags: break
+        case .update, .tags, .signUp: break
         }
     }
 }

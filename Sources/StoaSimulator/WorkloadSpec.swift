@@ -16,6 +16,12 @@ public struct WorkloadSpec: Sendable, Equatable, Decodable {
     /// (same record, different values): two devices editing one quote at once. With equal
     /// clocks this makes HLC ties, which only the node-id tie-break resolves.
     public var simultaneous: Int
+    /// The share of creates made twice at the same instant, under the same id, by two different
+    /// users on two different nodes (a create racing another user's for an id: issue 16's
+    /// hijack). The earlier create's user owns the record everywhere; the other stays hidden.
+    public var rivalCreates: Double = 0
+    /// How many distinct emails `signUp` writes draw from.
+    public var emails: Int = 6
 
     public static let defaultMix: [OperationKind: Double] = [.create: 3, .update: 4, .tags: 2, .delete: 1, .restore: 1]
 
@@ -29,7 +35,7 @@ public struct WorkloadSpec: Sendable, Equatable, Decodable {
         self.simultaneous = simultaneous
     }
 
-    private enum CodingKeys: String, CodingKey { case durationSeconds, writesPerSecond, clients, mix, hotRecords, simultaneous }
+    private enum CodingKeys: String, CodingKey { case durationSeconds, writesPerSecond, clients, mix, hotRecords, simultaneous, rivalCreates, emails }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -57,5 +63,9 @@ public struct WorkloadSpec: Sendable, Equatable, Decodable {
         simultaneous = try container.decodeIfPresent(Int.self, forKey: .simultaneous) ?? 1
         guard hotRecords >= 1 else { throw ScenarioError("workload.hotRecords must be at least 1") }
         guard simultaneous >= 1 else { throw ScenarioError("workload.simultaneous must be at least 1") }
+        rivalCreates = try container.decodeIfPresent(Double.self, forKey: .rivalCreates) ?? 0
+        guard (0...1).contains(rivalCreates) else { throw ScenarioError("workload.rivalCreates must be in 0...1") }
+        emails = try container.decodeIfPresent(Int.self, forKey: .emails) ?? 6
+        guard emails >= 1 else { throw ScenarioError("workload.emails must be at least 1") }
     }
 }

@@ -34,6 +34,10 @@ public struct CollectionSchema: Sendable {
     public let fields: [Field]
     /// The field whose value is the owning user's id (`userId` for quotes, `id` for users).
     public let ownerField: String
+    /// A field whose value is unique in the collection cluster-wide (`email` for users): its
+    /// column shows the value only on the record that holds it (the earliest created), and the
+    /// record's claim stays in `claimed<Field>` (see ``StoaDatabase/resolveUnique(_:schema:values:)``).
+    public let uniqueField: String?
 
     public func field(named name: String) -> Field? { fields.first { $0.name == name } }
 
@@ -51,23 +55,25 @@ public struct CollectionSchema: Sendable {
     /// The registers whose text value the materialized row holds in a column of the same name:
     /// the text fields and `created` (a live record's stored state leaves them out).
     let storedColumnFields: [String]
-    /// `SELECT` of a record's stored state and those columns: `record_state` as `r` left joined
-    /// with the collection's table as `q` (no row when deleted).
+    /// `SELECT` of a record's stored state, its lineage's owner and those columns: `record_state`
+    /// as `r` left joined with the collection's table as `q` (no row when deleted).
     let storedStateSelect: String
 
-    public init(name: String, id: String, fields: [Field], ownerField: String) {
+    public init(name: String, id: String, fields: [Field], ownerField: String, uniqueField: String? = nil) {
         self.name = name
         self.id = id
         self.fields = fields
         self.ownerField = ownerField
+        self.uniqueField = uniqueField
         columns = ["id"] + fields.map(\.name) + ["created", "updated"]
         selectList = columns.map { "\"\($0)\"" }.joined(separator: ", ")
         let updates = columns.dropFirst().map { "\"\($0)\" = excluded.\"\($0)\"" }.joined(separator: ", ")
         let marks = Array(repeating: "?", count: columns.count).joined(separator: ", ")
         upsertSQL = "INSERT INTO \(name) (\(selectList)) VALUES (\(marks)) ON CONFLICT (id) DO UPDATE SET \(updates)"
         filterFields = Self.filterFieldSet(fields)
-        storedColumnFields = fields.filter { $0.kind == .text }.map(\.name) + ["created"]
-        storedStateSelect = "SELECT r.collection, r.id, r.state, " + storedColumnFields.map { "q.\"\($0)\"" }.joined(separator: ", ")
+        // A unique field's column may be empty while the record claims a value: it is stored.
+        storedColumnFields = fields.filter { $0.kind == .text && $0.name != uniqueField }.map(\.name) + ["created"]
+        storedStateSelect = "SELECT r.collection, r.id, r.state, r.owner, " + storedColumnFields.map { "q.\"\($0)\"" }.joined(separator: ", ")
             + " FROM record_state r LEFT JOIN \(name) q ON q.id = r.id"
     }
 
@@ -99,10 +105,16 @@ public struct CollectionSchema: Sendable {
             Field("passwordHash", .text, hidden: true),
             Field("tokenKey", .text, hidden: true),
         ],
-        ownerField: "id"
+        ownerField: "id",
+        uniqueField: "email"
     )
 
     public static let all: [CollectionSchema] = [.quotes, .users]
 
     public static func named(_ name: String) -> CollectionSchema? { all.first { $0.name == name } }
+}
+
+extension String {
+    /// The string with its first character upper-cased (`email` → `Email`).
+    var capitalizedFirst: String { prefix(1).uppercased() + dropFirst() }
 }

@@ -91,23 +91,37 @@ extension StoaDatabase {
 
     // MARK: - State transfer
 
-    /// Up to `limit` record states after `position` in (collection, id) order, for a state
-    /// transfer; start with `nil`.
-    public func recordSnapshots(after position: RecordSnapshot.Position?, limit: Int) async throws -> [RecordSnapshot] {
+    /// Up to `limit` records' states after `position` in (collection, id) order, each with its
+    /// hidden lineages, for a state transfer; start with `nil`. `next` is where the following
+    /// batch starts, nil after the last record.
+    public func recordSnapshots(after position: RecordSnapshot.Position?, limit: Int) async throws -> (records: [RecordSnapshot], next: RecordSnapshot.Position?) {
         try await writer.read { db in
             var out: [RecordSnapshot] = []
-            for schema in CollectionSchema.all.sorted(by: { $0.name < $1.name }) where out.count < limit {
+            var visible = 0
+            var last: RecordSnapshot.Position?
+            for schema in CollectionSchema.all.sorted(by: { $0.name < $1.name }) where visible < limit {
                 if let position, schema.name < position.collection { continue }
                 let after = position.map { $0.collection == schema.name ? $0.recordID : "" } ?? ""
                 let rows = try Row.fetchAll(
                     db, sql: schema.storedStateSelect + " WHERE r.collection = ? AND r.id > ? ORDER BY r.id LIMIT ?",
-                    arguments: [schema.name, after, limit - out.count]
+                    arguments: [schema.name, after, limit - visible]
                 )
                 for row in rows {
-                    out.append(RecordSnapshot(collection: schema.name, recordID: row[1], state: try self.storedState(row, schema: schema)))
+                    out.append(RecordSnapshot(collection: schema.name, recordID: row[1], state: try self.storedState(row, schema: schema), owner: row[3]))
+                }
+                visible += rows.count
+                // The hidden lineages of the records of this batch go with them.
+                if let first = rows.first, let final = rows.last {
+                    last = RecordSnapshot.Position(collection: schema.name, recordID: final[1])
+                    for rival in try Row.fetchAll(
+                        db, sql: "SELECT id, owner, state FROM record_rivals WHERE collection = ? AND id >= ? AND id <= ? ORDER BY id, owner",
+                        arguments: [schema.name, first[1] as String, final[1] as String]
+                    ) {
+                        out.append(RecordSnapshot(collection: schema.name, recordID: rival[0], state: try self.decodeState(rival[2] as Data), owner: rival[1]))
+                    }
                 }
             }
-            return out
+            return (out, visible < limit ? nil : last)
         }
     }
 
@@ -124,13 +138,13 @@ extension StoaDatabase {
                 guard let schema = CollectionSchema.named(record.collection) else { result.unknownCollection += 1; continue }
                 // Later local writes are stamped after what the state shows (within the drift bound).
                 _ = try? self.clock.withLock { clock in try clock.receive(record.state.touched.hlc, physicalMillis: now) }
-                let current = try self.loadState(db, collection: record.collection, id: record.recordID)
-                let merged = (current ?? RecordState()).merged(record.state)
-                guard merged != current else { result.duplicates += 1; continue }
-                try self.saveState(db, collection: record.collection, id: record.recordID, state: merged, owner: schema.owner(of: merged, id: record.recordID))
-                try self.materialize(db, schema: schema, id: record.recordID, state: merged)
-                result.applied.append(AppliedChange(collection: record.collection, id: record.recordID, live: merged.isLive))
-                if self.wantsRecordEvents, let event = RecordEvent.between(current, merged, schema: schema, id: record.recordID) {
+                let owner = schema.ownerField == "id" ? record.recordID
+                    : record.owner.isEmpty ? schema.owner(of: record.state, id: record.recordID) : record.owner
+                let outcome = try self.mergeLineage(db, schema: schema, id: record.recordID, owner: owner, delta: record.state)
+                if outcome.hidden { result.hidden += 1 }
+                guard outcome.changed else { result.duplicates += 1; continue }
+                result.applied.append(AppliedChange(collection: record.collection, id: record.recordID, live: outcome.after.isLive))
+                if self.wantsRecordEvents, let event = RecordEvent.between(outcome.before, outcome.after, schema: schema, id: record.recordID) {
                     events.append(event)
                 }
             }

@@ -76,12 +76,14 @@ extension StoaDatabase {
             try db.execute(sql: "CREATE INDEX changes_owner ON changes (owner, collection, origin, seq)")
         }
         migrator.registerMigration("v3-bounded-history") { db in
-            // A change may stand for earlier changes of its origin to the same record (`covers`,
-            // see `Change`); `log_floor` holds, per origin, the prefix compacted out of the log;
-            // deleted records' states are filed under their owner (live ones are found through
-            // their rows) for device syncs that start below the floor; `changes_record` finds a
-            // record's changes from one origin (superseding). States stored from now on leave out
-            // what a live record's row holds (`encodeStoredState`); older ones are read as they are.
+            // A change may stand for earlier changes of its origin to the same record and lineage
+            // (`covers`, see `Change`); `log_floor` holds, per origin, the prefix compacted out of
+            // the log; `changes_record` finds a record's changes from one origin (superseding).
+            // Every record state is filed under its lineage's owner (`owner`), deleted ones
+            // indexed for device syncs that start below the floor (live ones are found through
+            // their rows); a quote created concurrently by another user under the same id keeps
+            // its own, hidden lineage in `record_rivals`. States stored from now on leave out what
+            // a live record's row holds (`encodeStoredState`); older ones are read as they are.
             try db.execute(sql: """
                 ALTER TABLE changes ADD COLUMN covers BLOB;
                 CREATE TABLE log_floor (
@@ -91,23 +93,39 @@ extension StoaDatabase {
                 DROP INDEX changes_hlc;
                 CREATE INDEX changes_record ON changes (collection, record_id, origin);
                 ALTER TABLE record_state ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+                ALTER TABLE record_state ADD COLUMN live INTEGER NOT NULL DEFAULT 1;
+                CREATE TABLE record_rivals (
+                    collection TEXT NOT NULL,
+                    id TEXT NOT NULL,
+                    owner TEXT NOT NULL,
+                    state BLOB NOT NULL,
+                    PRIMARY KEY (collection, id, owner)
+                ) WITHOUT ROWID;
                 """)
             let decoder = JSONDecoder()
             // Read first: the rows are updated below.
-            for row in try Row.fetchAll(db, sql: """
-                SELECT collection, id, state FROM record_state r
-                WHERE NOT EXISTS (SELECT 1 FROM quotes q WHERE r.collection = 'quotes' AND q.id = r.id)
-                  AND NOT EXISTS (SELECT 1 FROM users u WHERE r.collection = 'users' AND u.id = r.id)
-                """) {
+            for row in try Row.fetchAll(db, sql: "SELECT collection, id, state FROM record_state") {
                 guard let schema = CollectionSchema.named(row[0]) else { continue }
                 let id: String = row[1]
                 let state = try StoaDatabase.decodeState(row[2] as Data, json: decoder)
                 try db.execute(
-                    sql: "UPDATE record_state SET owner = ? WHERE collection = ? AND id = ?",
-                    arguments: [schema.owner(of: state, id: id), schema.name, id]
+                    sql: "UPDATE record_state SET owner = ?, live = ? WHERE collection = ? AND id = ?",
+                    arguments: [schema.owner(of: state, id: id), state.isLive ? 1 : 0, schema.name, id]
                 )
             }
-            try db.execute(sql: "CREATE INDEX record_state_deleted ON record_state (collection, owner, id) WHERE owner != ''")
+            try db.execute(sql: "CREATE INDEX record_state_deleted ON record_state (collection, owner, id) WHERE live = 0")
+        }
+        migrator.registerMigration("v4-one-account-per-email") { db in
+            // `email` shows an address only on the account that holds it cluster-wide (the
+            // earliest created of those claiming it); `claimedEmail` is every account's own claim.
+            try db.execute(sql: """
+                ALTER TABLE users ADD COLUMN claimedEmail TEXT NOT NULL DEFAULT '';
+                UPDATE users SET claimedEmail = email;
+                CREATE INDEX users_claimed_email ON users (claimedEmail COLLATE NOCASE);
+                """)
+            for email in try String.fetchAll(db, sql: "SELECT DISTINCT lower(claimedEmail) FROM users WHERE claimedEmail != ''") {
+                try StoaDatabase.resolveUnique(db, schema: .users, value: email)
+            }
         }
         return migrator
     }

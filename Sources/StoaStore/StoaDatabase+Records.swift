@@ -5,33 +5,53 @@ import StoaCore
 // MARK: - Loading and materializing record state
 
 extension StoaDatabase {
-    /// The CRDT state of a record, or nil when none was ever created or received.
+    /// The CRDT state of a record (its visible lineage), or nil when none was ever created or
+    /// received.
     func loadState(_ db: Database, collection: String, id: String) throws -> RecordState? {
+        try loadVisible(db, collection: collection, id: id)?.state
+    }
+
+    /// A record's visible lineage: its state and the owner the lineage is filed under.
+    func loadVisible(_ db: Database, collection: String, id: String) throws -> (state: RecordState, owner: String)? {
         guard let schema = CollectionSchema.named(collection),
               let row = try Row.fetchOne(db.cachedStatement(sql: schema.storedStateSelect + " WHERE r.collection = ? AND r.id = ?"), arguments: [collection, id])
         else { return nil }
-        return try storedState(row, schema: schema)
+        return (try storedState(row, schema: schema), row[3])
     }
 
     /// The state of a row selected with ``CollectionSchema/storedStateSelect``.
     func storedState(_ row: Row, schema: CollectionSchema) throws -> RecordState {
-        try decodeStoredState(row[2] as Data, schema: schema, row: row, offset: 3)
+        try decodeStoredState(row[2] as Data, schema: schema, row: row, offset: 4)
     }
 
-    /// Stores a record's state (without the values its materialized row holds, when live: see
-    /// ``encodeStoredState(_:schema:)``); a deleted one is filed under its `owner`, for device
-    /// syncs (a live one is found through its row). The caller materializes the same state in
-    /// the same transaction.
+    /// Stores a record's visible state (without the values its materialized row holds, when
+    /// live: see ``encodeStoredState(_:schema:)``), filed under its lineage's `owner`. The caller
+    /// materializes the same state in the same transaction.
     func saveState(_ db: Database, collection: String, id: String, state: RecordState, owner: String) throws {
         guard let schema = CollectionSchema.named(collection) else { return }
         try db.cachedStatement(
-            sql: "INSERT INTO record_state (collection, id, state, owner) VALUES (?, ?, ?, ?) ON CONFLICT (collection, id) DO UPDATE SET state = excluded.state, owner = excluded.owner"
-        ).execute(arguments: [collection, id, Self.encodeStoredState(state, schema: schema), state.isLive ? "" : owner])
+            sql: "INSERT INTO record_state (collection, id, state, owner, live) VALUES (?, ?, ?, ?, ?) ON CONFLICT (collection, id) DO UPDATE SET state = excluded.state, owner = excluded.owner, live = excluded.live"
+        ).execute(arguments: [collection, id, Self.encodeStoredState(state, schema: schema), owner, state.isLive ? 1 : 0])
     }
 
     /// Writes the materialized row of a record from its state: upserted when live, removed when
     /// deleted.
     func materialize(_ db: Database, schema: CollectionSchema, id: String, state: RecordState) throws {
+        guard let field = schema.uniqueField else { return try writeRow(db, schema: schema, id: id, state: state) }
+        // The unique value the record claimed before and the one it claims now: who holds each
+        // may change.
+        let previous = try String.fetchOne(
+            db.cachedStatement(sql: "SELECT \"claimed\(field.capitalizedFirst)\" FROM \(schema.name) WHERE id = ?"), arguments: [id]
+        ) ?? ""
+        try writeRow(db, schema: schema, id: id, state: state)
+        let claim = state.isLive ? Self.columnText(state[field]) : ""
+        for value in Set([previous, claim].filter { !$0.isEmpty }.map { $0.lowercased() }).sorted() {
+            try Self.resolveUnique(db, schema: schema, value: value)
+        }
+    }
+
+    /// Upserts the record's row from its state (removes it when deleted).
+    private func writeRow(_ db: Database, schema: CollectionSchema, id: String, state: RecordState) throws {
         guard state.isLive else {
             try db.cachedStatement(sql: "DELETE FROM \(schema.name) WHERE id = ?").execute(arguments: [id])
             return
@@ -51,6 +71,25 @@ extension StoaDatabase {
         arguments.append(Self.columnText(state["created"]))
         arguments.append(PocketBaseDate.format(millis: state.touched.hlc.millis))
         try db.cachedStatement(sql: schema.upsertSQL).execute(arguments: StatementArguments(arguments))
+        if let field = schema.uniqueField {
+            try db.cachedStatement(sql: "UPDATE \(schema.name) SET \"claimed\(field.capitalizedFirst)\" = \"\(field)\" WHERE id = ?").execute(arguments: [id])
+        }
+    }
+
+    /// Gives a unique value (an email, compared without case) to one record: of the live records
+    /// claiming it, the earliest created (then the smallest id) shows it in its column; the others
+    /// show it empty and keep their claim. A function of the records alone, so every replica that
+    /// holds the same records picks the same holder, whatever the partitions were when they
+    /// signed up (DESIGN notes: one account per email).
+    static func resolveUnique(_ db: Database, schema: CollectionSchema, value: String) throws {
+        guard let field = schema.uniqueField else { return }
+        let claimed = "claimed\(field.capitalizedFirst)"
+        try db.cachedStatement(sql: """
+            UPDATE \(schema.name) SET "\(field)" = CASE WHEN id = (
+                SELECT id FROM \(schema.name) WHERE "\(claimed)" = ?1 COLLATE NOCASE ORDER BY created, id LIMIT 1
+            ) THEN "\(claimed)" ELSE '' END
+            WHERE "\(claimed)" = ?1 COLLATE NOCASE
+            """).execute(arguments: [value])
     }
 
     static func columnText(_ value: FieldValue?) -> String {
@@ -125,15 +164,22 @@ extension StoaDatabase {
     @discardableResult
     func commitDelta(_ db: Database, schema: CollectionSchema, id: String, current: RecordState, delta: RecordState) throws -> RecordState {
         let merged = current.merged(delta)
-        let owner = schema.owner(of: merged, id: id)
+        // A local write goes to the visible lineage, filed under its owner (which its state may
+        // not name yet: an edit or delete can arrive before the create); a create, to the owner
+        // it names. Taking the owner from the merged state instead would re-file a lineage whose
+        // create has not arrived under "" on this node only.
+        let filed = try String.fetchOne(
+            db.cachedStatement(sql: "SELECT owner FROM record_state WHERE collection = ? AND id = ?"), arguments: [schema.name, id]
+        )
+        let owner = filed ?? schema.owner(of: merged, id: id)
         try saveState(db, collection: schema.name, id: id, state: merged, owner: owner)
         try materialize(db, schema: schema, id: id, state: merged)
         // Numbers stay dense: after the newest change of ours in the log (this transaction's
         // included), or after the compacted prefix when the log holds none.
         let logged = try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(seq) FROM changes WHERE origin = ?"), arguments: [origin]).map { UInt64($0) } ?? 0
         let seq = max(logged, floorVector().entries[origin]?.contiguous ?? 0) + 1
-        var change = Change(origin: origin, seq: seq, collection: schema.name, recordID: id, delta: delta)
-        if let previous = try loggedChange(db, origin: origin, collection: schema.name, recordID: id) {
+        var change = Change(origin: origin, seq: seq, collection: schema.name, recordID: id, delta: delta, owner: owner)
+        if let previous = try loggedChange(db, origin: origin, collection: schema.name, recordID: id, owner: owner) {
             change.delta = previous.delta.merged(delta)
             change.covers = previous.covers + [previous.seq]
         }
@@ -144,16 +190,16 @@ extension StoaDatabase {
         return merged
     }
 
-    /// The change of `origin` to a record the log holds (there is at most one), or nil.
-    func loggedChange(_ db: Database, origin: String, collection: String, recordID: String) throws -> Change? {
+    /// The newest change of `origin` to a record's lineage `owner` the log holds, or nil.
+    func loggedChange(_ db: Database, origin: String, collection: String, recordID: String, owner: String) throws -> Change? {
         guard let row = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT seq, delta, covers FROM changes WHERE collection = ? AND record_id = ? AND origin = ? ORDER BY seq DESC LIMIT 1"),
-            arguments: [collection, recordID, origin]
+            db.cachedStatement(sql: "SELECT seq, delta, covers FROM changes WHERE collection = ? AND record_id = ? AND origin = ? AND owner = ? ORDER BY seq DESC LIMIT 1"),
+            arguments: [collection, recordID, origin, owner]
         ) else { return nil }
         let seq = UInt64(row[0] as Int64)
         return Change(
             origin: origin, seq: seq, collection: collection, recordID: recordID, delta: try decodeState(row[1] as Data),
-            covers: try CoversCodec.decode((row[2] as Data?).map { Array($0) }, below: seq)
+            covers: try CoversCodec.decode((row[2] as Data?).map { Array($0) }, below: seq), owner: owner
         )
     }
 
@@ -171,7 +217,7 @@ extension StoaDatabase {
         let covers = change.covers.filter { $0 > floorMark }
         let committed = CommittedChange(
             origin: change.origin, seq: change.seq, collection: change.collection, recordID: change.recordID,
-            isLocal: change.origin == origin, delta: ownDelta ?? change.delta
+            isLocal: change.origin == origin, delta: ownDelta ?? change.delta, owner: change.owner
         )
         hooks.add(db) {
             self.vector.withLock { vector in

@@ -17,18 +17,18 @@ extension StoaDatabase {
     public func localChanges(_ seqs: ClosedRange<UInt64>) async throws -> [Change] {
         try await writer.read { db in
             try Row.fetchAll(
-                db, sql: "SELECT seq, collection, record_id, delta, covers FROM changes WHERE origin = ? AND seq BETWEEN ? AND ? ORDER BY seq",
+                db, sql: "SELECT seq, collection, record_id, delta, covers, owner FROM changes WHERE origin = ? AND seq BETWEEN ? AND ? ORDER BY seq",
                 arguments: [self.origin, Int64(clamping: seqs.lowerBound), Int64(clamping: seqs.upperBound)]
             ).map { row in try self.change(row, origin: self.origin) }
         }
     }
 
-    /// A `changes` row selected as (seq, collection, record_id, delta, covers).
+    /// A `changes` row selected as (seq, collection, record_id, delta, covers, owner).
     func change(_ row: Row, origin: String) throws -> Change {
         let seq = UInt64(row[0] as Int64)
         return Change(
             origin: origin, seq: seq, collection: row[1], recordID: row[2], delta: try decodeState(row[3] as Data),
-            covers: try CoversCodec.decode((row[4] as Data?).map { Array($0) }, below: seq)
+            covers: try CoversCodec.decode((row[4] as Data?).map { Array($0) }, below: seq), owner: row[5]
         )
     }
 
@@ -40,7 +40,7 @@ extension StoaDatabase {
             for origin in origins where out.count < limit {
                 let floor = vector.entries[origin]?.contiguous ?? 0
                 let rows = try Row.fetchCursor(
-                    db, sql: "SELECT seq, collection, record_id, delta, covers FROM changes WHERE origin = ? AND seq > ? ORDER BY seq",
+                    db, sql: "SELECT seq, collection, record_id, delta, covers, owner FROM changes WHERE origin = ? AND seq > ? ORDER BY seq",
                     arguments: [origin, Int64(clamping: floor)]
                 )
                 while out.count < limit, let row = try rows.next() {
@@ -89,19 +89,22 @@ extension StoaDatabase {
                     result.rejectedForDrift += 1
                     continue
                 }
-                let current = try self.loadState(db, collection: change.collection, id: change.recordID)
-                let merged = merge(current ?? RecordState(), change.delta)
-                let owner = schema.owner(of: merged, id: change.recordID)
-                try self.insertChange(db, change, owner: owner)
+                // A users record is its own lineage; a change without an owner (none is sent so)
+                // belongs to the lineage its delta names.
+                let owner = schema.ownerField == "id" ? change.recordID
+                    : change.owner.isEmpty ? schema.owner(of: change.delta, id: change.recordID) : change.owner
+                var logged = change
+                logged.owner = owner
+                try self.insertChange(db, logged, owner: owner)
                 // What it covers is held now too: an older change of the batch it covers is skipped.
                 for seq in change.covers { inBatch.insert(ChangeKey(origin: change.origin, seq: seq)) }
-                guard merged != current else { continue }
+                let outcome = try self.mergeLineage(db, schema: schema, id: change.recordID, owner: owner, delta: change.delta, merge: merge)
+                if outcome.hidden { result.hidden += 1 }
+                guard outcome.changed else { continue }
                 let record = RecordKey(collection: change.collection, id: change.recordID)
-                if before[record] == nil { before[record] = .some(current) }
-                after.append((record, schema, merged))
-                try self.saveState(db, collection: change.collection, id: change.recordID, state: merged, owner: owner)
-                try self.materialize(db, schema: schema, id: change.recordID, state: merged)
-                result.applied.append(AppliedChange(collection: change.collection, id: change.recordID, live: merged.isLive))
+                if before[record] == nil { before[record] = .some(outcome.before) }
+                after.append((record, schema, outcome.after))
+                result.applied.append(AppliedChange(collection: change.collection, id: change.recordID, live: outcome.after.isLive))
             }
             if self.wantsRecordEvents {
                 // One event per record, from its state before the batch to its last state in it.
@@ -131,6 +134,13 @@ extension StoaDatabase {
                     hasher.combine(String(decoding: try Self.canonicalEncoder.encode(state), as: UTF8.self))
                 }
             }
+            // Hidden lineages too: equal digests mean equal lineages, visible or not.
+            let rivals = try Row.fetchCursor(db, sql: "SELECT collection, id, owner, state FROM record_rivals ORDER BY collection, id, owner")
+            while let row = try rivals.next() {
+                hasher.combine("rival")
+                for column in 0..<3 { hasher.combine(row[column] as String) }
+                hasher.combine(String(decoding: try Self.canonicalEncoder.encode(try self.decodeState(row[3] as Data)), as: UTF8.self))
+            }
             return hasher.hex
         }
     }
@@ -158,6 +168,9 @@ public struct RemoteApplyResult: Sendable, Equatable {
     public var duplicates = 0
     public var rejectedForDrift = 0
     public var unknownCollection = 0
+    /// Changes merged into (or that made) a hidden lineage: a create of an existing id by
+    /// another user, and that user's writes to it (see ``StoaDatabase/mergeLineage``).
+    public var hidden = 0
 }
 
 /// A record whose state a remote change altered.

@@ -31,10 +31,11 @@ extension StoaDatabase {
                 let ids = try String.fetchAll(
                     db, sql: """
                         SELECT id FROM quotes WHERE userId = ? AND id > ?
-                        UNION ALL SELECT id FROM record_state WHERE collection = 'quotes' AND owner = ? AND id > ?
+                        UNION ALL SELECT id FROM record_state WHERE collection = 'quotes' AND live = 0 AND owner = ? AND id > ?
+                        UNION ALL SELECT id FROM record_rivals WHERE collection = 'quotes' AND owner = ? AND id > ?
                         ORDER BY id LIMIT ?
                         """,
-                    arguments: [owner, after ?? "", owner, after ?? "", limit + 1]
+                    arguments: [owner, after ?? "", owner, after ?? "", owner, after ?? "", limit + 1]
                 )
                 changed.formUnion(ids)
             }
@@ -58,8 +59,10 @@ extension StoaDatabase {
                 hasMore: hasMore
             )
             for id in pageIDs {
-                guard let state = try self.loadState(db, collection: schema.name, id: id) else { continue }
-                if state.isLive {
+                guard let (state, lineage) = try self.loadVisible(db, collection: schema.name, id: id) else { continue }
+                // A record whose visible lineage is another user's (this user's create of the id
+                // lost to an earlier one) is gone for this user.
+                if state.isLive, lineage == owner {
                     page.records.append(StoredRecord(schema: schema, id: id, state: state))
                 } else {
                     page.deleted.append(id)

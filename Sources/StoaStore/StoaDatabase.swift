@@ -218,8 +218,11 @@ public struct CommittedChange: Sendable, Equatable {
     /// What the write changed: for a local write its own delta (the logged change may carry
     /// earlier writes to the record merged in), for a remote one the change's delta.
     public let delta: RecordState
+    /// The lineage it belongs to (``Change/owner``).
+    public let owner: String
 
-    public init(origin: String, seq: UInt64, collection: String, recordID: String, isLocal: Bool, delta: RecordState) {
+    public init(origin: String, seq: UInt64, collection: String, recordID: String, isLocal: Bool, delta: RecordState, owner: String = "") {
+        self.owner = owner
         self.origin = origin
         self.seq = seq
         self.collection = collection

@@ -197,4 +197,13 @@ struct WireCodecTests {
             }
         }
     }
+
+    @Test("login-failure reports carry 32-byte keys only")
+    func loginFailures() throws {
+        let message = WireMessage.loginFailures(from: "n1", [Array(repeating: 7, count: 32), Array(repeating: 9, count: 32)])
+        #expect(try WireCodec.decode(WireCodec.encode(message)) == message)
+        var short = WireCodec.encode(.loginFailures(from: "n1", [Array(repeating: 7, count: 32)]))
+        short.removeLast()
+        #expect(throws: WireCodecError.self) { try WireCodec.decode(short) }
+    }
 }

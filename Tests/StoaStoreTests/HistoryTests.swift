@@ -34,10 +34,10 @@ struct HistoryTests {
             let floor = from.floorVector()
             var position: RecordSnapshot.Position?
             while true {
-                let records = try await from.recordSnapshots(after: position, limit: batch)
+                let (records, next) = try await from.recordSnapshots(after: position, limit: batch)
                 _ = try await to.apply(snapshot: records)
-                if records.count < batch { break }
-                position = records.last?.position
+                guard let next else { break }
+                position = next
             }
             try await to.adoptFloor(floor)
             theirs.merge(floor)

@@ -268,7 +268,8 @@ struct SyncTests {
                                     arguments: [StoaDatabase.encodeState(state), row[0] as String, row[1] as String])
                 }
                 try sql.execute(sql: """
-                    DROP INDEX record_state_deleted; ALTER TABLE record_state DROP COLUMN owner; DROP TABLE log_floor;
+                    DROP INDEX record_state_deleted; ALTER TABLE record_state DROP COLUMN owner; ALTER TABLE record_state DROP COLUMN live;
+                    DROP TABLE record_rivals; DROP TABLE log_floor;
                     DROP INDEX changes_record; ALTER TABLE changes DROP COLUMN covers; CREATE INDEX changes_hlc ON changes (hlc);
                     DELETE FROM grdb_migrations WHERE identifier = 'v3-bounded-history';
                     DROP INDEX changes_owner; ALTER TABLE changes DROP COLUMN owner; DELETE FROM grdb_migrations WHERE identifier = 'v2-change-owner'

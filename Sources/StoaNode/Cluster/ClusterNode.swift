@@ -45,6 +45,9 @@ public actor ClusterNode: Service {
     var nextSnapshotID = UInt64.random(in: 1...(UInt64.max >> 1))
     /// A compaction is running.
     var compacting = false
+    /// Failed logins not yet told to the peers, and where peers' reports go.
+    var pendingLoginFailures: [[UInt8]] = []
+    var loginFailureSink: (@Sendable ([[UInt8]]) -> Void)?
     /// The gossip port actually bound (known once ``run()`` has bound it).
     public internal(set) var gossipPort: Int?
     var counters = ClusterCounters()
@@ -73,6 +76,38 @@ public actor ClusterNode: Service {
 
     /// Milliseconds on a monotonic clock: the only time the protocol machines see.
     static func nowMillis() -> UInt64 { DispatchTime.now().uptimeNanoseconds / 1_000_000 }
+
+    // MARK: - Failed logins, shared
+
+    /// Sets where the failed logins peers report go (the node's login throttle).
+    public func onLoginFailures(_ sink: @escaping @Sendable ([[UInt8]]) -> Void) {
+        loginFailureSink = sink
+    }
+
+    /// A failed login here (the identity's key): told to every live peer within 100 ms, in one
+    /// message per peer for all failures of that moment (at most 1000; more are dropped — the
+    /// local throttle still counts them).
+    public nonisolated func reportLoginFailure(_ key: [UInt8]) {
+        Task { await self.queueLoginFailure(key) }
+    }
+
+    private func queueLoginFailure(_ key: [UInt8]) {
+        guard pendingLoginFailures.count < 1000 else { return }
+        pendingLoginFailures.append(key)
+        guard pendingLoginFailures.count == 1 else { return }
+        Task {
+            try? await Task.sleep(for: .milliseconds(100))
+            await self.flushLoginFailures()
+        }
+    }
+
+    private func flushLoginFailures() async {
+        let keys = pendingLoginFailures
+        pendingLoginFailures = []
+        guard !keys.isEmpty else { return }
+        let bytes = WireCodec.encode(.loginFailures(from: database.nodeName, keys))
+        for peer in replication.livePeers { _ = await send(encoded: bytes, to: peer, droppable: true) }
+    }
 
     // MARK: - Service
 
@@ -172,6 +207,8 @@ public actor ClusterNode: Service {
         case .hello:
             // Hellos are taken by the connection's handler; a second one means nothing.
             break
+        case .loginFailures(_, let keys):
+            loginFailureSink?(keys)
         case .vector(let peer, let vector):
             replication.onPeerVector(peer, vector: vector, now: Self.nowMillis())
             // Always answer (possibly with an empty batch) so the asker learns our vector.
@@ -203,6 +240,12 @@ public actor ClusterNode: Service {
                         logger.warning("rejected \(result.rejectedForDrift) changes from \(peer): stamped beyond the clock drift bound")
                     }
                     Counter(label: "stoa_cluster_changes_applied_total").increment(by: result.applied.count)
+                    if result.hidden > 0 {
+                        // A create of an existing id by another user (or that user's writes to it):
+                        // kept in a hidden lineage, never shown (owners are fixed at creation).
+                        counters.hiddenLineageChanges += result.hidden
+                        Counter(label: "stoa_cluster_hidden_lineage_changes_total").increment(by: result.hidden)
+                    }
                 } catch {
                     logger.error("merging \(changes.count) changes from \(peer) failed: \(error)")
                     return
@@ -348,11 +391,10 @@ public actor ClusterNode: Service {
         let limit = max(1, configuration.replication.snapshotBatch)
         logger.info("state transfer to \(peer): its vector lacks changes below our floor")
         while true {
-            guard let records = try? await database.recordSnapshots(after: position, limit: limit) else { return nil }
-            let isLast = records.count < limit
-            guard await sendSnapshotParts(records, id: id, index: &index, isLast: isLast, floor: floor, to: peer) else { return nil }
-            if isLast { break }
-            position = records.last?.position
+            guard let (records, next) = try? await database.recordSnapshots(after: position, limit: limit) else { return nil }
+            guard await sendSnapshotParts(records, id: id, index: &index, isLast: next == nil, floor: floor, to: peer) else { return nil }
+            guard let next else { break }
+            position = next
         }
         counters.stateTransfersSent += 1
         Counter(label: "stoa_cluster_state_transfers_total", dimensions: [("direction", "sent")]).increment()
@@ -405,4 +447,5 @@ struct ClusterCounters: Sendable {
     var stateTransfersSent = 0
     var stateTransfersReceived = 0
     var compactedChanges = 0
+    var hiddenLineageChanges = 0
 }

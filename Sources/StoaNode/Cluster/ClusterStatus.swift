@@ -40,6 +40,9 @@ public struct ClusterStatus: Encodable, Sendable {
         public let stateTransfersReceived: Int
         /// Changes compacted out of the log since start.
         public let compactedChanges: Int
+        /// Remote changes kept in a hidden lineage: a create of an existing quote id by another
+        /// user, and that user's writes to it (owners are fixed at creation).
+        public let hiddenLineageChanges: Int
     }
 
     public let node: String
@@ -89,7 +92,7 @@ extension ClusterNode {
                 transport: transportCounters.all, unauthenticatedConnections: open.unauthenticated,
                 authenticatedConnections: open.authenticated, incompleteFrameBytes: frameBudget.bytesHeld,
                 stateTransfersSent: counters.stateTransfersSent, stateTransfersReceived: counters.stateTransfersReceived,
-                compactedChanges: counters.compactedChanges
+                compactedChanges: counters.compactedChanges, hiddenLineageChanges: counters.hiddenLineageChanges
             ),
             digest: nil
         )
