@@ -62,7 +62,7 @@ extension Simulation {
                 // As the shell: one pull at a time (a pull older than the window no longer counts).
                 let started = node.now
                 node.pulls = node.pulls.filter { started - $0.value < node.replicationConfiguration.pullWindowMillis }
-                guard node.pulls.keys.allSatisfy({ $0 == peer }) else { continue }
+                guard node.pulls.isEmpty else { continue }
                 node.pulls[peer] = started
                 send(.vector(from: node.name, node.database.versionVector()), from: node, toPeer: peer)
             case .compact:
