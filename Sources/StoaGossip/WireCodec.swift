@@ -112,7 +112,7 @@ public enum WireCodec {
             for _ in 0..<count {
                 let collection = try reader.string()
                 let recordID = try reader.string()
-                records.append(RecordSnapshot(collection: collection, recordID: recordID, state: try RecordStateCodec.readRecordState(from: &reader)))
+                records.append(RecordSnapshot(collection: collection, recordID: recordID, state: try readRecordState(from: &reader)))
             }
             message = .snapshot(from: from, SnapshotBatch(id: id, index: index, isLast: isLast, floor: floor, records: records))
         case .hello:
