@@ -5,6 +5,9 @@ import StoaStore
 /// A request body checked against a collection's fields: either the values to write, or the
 /// field-level errors PocketBase reports in `data`. Unknown keys and system fields (`created`,
 /// `updated`, `collectionId`, `collectionName`) are ignored, as PocketBase does.
+///
+/// A text value or tag containing U+0000 is an error naming its field
+/// (``PBError/FieldError/containsNUL``): nothing is stored that differs from what was sent.
 struct RecordInput: Sendable {
     var id: String?
     var fields: [String: FieldValue] = [:]
@@ -58,7 +61,9 @@ struct RecordInput: Sendable {
             case (.text, .string(let text)?):
                 // Counted in Unicode scalars, as PocketBase counts runes (a grapheme count would
                 // let combining marks make one "character" arbitrarily large).
-                if text.unicodeScalars.count > Self.maxTextLength {
+                if text.utf8.contains(0) {
+                    errors[field.name] = .containsNUL
+                } else if text.unicodeScalars.count > Self.maxTextLength {
                     errors[field.name] = .maxLength(Self.maxTextLength)
                 } else {
                     fields[field.name] = .string(text)
@@ -77,6 +82,10 @@ struct RecordInput: Sendable {
                 var list: [String] = []
                 var seen = Set<String>()
                 for item in items {
+                    if case .string(let tag) = item, tag.utf8.contains(0) {
+                        errors[field.name] = .containsNUL
+                        break
+                    }
                     guard case .string(let tag) = item, !tag.isEmpty, tag.unicodeScalars.count <= Self.maxTagLength else {
                         errors[field.name] = .init(code: "validation_invalid_value", message: "Must be an array of non-empty strings of at most \(Self.maxTagLength) characters.")
                         break
@@ -104,6 +113,10 @@ struct RecordInput: Sendable {
                     let strings = items.compactMap { item -> String? in if case .string(let tag) = item { return tag } else { return nil } }
                     list = strings.count == items.count ? strings : nil
                 default: list = nil
+                }
+                if let list, list.contains(where: { $0.utf8.contains(0) }) {
+                    errors[tagsField.name] = .containsNUL
+                    continue
                 }
                 guard let list, list.count <= Self.maxTags, list.allSatisfy({ !$0.isEmpty && $0.unicodeScalars.count <= Self.maxTagLength }) else {
                     errors[tagsField.name] = .init(code: "validation_invalid_value", message: "\(tagsField.name)\(suffix) takes a non-empty string or an array of them.")

@@ -5,7 +5,11 @@ import StoaStore
 /// A record as PocketBase serializes it (keys come out sorted because the response encoder
 /// sorts them, as PocketBase's map encoding does): system fields
 /// `collectionId`, `collectionName`, `id`, `created`, `updated`, the collection's visible fields,
-/// optionally narrowed by the `fields` query parameter.
+/// `expand` when the client asked for it, optionally narrowed by the `fields` query parameter.
+///
+/// `fields` reaches into `expand` as PocketBase's picker does: `expand` or `expand.userId`
+/// keeps that part whole, `expand.userId.name` keeps only `name` of the expanded record, and a
+/// selection naming nothing under `expand` drops it.
 struct RecordView: JSONWritable, Sendable {
     let record: StoredRecord
     let schema: CollectionSchema
@@ -13,6 +17,18 @@ struct RecordView: JSONWritable, Sendable {
     let only: Set<String>?
     /// For auth collections: whether `email` is shown (to its owner, or when emailVisibility).
     let showEmail: Bool
+    /// The expanded relations by field name (`"expand":{...}`); nil writes no `expand` key, an
+    /// empty map `"expand":{}` (PocketBase's answer when a relation was asked for but the
+    /// caller may not see its record).
+    var expand: [String: RecordView]?
+
+    init(record: StoredRecord, schema: CollectionSchema, only: Set<String>?, showEmail: Bool, expand: [String: RecordView]? = nil) {
+        self.record = record
+        self.schema = schema
+        self.only = only
+        self.showEmail = showEmail
+        self.expand = expand
+    }
 
     struct Key: CodingKey {
         let stringValue: String
@@ -29,6 +45,9 @@ struct RecordView: JSONWritable, Sendable {
             case .text(let text): try container.encode(text, forKey: Key(name))
             case .list(let list): try container.encode(list, forKey: Key(name))
             case .flag(let flag): try container.encode(flag, forKey: Key(name))
+            case .expand(let views):
+                var nested = container.nestedContainer(keyedBy: Key.self, forKey: Key(name))
+                for (relation, view) in views { try nested.encode(view, forKey: Key(relation)) }
             }
         }
     }
@@ -51,6 +70,9 @@ struct RecordView: JSONWritable, Sendable {
             }
         }
         if let only { entries.removeAll { !only.contains($0.0) } }
+        if let expand, let views = Self.selectExpand(expand, only: only) {
+            entries.append(("expand", .expand(views)))
+        }
         entries.sort { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }
         return entries
     }
@@ -64,6 +86,14 @@ struct RecordView: JSONWritable, Sendable {
             case .text(let text): output.string(text)
             case .list(let list): output.strings(list)
             case .flag(let flag): output.bool(flag)
+            case .expand(let views):
+                output.raw("{")
+                for (index, (relation, view)) in views.enumerated() {
+                    if index > 0 { output.comma() }
+                    output.key(relation)
+                    view.writeJSON(into: &output)
+                }
+                output.raw("}")
             }
         }
         output.raw("}")
@@ -73,9 +103,33 @@ struct RecordView: JSONWritable, Sendable {
         case text(String)
         case list([String])
         case flag(Bool)
+        case expand([(String, RecordView)])
     }
 
-    /// Parses PocketBase's `fields` parameter (`id,content`, `*`); nil means every field.
+    /// The expanded records `only` keeps, sorted by relation name, each narrowed to the fields
+    /// named under `expand.<relation>.`; nil when `only` keeps no part of `expand`.
+    private static func selectExpand(_ expand: [String: RecordView], only: Set<String>?) -> [(String, RecordView)]? {
+        let sorted = expand.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+        guard let only, !only.contains("expand") else { return sorted.map { ($0.key, $0.value) } }
+        guard only.contains(where: { $0.hasPrefix("expand.") }) else { return nil }
+        var kept: [(String, RecordView)] = []
+        for (relation, view) in sorted {
+            if only.contains("expand." + relation) {
+                kept.append((relation, view))
+                continue
+            }
+            let prefix = "expand." + relation + "."
+            let nested = Set(only.filter { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) })
+            guard !nested.isEmpty else { continue }
+            var narrowed = RecordView(record: view.record, schema: view.schema, only: nested.contains("*") ? nil : nested, showEmail: view.showEmail)
+            narrowed.expand = view.expand
+            kept.append((relation, narrowed))
+        }
+        return kept
+    }
+
+    /// Parses PocketBase's `fields` parameter (`id,content`, `*`, `expand.userId.name`); nil
+    /// means every field, as does a parameter that names none (`fields=,`, as in PocketBase).
     /// Modifiers such as `:excerpt(...)` are not supported: the name before `:` is used.
     static func fieldSelection(_ parameter: String?) -> Set<String>? {
         guard let parameter, !parameter.trimmingCharacters(in: .whitespaces).isEmpty else { return nil }
@@ -85,7 +139,7 @@ struct RecordView: JSONWritable, Sendable {
             if name == "*" { return nil }
             if !name.isEmpty { names.insert(name) }
         }
-        return names
+        return names.isEmpty ? nil : names
     }
 }
 

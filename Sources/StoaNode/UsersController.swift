@@ -79,7 +79,9 @@ struct UsersController<Repository: RecordRepository>: Sendable {
             error.headers[.retryAfter] = String(seconds)
             throw error
         }
-        let user = try await repository.user(email: identity)
+        // SQLite's C interface would read an identity only up to a NUL: such an identity
+        // matches no account (no email may hold one).
+        let user = identity.utf8.contains(0) ? nil : try await repository.user(email: identity)
         // A password sign-up refuses (a NUL, more than bcrypt's 72 bytes) can match no account:
         // bcrypt would ignore what follows a NUL or the 72nd byte. It is checked against the
         // decoy like an unknown email, so the answer and its timing are the same as for a wrong
@@ -103,7 +105,7 @@ struct UsersController<Repository: RecordRepository>: Sendable {
 
     @Sendable func view(_ request: Request, context: StoaRequestContext) async throws -> Response {
         let id = try context.parameters.require("id")
-        guard let owner = context.identity?.userID, let user = try await repository.record(schema, id: id, owner: owner) else {
+        guard !id.utf8.contains(0), let owner = context.identity?.userID, let user = try await repository.record(schema, id: id, owner: owner) else {
             throw PBError.notFound
         }
         return try .json(view(user, viewer: owner, only: RecordView.fieldSelection(FormQuery(request.uri.query).get("fields"))))
