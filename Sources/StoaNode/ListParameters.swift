@@ -10,7 +10,7 @@ struct ListParameters: Sendable {
     static let maxPage = 1_000_000_000
 
     var query: ListQuery
-    var fields: Set<String>?
+    var fields: FieldSelection
 
     /// Reads the parameters as PocketBase's `search.Provider.Parse` does: an empty value is
     /// absent; `page` and `perPage` must be integers (Go's `strconv.Atoi`) and `skipTotal` a
@@ -60,7 +60,7 @@ struct ListParameters: Sendable {
             }
         }
         query = ListQuery(condition: condition, order: order, owner: owner, page: page, perPage: perPage, skipTotal: skipTotal)
-        fields = RecordView.fieldSelection(parameters.get("fields"))
+        fields = try FieldSelection.parse(parameters.get("fields"))
     }
 
     /// The envelope of an empty result (what a guest sees).

@@ -51,7 +51,7 @@ struct QuotesController<Repository: RecordRepository>: Sendable {
         let expanded = try await RecordExpansion(query.get("expand"), schema: schema)
             .expand(page.items, viewer: context.identity?.userID, repository: repository)
         return try .json(ListEnvelope(
-            items: page.items.map { RecordView(record: $0, schema: schema, only: parameters.fields, showEmail: false, expand: expanded?[$0.id]) },
+            items: page.items.map { RecordView(record: $0, schema: schema, fields: parameters.fields, showEmail: false, expand: expanded?[$0.id]) },
             page: page.page, perPage: page.perPage, totalItems: page.totalItems, totalPages: page.totalPages
         ))
     }
@@ -95,9 +95,10 @@ struct QuotesController<Repository: RecordRepository>: Sendable {
     /// relations `expand` names (see ``RecordExpansion``).
     private func shaped(_ record: StoredRecord, request: Request, context: StoaRequestContext) async throws -> RecordView {
         let query = FormQuery(request.uri.query)
+        let fields = try FieldSelection.parse(query.get("fields"))
         let expanded = try await RecordExpansion(query.get("expand"), schema: schema)
             .expand([record], viewer: context.identity?.userID, repository: repository)
-        return RecordView(record: record, schema: schema, only: RecordView.fieldSelection(query.get("fields")), showEmail: false, expand: expanded?[record.id])
+        return RecordView(record: record, schema: schema, fields: fields, showEmail: false, expand: expanded?[record.id])
     }
 
     /// The `:id` of the path. An id holding U+0000 names no record (SQLite's C interface would

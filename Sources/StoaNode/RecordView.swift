@@ -21,13 +21,22 @@ struct RecordView: JSONWritable, Sendable {
     /// empty map `"expand":{}` (PocketBase's answer when a relation was asked for but the
     /// caller may not see its record).
     var expand: [String: RecordView]?
+    /// `:excerpt(...)` modifiers of the `fields` parameter by path, applied to text fields
+    /// (paths under `expand.` apply inside the expanded records).
+    var excerpts: [String: FieldExcerpt]
 
-    init(record: StoredRecord, schema: CollectionSchema, only: Set<String>?, showEmail: Bool, expand: [String: RecordView]? = nil) {
+    init(record: StoredRecord, schema: CollectionSchema, only: Set<String>?, showEmail: Bool, expand: [String: RecordView]? = nil, excerpts: [String: FieldExcerpt] = [:]) {
         self.record = record
         self.schema = schema
         self.only = only
         self.showEmail = showEmail
         self.expand = expand
+        self.excerpts = excerpts
+    }
+
+    /// A record narrowed and modified by a parsed `fields` parameter.
+    init(record: StoredRecord, schema: CollectionSchema, fields: FieldSelection, showEmail: Bool, expand: [String: RecordView]? = nil) {
+        self.init(record: record, schema: schema, only: fields.names, showEmail: showEmail, expand: expand, excerpts: fields.excerpts)
     }
 
     struct Key: CodingKey {
@@ -70,7 +79,14 @@ struct RecordView: JSONWritable, Sendable {
             }
         }
         if let only, !only.contains("*") { entries.removeAll { !only.contains($0.0) } }
-        if let expand, let views = Self.selectExpand(expand, only: only) {
+        if !excerpts.isEmpty {
+            for index in entries.indices {
+                if case .text(let text) = entries[index].1, let excerpt = excerpts[entries[index].0] {
+                    entries[index].1 = .text(excerpt.apply(text))
+                }
+            }
+        }
+        if let expand, let views = selectExpand(expand) {
             entries.append(("expand", .expand(views)))
         }
         entries.sort { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }
@@ -110,7 +126,7 @@ struct RecordView: JSONWritable, Sendable {
     /// named under `expand.<relation>.`; nil when `only` keeps no part of `expand`. `*` keeps
     /// `expand` whole unless paths under `expand.` narrow it (PocketBase's picker:
     /// `*,expand.userId.name` is every field, and of the expanded user only `name`).
-    private static func selectExpand(_ expand: [String: RecordView], only: Set<String>?) -> [(String, RecordView)]? {
+    private func selectExpand(_ expand: [String: RecordView]) -> [(String, RecordView)]? {
         let sorted = expand.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
         guard let only, !only.contains("expand") else { return sorted.map { ($0.key, $0.value) } }
         guard only.contains(where: { $0.hasPrefix("expand.") }) else {
@@ -122,29 +138,12 @@ struct RecordView: JSONWritable, Sendable {
                 kept.append((relation, view))
                 continue
             }
-            let prefix = "expand." + relation + "."
-            let nested = Set(only.filter { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) })
-            guard !nested.isEmpty else { continue }
-            var narrowed = RecordView(record: view.record, schema: view.schema, only: nested.contains("*") ? nil : nested, showEmail: view.showEmail)
+            guard let nested = FieldSelection(names: only, excerpts: excerpts).nested(under: "expand." + relation) else { continue }
+            var narrowed = RecordView(record: view.record, schema: view.schema, fields: nested, showEmail: view.showEmail)
             narrowed.expand = view.expand
             kept.append((relation, narrowed))
         }
         return kept
-    }
-
-    /// Parses PocketBase's `fields` parameter (`id,content`, `*`, `*,expand.userId.name`); nil
-    /// means every field, as does a parameter that names none (`fields=,`, as in PocketBase).
-    /// `*` stands for every field of its level. Modifiers such as `:excerpt(...)` are not
-    /// supported: the name before `:` is used.
-    static func fieldSelection(_ parameter: String?) -> Set<String>? {
-        guard let parameter, !parameter.trimmingCharacters(in: .whitespaces).isEmpty else { return nil }
-        var names = Set<String>()
-        for part in parameter.split(separator: ",") {
-            let name = part.split(separator: ":", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
-            if !name.isEmpty { names.insert(name) }
-        }
-        if names == ["*"] { return nil }
-        return names.isEmpty ? nil : names
     }
 }
 

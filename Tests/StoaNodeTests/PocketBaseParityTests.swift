@@ -128,6 +128,41 @@ struct PocketBaseParityTests {
         }
     }
 
+    @Test("fields modifier :excerpt(max, withEllipsis) as PocketBase 0.40.6 answers it; bad modifiers are 400")
+    func excerpt() async throws {
+        try await withNode { api in
+            let ann = try await api.user("ann@b.co")
+            let id = try #require(try await api.createQuote(ann.token, ["content": "  a  \n b\t\tc  déjà vu  ", "tags": ["stoic"]]).json["id"] as? String)
+            // Each expected answer is what PocketBase 0.40.6 gave for the same record and query.
+            let cases: [(String, [String: String])] = [
+                ("content:excerpt(3)", ["content": "a b"]),
+                ("content:excerpt(100)", ["content": "a b c déjà vu"]),
+                ("content:excerpt(7,1)", ["content": "a b c d..."]),
+                ("content:excerpt(6,true)", ["content": "a b c..."]),
+                ("content:excerpt(6,%20true)", ["content": "a b c..."]),
+                ("id,expand.userId.email:excerpt(3,true)&expand=userId", ["id": id]),
+                ("content:excerpt(3),content", ["content": "  a  \n b\t\tc  déjà vu  "]),
+            ]
+            for (query, expected) in cases {
+                let response = try await api.request(.get, "\(Self.base)/\(id)?fields=\(query)", token: ann.token)
+                #expect(response.status == .ok, "\(query)")
+                for (key, value) in expected { #expect(response.json[key] as? String == value, "\(query)") }
+            }
+            let nested = try await api.request(.get, "\(Self.base)/\(id)?fields=id,expand.userId.email:excerpt(3,true)&expand=userId", token: ann.token)
+            #expect((nested.json["expand"] as? [String: Any])?["userId"] as? [String: String] == ["email": "ann..."])
+            let star = try await api.request(.get, "\(Self.base)/\(id)?fields=*,content:excerpt(3)", token: ann.token)
+            #expect(star.json["content"] as? String == "a b" && star.json["tags"] as? [String] == ["stoic"] && star.json["userId"] as? String == ann.id)
+            let tags = try await api.request(.get, "\(Self.base)/\(id)?fields=tags:excerpt(2)", token: ann.token)
+            #expect(tags.json["tags"] as? [String] == ["stoic"], "only text is cut")
+            let listed = try await api.request(.get, "\(Self.base)?fields=content:excerpt(1)", token: ann.token)
+            #expect(listed.items.first?["content"] as? String == "a")
+            for bad in ["content:bogus(2)", "content:excerpt(0)", "content:excerpt(abc)", "content:excerpt(6,true,1)", "content:excerpt"] {
+                #expect(try await api.request(.get, "\(Self.base)/\(id)?fields=\(bad)", token: ann.token).status == .badRequest, "\(bad)")
+                #expect(try await api.request(.get, "\(Self.base)?fields=\(bad)", token: ann.token).status == .badRequest, "\(bad)")
+            }
+        }
+    }
+
     @Test("list parameters PocketBase refuses: malformed page, perPage, skipTotal, and filters without a condition")
     func listParameters() async throws {
         try await withNode { api in

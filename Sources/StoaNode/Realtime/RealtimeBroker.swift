@@ -267,7 +267,7 @@ public final class RealtimeBroker: Service, Sendable {
         case .success(let filter)?:
             guard let database, (try? database.matches(event.record, schema: schema, condition: filter.sql())) == true else { return nil }
         }
-        var view = RecordView(record: event.record, schema: schema, only: subscription.fields, showEmail: true)
+        var view = RecordView(record: event.record, schema: schema, fields: subscription.fields, showEmail: true)
         let expansion = RecordExpansion(subscription.query["expand"], schema: schema)
         if !expansion.isEmpty {
             guard let database else { return nil }

@@ -63,8 +63,9 @@ struct RealtimeSubscription: Sendable, Equatable {
         filter != nil || !(query["fields"] ?? "").isEmpty || !(query["expand"] ?? "").isEmpty
     }
 
-    /// The fields the `fields` option keeps (nil: all).
-    var fields: Set<String>? { RecordView.fieldSelection(query["fields"]) }
+    /// The `fields` option; one that does not parse narrows nothing (PocketBase then sends the
+    /// whole record).
+    var fields: FieldSelection { (try? FieldSelection.parse(query["fields"])) ?? .all }
 
     /// True when an event about `record` of `schema` is for this subscription (before its filter).
     func matches(_ record: StoredRecord, schema: CollectionSchema) -> Bool {
