@@ -13,7 +13,8 @@ import StoaStore
 struct RecordView: JSONWritable, Sendable {
     let record: StoredRecord
     let schema: CollectionSchema
-    /// Field names the client asked for with `?fields=`; nil for all.
+    /// Field paths the client asked for with `?fields=` (`*` keeps every field of the record,
+    /// `expand.…` paths reach into `expand`); nil for all.
     let only: Set<String>?
     /// For auth collections: whether `email` is shown (to its owner, or when emailVisibility).
     let showEmail: Bool
