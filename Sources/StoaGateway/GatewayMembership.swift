@@ -123,7 +123,7 @@ public actor GatewayMembership: Service {
                 pool.remove(name: name)
                 continue
             }
-            pool.update(name: name, url: url, membership: Self.membership(current.status))
+            pool.update(name: name, url: url, membership: Self.membership(current.status), now: DispatchTime.now().uptimeNanoseconds)
         }
     }
 
@@ -165,7 +165,7 @@ public actor GatewayMembership: Service {
             pool.remove(name: id.name)
             return
         }
-        pool.update(name: id.name, url: url, membership: Self.membership(current.status))
+        pool.update(name: id.name, url: url, membership: Self.membership(current.status), now: DispatchTime.now().uptimeNanoseconds)
     }
 
     /// Members as this gateway sees them (for the dashboard).

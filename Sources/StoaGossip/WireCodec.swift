@@ -120,9 +120,7 @@ public enum WireCodec {
                 let collection = try reader.string()
                 let recordID = try reader.string()
                 let owner = try reader.string()
-                records.append(RecordSnapshot(
-                    collection: collection, recordID: recordID, state: try RecordStateCodec.readRecordState(from: &reader), owner: owner
-                ))
+                records.append(RecordSnapshot(collection: collection, recordID: recordID, state: try readRecordState(from: &reader), owner: owner))
             }
             message = .snapshot(from: from, SnapshotBatch(id: id, index: index, isLast: isLast, floor: floor, records: records))
         case .hello:
