@@ -38,6 +38,8 @@ public actor ClusterNode: Service {
     var streaming: Set<String> = []
     /// Pulls (our vector sent) still streaming back, by peer, with the time they started.
     var pulls: [String: UInt64] = [:]
+    /// Peers streaming a state transfer to us, with the time of their last batch.
+    var transferring: [String: UInt64] = [:]
     /// State transfers being received, and the number of the next one we send.
     var transfers = StateTransferAssembly()
     /// Random start: numbers must not repeat across restarts (a peer may still hold an
@@ -216,7 +218,12 @@ public actor ClusterNode: Service {
         case .snapshot(let peer, let batch):
             // A state transfer is our pull still streaming: no new pull (which would start another
             // transfer) while its batches keep coming.
-            if !batch.isLast { pulls[peer] = Self.nowMillis() }
+            if batch.isLast {
+                transferring[peer] = nil
+            } else {
+                pulls[peer] = Self.nowMillis()
+                transferring[peer] = Self.nowMillis()
+            }
             do {
                 let result = try await database.apply(snapshot: batch.records)
                 counters.applied += result.applied.count
@@ -311,14 +318,16 @@ public actor ClusterNode: Service {
             case .push(let seqs, let peers):
                 Task { await self.push(seqs: seqs, to: peers) }
             case .antiEntropy(let peer):
-                // While a pull is still streaming (from this peer too), skip this one: that stream
-                // usually brings the same changes, and the next periodic round covers the rest. A
-                // second pull from the peer streaming a state transfer would start another whole
-                // transfer once the first is sent (an empty node caught up with 100,000 quotes got
-                // six).
+                // While a pull from another peer is still streaming, skip this one: that stream
+                // usually brings the same changes, and the next periodic round covers the rest.
+                // Nor pull again from a peer whose state transfer is still arriving: it would send
+                // the whole transfer again once the first is sent (an empty node caught up with
+                // 100,000 quotes got six).
                 let now = Self.nowMillis()
-                pulls = pulls.filter { now - $0.value < configuration.replication.pullWindowMillis }
-                guard pulls.isEmpty else { continue }
+                let window = configuration.replication.pullWindowMillis
+                pulls = pulls.filter { now - $0.value < window }
+                transferring = transferring.filter { now - $0.value < window }
+                guard pulls.keys.allSatisfy({ $0 == peer }), transferring[peer] == nil else { continue }
                 pulls[peer] = now
                 let vector = database.versionVector()
                 Task { await self.send(.vector(from: self.database.nodeName, vector), to: peer) }
