@@ -27,7 +27,7 @@ extension ClusterNode {
                     try channel.pipeline.syncOperations.addHandler(AcceptErrorBackoff(counter: counters.acceptErrors))
                 }
             }
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .bind(host: configuration.gossipHost, port: configuration.gossipPort) { channel in
                 channel.eventLoop.makeCompletedFuture { () -> NIOAsyncChannel<ByteBuffer, Never>? in
                     guard let id = registry.admit(channel, address: StreamConnectionRegistry.addressKey(channel.remoteAddress)) else {
@@ -155,7 +155,7 @@ extension ClusterNode {
         let idle = TimeAmount.nanoseconds(configuration.streamLimits.idleTimeout.nanoseconds / 2)
         let channel = try await ClientBootstrap(group: group)
             .connectTimeout(.seconds(1))
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(LengthFieldPrepender(lengthFieldBitLength: .fourBytes))
