@@ -39,8 +39,7 @@ public final class SWIMDatagramLink: Sendable {
             .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: maxDatagramBytes + 1))
             .bind(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(DatagramSendErrorFilter())
-                    return try Channel(wrappingChannelSynchronously: channel)
+                    try Channel(wrappingChannelSynchronously: channel)
                 }
             }
     }
