@@ -13,6 +13,7 @@ need_packages=()
 [ -f /usr/include/sqlite3.h ] || need_packages+=(libsqlite3-dev)
 python3 -c 'import ensurepip, venv' 2>/dev/null || need_packages+=(python3-venv)
 command -v openssl >/dev/null || need_packages+=(openssl)   # the gateway TLS test makes a certificate
+command -v tcpdump >/dev/null || [ -x /usr/sbin/tcpdump ] || need_packages+=(tcpdump)   # WireCaptureTests looks for clear text on the gossip ports
 if [ ${#need_packages[@]} -gt 0 ]; then
     log "installing ${need_packages[*]}"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_packages[@]}"
