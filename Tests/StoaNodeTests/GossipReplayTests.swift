@@ -55,7 +55,8 @@ struct GossipReplayTests {
 
             let replayed = try await RawGossipConnection.open(port: n1.port)
             try await replayed.sendFrame(hello)
-            try await replayed.sendFrame(vector)
+            // The node may already have closed it at the hello.
+            try? await replayed.sendFrame(vector)
             #expect(await replayed.waitForClose(timeout: .seconds(5)) != nil)
             #expect(n1.transport.count(.replay) == 1)
 
