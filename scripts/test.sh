@@ -19,6 +19,7 @@ if [ "$(id -u)" -eq 0 ]; then
     command -v ip >/dev/null || need_packages+=(iproute2)
     command -v iptables >/dev/null || need_packages+=(iptables)
 fi
+command -v tcpdump >/dev/null || [ -x /usr/sbin/tcpdump ] || need_packages+=(tcpdump)   # WireCaptureTests looks for clear text on the gossip ports
 if [ ${#need_packages[@]} -gt 0 ]; then
     log "installing ${need_packages[*]}"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_packages[@]}"
