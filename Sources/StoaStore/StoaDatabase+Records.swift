@@ -193,7 +193,10 @@ extension StoaDatabase {
     /// The newest change of `origin` to a record's lineage `owner` the log holds, or nil.
     func loggedChange(_ db: Database, origin: String, collection: String, recordID: String, owner: String) throws -> Change? {
         guard let row = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT seq, delta, covers FROM changes WHERE collection = ? AND record_id = ? AND origin = ? AND owner = ? ORDER BY seq DESC LIMIT 1"),
+            // INDEXED BY: left to itself SQLite walked the primary key (origin, seq) backwards
+            // through every change of the origin (ORDER BY seq), a scan per local write that cut
+            // creates from 4,100 to 1,000 per second.
+            db.cachedStatement(sql: "SELECT seq, delta, covers FROM changes INDEXED BY changes_record WHERE collection = ? AND record_id = ? AND origin = ? AND owner = ? ORDER BY seq DESC LIMIT 1"),
             arguments: [collection, recordID, origin, owner]
         ) else { return nil }
         let seq = UInt64(row[0] as Int64)
