@@ -80,10 +80,15 @@ public actor GatewayMembership: Service {
             try await cancelWhenGracefulShutdown {
                 try await withThrowingDiscardingTaskGroup { tasks in
                     tasks.addTask {
-                        try await self.link.serve(channel) { envelope in
+                        let logger = self.logger
+                        try await self.link.serveReopening(
+                            channel, host: self.configuration.gossipHost, port: port, group: MultiThreadedEventLoopGroup.singleton
+                        ) { envelope in
                             await self.received(envelope)
                         } onReject: { _ in
                             await self.countRejected()
+                        } onReopen: { error in
+                            logger.warning("gossip datagram socket closed (a send failed: a local firewall?); reopening: \(error.map { "failed: \($0)" } ?? "done")")
                         }
                     }
                     tasks.addTask { try await self.tickLoop() }

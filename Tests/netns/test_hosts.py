@@ -331,8 +331,8 @@ def scenario_oneway(cluster: Cluster, token: str) -> None:
 
 def scenario_refuse(cluster: Cluster, token: str) -> None:
     """A local firewall on n1 refuses its sends to n3 (OUTPUT DROP, so sendmsg fails with EPERM):
-    n1 must lose only n3, not the cluster. Not in the default set: it fails today (a refused
-    datagram ends the node's whole SWIM datagram link; see the README, "Multi-host tests")."""
+    n1 must lose only n3, not the cluster. NIO closes a datagram socket on such a send error;
+    the node binds it again (`stoa_cluster_datagram_reopens_total`)."""
     lab = cluster.lab
     say("n1's own firewall refuses what n1 sends to n3 (iptables OUTPUT DROP on n1)")
     lab.refuse_sends("n1", "n3")
@@ -358,10 +358,9 @@ SCENARIOS = {
     "partition": ("a minority partitioned under writes, then healed", scenario_partition),
     "kill": ("a host's processes killed under writes, then restarted", scenario_kill),
     "oneway": ("a one-way blocked link under writes", scenario_oneway),
-    # Opt-in (--only refuse): reproduces a transport bug, fails until it is fixed.
-    "refuse": ("a local firewall refusing one peer's datagrams (known to fail today)", scenario_refuse),
+    "refuse": ("a local firewall refusing one peer's datagrams", scenario_refuse),
 }
-DEFAULT = ["partition", "kill", "oneway"]
+DEFAULT = ["partition", "kill", "oneway", "refuse"]
 
 
 def tail(path: str, lines: int = 15) -> str:

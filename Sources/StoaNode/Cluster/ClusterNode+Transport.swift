@@ -78,9 +78,12 @@ extension ClusterNode {
         }
     }
 
-    nonisolated func serveDatagrams(_ channel: DatagramChannel) async throws {
+    /// Serves the gossip port's datagrams until cancelled, reopening the socket when a failed
+    /// send closed it (``SWIMDatagramLink/serveReopening(_:host:port:group:retry:onEnvelope:onReject:onReopen:)``).
+    nonisolated func serveDatagrams(_ channel: DatagramChannel, port: Int) async throws {
         let counters = transportCounters
-        try await datagramLink.serve(channel) { envelope in
+        let logger = logger
+        try await datagramLink.serveReopening(channel, host: configuration.gossipHost, port: port, group: group) { envelope in
             await self.received(envelope: envelope)
         } onReject: { rejection in
             switch rejection {
@@ -88,6 +91,13 @@ extension ClusterNode {
             case .replay: counters.reject(.replay)
             case .malformed: counters.reject(.malformed)
             case .oversized: counters.reject(.oversizedDatagram)
+            }
+        } onReopen: { error in
+            counters.datagramReopens.increment()
+            if let error {
+                logger.warning("gossip datagram socket closed; reopening failed: \(error)")
+            } else {
+                logger.warning("gossip datagram socket closed (a send failed: a local firewall?); reopened on port \(port)")
             }
         }
     }

@@ -137,7 +137,7 @@ public actor ClusterNode: Service {
             try await cancelWhenGracefulShutdown {
                 try await withThrowingDiscardingTaskGroup { tasks in
                     tasks.addTask { try await self.serveStreams(server) }
-                    tasks.addTask { try await self.serveDatagrams(datagrams) }
+                    tasks.addTask { try await self.serveDatagrams(datagrams, port: port) }
                     tasks.addTask { try await self.tickLoop() }
                 }
             }

@@ -87,6 +87,35 @@ public final class SWIMDatagramLink: Sendable {
         }
     }
 
+    /// Serves `first` as ``serve(_:onEnvelope:onReject:)`` does, and whenever its socket closes
+    /// while the task is not cancelled, binds `host:port` again and goes on: NIO closes a datagram
+    /// channel on a failed send other than ECONNREFUSED/ENOMEM (EPERM from a local firewall that
+    /// refuses one peer, for one), which would otherwise cut this process off from every member.
+    /// `onReopen` hears each reopening (with the bind error while the port cannot be bound;
+    /// binding is retried every `retry`). Returns when the task is cancelled.
+    public func serveReopening(
+        _ first: Channel, host: String, port: Int, group: any EventLoopGroup, retry: Duration = .milliseconds(200),
+        onEnvelope: @Sendable (SWIMEnvelope) async -> Void,
+        onReject: @Sendable (Rejection) async -> Void,
+        onReopen: @Sendable ((any Error)?) async -> Void
+    ) async throws {
+        var channel: Channel? = first
+        while !Task.isCancelled {
+            if let open = channel {
+                try? await serve(open, onEnvelope: onEnvelope, onReject: onReject)
+                channel = nil
+                guard !Task.isCancelled else { return }
+            }
+            do {
+                channel = try await Self.bind(host: host, port: port, maxDatagramBytes: maxDatagramBytes, group: group)
+                await onReopen(nil)
+            } catch {
+                await onReopen(error)
+                try await Task.sleep(for: retry)
+            }
+        }
+    }
+
     /// Sends one SWIM envelope as a sealed datagram; dropped silently while not serving or
     /// when the address does not resolve (SWIM tolerates loss).
     public func send(_ envelope: SWIMEnvelope, to address: MemberAddress) {

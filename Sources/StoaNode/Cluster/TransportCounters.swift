@@ -51,6 +51,9 @@ final class TransportCounters: Sendable {
     /// `stoa_cluster_accept_errors_total`: failed accepts on the gossip port (out of file
     /// descriptors, typically), after each of which it waits a second before accepting again.
     let acceptErrors = Counter(label: "stoa_cluster_accept_errors_total")
+    /// `stoa_cluster_datagram_reopens_total`: times the gossip port's UDP socket was bound
+    /// again after a failed send closed it (and failed attempts to bind it).
+    let datagramReopens = Counter(label: "stoa_cluster_datagram_reopens_total")
 
     init() {
         var counters: [Reason: Counter] = [:]
