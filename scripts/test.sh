@@ -51,7 +51,7 @@ if [ "$swift_status" -ne 0 ]; then
     grep -E '^✘|recorded an issue|Fatal error|error:' "$logs/swift-test.log" | head -n 200 || true
 fi
 
-log "pocketbase Python SDK against two clustered nodes and a gateway (records API on the first, realtime across nodes and through the gateway)"
+log "pocketbase Python SDK against two clustered nodes and a gateway (records API on the first, realtime across nodes and through the gateway; account mail through a loopback SMTP server)"
 data=$(mktemp -d)
 pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$data"' EXIT
@@ -129,7 +129,9 @@ if [ "$routing" -ne 1 ]; then
     exit 1
 fi
 sdk_status=0
-STOA_URL="http://127.0.0.1:$p1" STOA_URL2="http://127.0.0.1:$p2" STOA_GATEWAY_URL="$gateway_url" \
+# STOA_BIN: the account-mail test (test_account_mail.py) starts its own SMTP server (aiosmtpd)
+# and two nodes that send to it.
+STOA_URL="http://127.0.0.1:$p1" STOA_URL2="http://127.0.0.1:$p2" STOA_GATEWAY_URL="$gateway_url" STOA_BIN=.build/debug/stoa \
     timeout 600 bash Tests/python/run.sh .build/pyvenv || sdk_status=$?
 
 # Bounded coverage-guided fuzzing of the parsers of untrusted input (scripts/fuzz.sh; longer
