@@ -13,6 +13,13 @@ need_packages=()
 [ -f /usr/include/sqlite3.h ] || need_packages+=(libsqlite3-dev)
 python3 -c 'import ensurepip, venv' 2>/dev/null || need_packages+=(python3-venv)
 command -v openssl >/dev/null || need_packages+=(openssl)   # the gateway TLS test makes a certificate
+# The multi-host tests (Tests/netns) make network namespaces and cut links with iptables; as
+# root they need both tools (not root, they are skipped with the reason printed).
+if [ "$(id -u)" -eq 0 ]; then
+    command -v ip >/dev/null || need_packages+=(iproute2)
+    command -v iptables >/dev/null || need_packages+=(iptables)
+fi
+command -v tcpdump >/dev/null || [ -x /usr/sbin/tcpdump ] || need_packages+=(tcpdump)   # WireCaptureTests looks for clear text on the gossip ports
 if [ ${#need_packages[@]} -gt 0 ]; then
     log "installing ${need_packages[*]}"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_packages[@]}"
@@ -134,16 +141,30 @@ sdk_status=0
 STOA_URL="http://127.0.0.1:$p1" STOA_URL2="http://127.0.0.1:$p2" STOA_GATEWAY_URL="$gateway_url" STOA_BIN=.build/debug/stoa \
     timeout 600 bash Tests/python/run.sh .build/pyvenv || sdk_status=$?
 
+for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done   # the SDK check's nodes are done
+wait 2>/dev/null || true
+pids=()
+
+# Three nodes and a gateway as separate hosts (network namespaces with their own addresses),
+# links cut, healed and blocked one way with iptables, a host killed and restarted
+# (Tests/netns/test_hosts.py). Exit 77 = skipped here (reason printed), not counted as passed.
+log "multi-host tests in network namespaces (Tests/netns/test_hosts.py)"
+netns_status=0
+netns_started=$SECONDS
+timeout 900 python3 Tests/netns/test_hosts.py --stoa .build/debug/stoa --logs "$logs/netns" || netns_status=$?
+netns_result="exit $netns_status in $((SECONDS - netns_started)) s"
+if [ "$netns_status" -eq 77 ]; then
+    netns_result="SKIPPED (reason above)"
+    netns_status=0
+fi
+
 # Bounded coverage-guided fuzzing of the parsers of untrusted input (scripts/fuzz.sh; longer
 # runs are documented in README, "Fuzzing"): FUZZ_SECONDS per target, 20 by default, on a debug
 # build of the targets (it builds in about a third of a release build's time; the documented
 # longer runs use release).
 log "fuzzing (scripts/fuzz.sh ${FUZZ_SECONDS:-20})"
-for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done   # the SDK check's nodes are done
-wait 2>/dev/null || true
-pids=()
 fuzz_status=0
 FUZZ_CONFIGURATION="${FUZZ_CONFIGURATION:-debug}" bash scripts/fuzz.sh "${FUZZ_SECONDS:-20}" || fuzz_status=$?
 
-log "summary: swift test exit $swift_status, SDK tests exit $sdk_status, fuzzing exit $fuzz_status"
-[ "$swift_status" -eq 0 ] && [ "$sdk_status" -eq 0 ] && [ "$fuzz_status" -eq 0 ]
+log "summary: swift test exit $swift_status, SDK tests exit $sdk_status, multi-host tests $netns_result, fuzzing exit $fuzz_status"
+[ "$swift_status" -eq 0 ] && [ "$sdk_status" -eq 0 ] && [ "$netns_status" -eq 0 ] && [ "$fuzz_status" -eq 0 ]

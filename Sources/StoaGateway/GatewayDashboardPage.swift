@@ -29,8 +29,8 @@ async function refresh(){
   const s=await (await fetch("/api/gateway",{cache:"no-store"})).json();
   document.getElementById("err").textContent="";
   document.getElementById("meta").textContent="up "+f(s.uptimeSeconds,0)+" s, gossip "+(s.gossip||"–");
-  table("nodes",["node","state","last check (s ago)","in flight","req/s","p50 ms","p99 ms","errors","url"],
-   s.nodes.map(n=>['<b>'+n.name+'</b>','<span class="'+n.state+'">'+n.state+(n.ejected?" (ejected)":"")+'</span>',f(n.lastCheckSecondsAgo),n.inFlight,f(n.requestsPerSecond),f(n.p50Millis,2),f(n.p99Millis,2),n.errors,n.url]));
+  table("nodes",["node","state","for (s)","passive failures","last failure (s ago)","active check (s ago)","in flight","req/s","p50 ms","p99 ms","url"],
+   s.nodes.map(n=>['<b>'+n.name+'</b>','<span class="'+n.state+'">'+n.state+(n.ejected?" (ejected)":"")+'</span>',f(n.membershipSecondsAgo,0),n.passiveFailures,f(n.lastPassiveFailureSecondsAgo),n.lastActiveCheckSecondsAgo==null?"none needed":f(n.lastActiveCheckSecondsAgo)+(n.lastActiveCheckPassed?" passed":" failed"),n.inFlight,f(n.requestsPerSecond),f(n.p50Millis,2),f(n.p99Millis,2),n.url]));
   const rl=s.rateLimit;
   if(rl){table("limits",["policy","scope","traffic","rate/s","burst","admitted/s","rejected/s","admitted","rejected"],
    rl.policies.map(p=>[p.name,p.scope,p.traffic,p.rate,p.burst,f(p.admittedPerSecond),f(p.rejectedPerSecond),p.admitted,p.rejected]));

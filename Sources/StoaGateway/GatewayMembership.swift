@@ -18,20 +18,21 @@ public actor GatewayMembership: Service {
         public var gossipHost: String
         public var gossipPort: Int
         public var join: [MemberAddress]
-        public var clusterKey: String
+        /// Cluster keys (primary first), shared with whoever reloads them (SIGHUP).
+        public var keyring: ClusterKeyring
         /// The gateway's own HTTP URL (announced after `gateway;`).
         public var httpURL: String
         public var swim: SWIMConfiguration
         public var tickMillis: UInt64
         public var healthCheckMillis: UInt64
 
-        public init(name: String = "gateway", gossipHost: String, gossipPort: Int, join: [MemberAddress], clusterKey: String, httpURL: String,
+        public init(name: String = "gateway", gossipHost: String, gossipPort: Int, join: [MemberAddress], keyring: ClusterKeyring, httpURL: String,
                     swim: SWIMConfiguration = .init(), tickMillis: UInt64 = 50, healthCheckMillis: UInt64 = 250) {
             self.name = name
             self.gossipHost = gossipHost
             self.gossipPort = gossipPort
             self.join = join
-            self.clusterKey = clusterKey
+            self.keyring = keyring
             self.httpURL = httpURL
             self.swim = swim
             self.tickMillis = tickMillis
@@ -57,7 +58,7 @@ public actor GatewayMembership: Service {
         self.pool = pool
         self.client = client
         self.logger = logger
-        self.link = SWIMDatagramLink(sealer: FrameSealer(clusterKey: configuration.clusterKey))
+        self.link = SWIMDatagramLink(sealer: FrameSealer(keyring: configuration.keyring), myName: configuration.name)
     }
 
     static func nowMillis() -> UInt64 { DispatchTime.now().uptimeNanoseconds / 1_000_000 }
@@ -123,7 +124,7 @@ public actor GatewayMembership: Service {
                 pool.remove(name: name)
                 continue
             }
-            pool.update(name: name, url: url, membership: Self.membership(current.status))
+            pool.update(name: name, url: url, membership: Self.membership(current.status), now: DispatchTime.now().uptimeNanoseconds)
         }
     }
 
@@ -165,7 +166,7 @@ public actor GatewayMembership: Service {
             pool.remove(name: id.name)
             return
         }
-        pool.update(name: id.name, url: url, membership: Self.membership(current.status))
+        pool.update(name: id.name, url: url, membership: Self.membership(current.status), now: DispatchTime.now().uptimeNanoseconds)
     }
 
     /// Members as this gateway sees them (for the dashboard).

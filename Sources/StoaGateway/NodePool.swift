@@ -32,16 +32,20 @@ public final class NodePool: Sendable {
 
     /// Records what membership says about a node (learned, status changed, new URL). A node
     /// that becomes dead or is new stays out of rotation until a health check admits it.
-    public func update(name: String, url: String, membership: UpstreamNode.Membership) {
+    /// `now` (monotonic nanoseconds) dates a new membership state (``UpstreamNode/membershipSince``).
+    public func update(name: String, url: String, membership: UpstreamNode.Membership, now: UInt64? = nil) {
         state.withLock { nodes in
             if var node = nodes[name] {
                 if node.url != url { node.ejected = true }
                 node.url = url
                 if membership == .dead { node.ejected = true }
+                if node.membership != membership, let now { node.membershipSince = now }
                 node.membership = membership
                 nodes[name] = node
             } else {
-                nodes[name] = UpstreamNode(name: name, url: url, membership: membership, ejected: true)
+                var node = UpstreamNode(name: name, url: url, membership: membership, ejected: true)
+                node.membershipSince = now
+                nodes[name] = node
             }
         }
     }
@@ -61,7 +65,8 @@ public final class NodePool: Sendable {
     public func healthChecked(name: String, url: String, healthy: Bool, now: UInt64) {
         state.withLock { nodes in
             guard var node = nodes[name], node.url == url else { return }
-            node.lastCheck = now
+            node.lastActiveCheck = now
+            node.lastActiveCheckPassed = healthy
             if healthy, node.membership != .dead { node.ejected = false }
             nodes[name] = node
         }
@@ -119,7 +124,7 @@ public final class NodePool: Sendable {
         state.withLock { nodes in nodes.values.sorted { $0.name < $1.name } }
     }
 
-    /// A node's row on the dashboard.
+    /// A node's row on the dashboard: what the gateway really knows of its health.
     public struct Snapshot: Sendable, Encodable {
         public let name: String
         public let url: String
@@ -127,8 +132,17 @@ public final class NodePool: Sendable {
         /// until membership calls it dead.
         public let state: String
         public let membership: String
+        /// Seconds since membership last changed its state (or the gateway learned the node).
+        public let membershipSecondsAgo: Double?
         public let ejected: Bool
-        public let lastCheckSecondsAgo: Double?
+        /// Seconds since the last active health check, and whether it passed; nil when none was
+        /// made (they are made only to re-admit an ejected node).
+        public let lastActiveCheckSecondsAgo: Double?
+        public let lastActiveCheckPassed: Bool?
+        /// Requests that could not connect or were cut off (each ejects the node), and seconds
+        /// since the last one.
+        public let passiveFailures: Int
+        public let lastPassiveFailureSecondsAgo: Double?
         public let inFlight: Int
         public let requests: Int
         public let requestsPerSecond: Double
@@ -137,12 +151,21 @@ public final class NodePool: Sendable {
         public let errors: Int
     }
 
+    /// Seconds from `start` to `now` (monotonic nanoseconds), 0 when `start` is later.
+    static func seconds(from start: UInt64, to now: UInt64) -> Double {
+        now >= start ? Double(now - start) / 1e9 : 0
+    }
+
     public func snapshot(now: UInt64) -> [Snapshot] {
         nodes.map { node in
             let state = node.membership == .dead ? "dead" : (node.ejected || node.membership == .suspect ? "suspect" : "alive")
             return Snapshot(
-                name: node.name, url: node.url, state: state, membership: node.membership.rawValue, ejected: node.ejected,
-                lastCheckSecondsAgo: node.lastCheck.map { Double(now &- $0) / 1e9 },
+                name: node.name, url: node.url, state: state, membership: node.membership.rawValue,
+                membershipSecondsAgo: node.membershipSince.map { Self.seconds(from: $0, to: now) }, ejected: node.ejected,
+                lastActiveCheckSecondsAgo: node.lastActiveCheck.map { Self.seconds(from: $0, to: now) },
+                lastActiveCheckPassed: node.lastActiveCheckPassed,
+                passiveFailures: node.errors,
+                lastPassiveFailureSecondsAgo: node.lastPassiveFailure.map { Self.seconds(from: $0, to: now) },
                 inFlight: node.inFlight, requests: node.requests, requestsPerSecond: node.recent.perSecond(now: now),
                 p50Millis: node.latencies.percentile(0.5), p99Millis: node.latencies.percentile(0.99), errors: node.errors
             )

@@ -11,8 +11,16 @@ public struct UpstreamNode: Sendable {
     /// Set at once when a request to the node fails to connect or is cut off (passive check);
     /// cleared only when membership says alive and `GET /api/health` answers 200.
     public var ejected: Bool
-    /// Monotonic nanoseconds of the last health check or passive failure.
-    public var lastCheck: UInt64?
+    /// Monotonic nanoseconds since which ``membership`` has held (when the gateway learned the
+    /// node or membership last changed its state); nil when the updates carried no time.
+    public var membershipSince: UInt64?
+    /// Monotonic nanoseconds of the last active health check (`GET /api/health`, made only
+    /// while the node is ejected) and whether it passed; nil when none was made.
+    public var lastActiveCheck: UInt64?
+    public var lastActiveCheckPassed: Bool?
+    /// Monotonic nanoseconds of the last passive failure (a request that could not connect or
+    /// was cut off, which ejects the node); their count is ``errors``.
+    public var lastPassiveFailure: UInt64?
     public var inFlight = 0
     public var requests = 0
     public var errors = 0
@@ -38,10 +46,8 @@ public struct UpstreamNode: Sendable {
             latencies.record(nanos: now &- lease.startedAt)
         case .connectionFailed:
             errors += 1
-            if url == lease.url {
-                ejected = true
-                lastCheck = now
-            }
+            lastPassiveFailure = now
+            if url == lease.url { ejected = true }
         case .notSent:
             break
         }

@@ -6,7 +6,8 @@ public struct ReplicationConfiguration: Sendable {
     /// sequence numbers are split into ranges of at most this many.
     public var maxBatch: Int = 500
     /// How long a pull (our vector sent, changes streaming back) counts as in flight: while one
-    /// does, the driver starts no pull from another peer.
+    /// does, the driver starts no pull from another peer (nor from a peer still streaming a
+    /// state transfer).
     public var pullWindowMillis: UInt64 = 3000
     /// How often the log is compacted: changes every member holds leave it (``ReplicationMachine/stablePoint(own:now:)``).
     public var compactionIntervalMillis: UInt64 = 10_000

@@ -17,10 +17,11 @@ import StoaCore
 public enum WireCodec {
     /// The format version written as the first byte; other versions are rejected.
     ///
-    /// Version 2 (bounded history, fixed owners, authenticated streams) added a change's covered
-    /// numbers and lineage owner, the `snapshot` message and the `hello` a stream starts with;
-    /// nodes of versions 1 and 2 do not understand each other (README, "Upgrading").
-    public static let version: UInt8 = 2
+    /// Version 2 (bounded history, authenticated streams) added a change's covered numbers, the
+    /// `snapshot` message and the `hello` a stream starts with; version 3 (accounts) a change's
+    /// and a snapshot record's lineage owner and the `loginFailures` message. Nodes of different
+    /// versions do not understand each other (README, "Upgrading").
+    public static let version: UInt8 = 3
 
     enum Tag: UInt8 {
         case swim = 1
@@ -119,9 +120,7 @@ public enum WireCodec {
                 let collection = try reader.string()
                 let recordID = try reader.string()
                 let owner = try reader.string()
-                records.append(RecordSnapshot(
-                    collection: collection, recordID: recordID, state: try RecordStateCodec.readRecordState(from: &reader), owner: owner
-                ))
+                records.append(RecordSnapshot(collection: collection, recordID: recordID, state: try readRecordState(from: &reader), owner: owner))
             }
             message = .snapshot(from: from, SnapshotBatch(id: id, index: index, isLast: isLast, floor: floor, records: records))
         case .hello:

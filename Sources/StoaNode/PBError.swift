@@ -20,6 +20,10 @@ public struct PBError: HTTPResponseError, Sendable {
 
         public static let required = FieldError(code: "validation_required", message: "Cannot be blank.")
 
+        /// A text value holding U+0000 (NUL). SQLite's C interface would cut it at that
+        /// character, so Stoa refuses it rather than store less than the client sent.
+        public static let containsNUL = FieldError(code: "validation_invalid_format", message: "Must not contain the NUL character (U+0000).")
+
         public static func minLength(_ min: Int, params: Bool = true) -> FieldError {
             FieldError(code: "validation_min_text_constraint", message: "Must be at least \(min) character(s).", params: params ? ["min": min] : nil)
         }

@@ -41,29 +41,32 @@ struct QuotesController<Repository: RecordRepository>: Sendable {
         let record = try await repository.create(
             schema, id: input.id ?? RecordID.generate(using: &rng), fields: input.fields, tags: input.createTags, unique: []
         )
-        return try .json(view(record, context: context, only: RecordView.fieldSelection(FormQuery(request.uri.query).get("fields"))))
+        return try await .json(shaped(record, request: request, context: context))
     }
 
     @Sendable func list(_ request: Request, context: StoaRequestContext) async throws -> Response {
-        let parameters = try ListParameters(FormQuery(request.uri.query), schema: schema, owner: context.identity?.userID)
+        let query = FormQuery(request.uri.query)
+        let parameters = try ListParameters(query, schema: schema, owner: context.identity?.userID)
         let page = context.identity == nil ? parameters.emptyPage : try await repository.list(schema, query: parameters.query)
+        let expanded = try await RecordExpansion(query.get("expand"), schema: schema)
+            .expand(page.items, viewer: context.identity?.userID, repository: repository)
         return try .json(ListEnvelope(
-            items: page.items.map { view($0, context: context, only: parameters.fields) },
+            items: page.items.map { RecordView(record: $0, schema: schema, fields: parameters.fields, showEmail: false, expand: expanded?[$0.id]) },
             page: page.page, perPage: page.perPage, totalItems: page.totalItems, totalPages: page.totalPages
         ))
     }
 
     @Sendable func view(_ request: Request, context: StoaRequestContext) async throws -> Response {
-        let id = try context.parameters.require("id")
+        let id = try recordID(context)
         guard let owner = context.identity?.userID, let record = try await repository.record(schema, id: id, owner: owner) else {
             throw PBError.notFound
         }
-        return try .json(view(record, context: context, only: RecordView.fieldSelection(FormQuery(request.uri.query).get("fields"))))
+        return try await .json(shaped(record, request: request, context: context))
     }
 
     @Sendable func update(_ request: Request, context: StoaRequestContext) async throws -> Response {
         var request = request
-        let id = try context.parameters.require("id")
+        let id = try recordID(context)
         let object = try RecordInput.decodeObject(try await request.bodyData(context: context))
         guard let owner = context.identity?.userID else { throw PBError.notFound }
         var input = RecordInput(object, schema: schema, creating: false, required: ["content"])
@@ -78,17 +81,31 @@ struct QuotesController<Repository: RecordRepository>: Sendable {
         }
         guard input.errors.isEmpty else { throw PBError.badRequest("Failed to update record.", data: input.errors) }
         let record = try await repository.update(schema, id: id, owner: owner, fields: input.fields, tags: input.tagEdit, unique: [])
-        return try .json(view(record, context: context, only: RecordView.fieldSelection(FormQuery(request.uri.query).get("fields"))))
+        return try await .json(shaped(record, request: request, context: context))
     }
 
     @Sendable func delete(_ request: Request, context: StoaRequestContext) async throws -> Response {
-        let id = try context.parameters.require("id")
+        let id = try recordID(context)
         guard let owner = context.identity?.userID else { throw PBError.notFound }
         try await repository.delete(schema, id: id, owner: owner)
         return Response(status: .noContent)
     }
 
-    private func view(_ record: StoredRecord, context: StoaRequestContext, only: Set<String>? = nil) -> RecordView {
-        RecordView(record: record, schema: schema, only: only, showEmail: false)
+    /// One record as the answer of a view, create or update: narrowed by `fields`, with the
+    /// relations `expand` names (see ``RecordExpansion``).
+    private func shaped(_ record: StoredRecord, request: Request, context: StoaRequestContext) async throws -> RecordView {
+        let query = FormQuery(request.uri.query)
+        let fields = try FieldSelection.parse(query.get("fields"))
+        let expanded = try await RecordExpansion(query.get("expand"), schema: schema)
+            .expand([record], viewer: context.identity?.userID, repository: repository)
+        return RecordView(record: record, schema: schema, fields: fields, showEmail: false, expand: expanded?[record.id])
+    }
+
+    /// The `:id` of the path. An id holding U+0000 names no record (SQLite's C interface would
+    /// read it only up to that character): 404.
+    private func recordID(_ context: StoaRequestContext) throws -> String {
+        let id = try context.parameters.require("id")
+        guard !id.utf8.contains(0) else { throw PBError.notFound }
+        return id
     }
 }

@@ -5,6 +5,9 @@ import StoaStore
 /// A request body checked against a collection's fields: either the values to write, or the
 /// field-level errors PocketBase reports in `data`. Unknown keys and system fields (`created`,
 /// `updated`, `collectionId`, `collectionName`) are ignored, as PocketBase does.
+///
+/// A text value or tag containing U+0000 is an error naming its field
+/// (``PBError/FieldError/containsNUL``): nothing is stored that differs from what was sent.
 struct RecordInput: Sendable {
     var id: String?
     var fields: [String: FieldValue] = [:]
@@ -19,13 +22,14 @@ struct RecordInput: Sendable {
     static let maxTags = 100
     static let maxTagLength = 100
 
-    /// Decodes a JSON object body. An empty body is an empty object.
+    /// Decodes a JSON object body with ``JSONParser``. An empty body is an empty object.
     ///
     /// - Throws: ``PBError`` 400 when the body is not a JSON object (malformed JSON, invalid UTF-8,
-    ///   an array or scalar at the top level).
+    ///   a key given twice in one object, as PocketBase refuses it; an array or scalar at the top
+    ///   level).
     static func decodeObject(_ body: Data) throws(PBError) -> [String: JSONValue] {
         if body.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) { return [:] }
-        guard let value = try? JSONDecoder().decode(JSONValue.self, from: body), case .object(let object) = value else {
+        guard let value = try? JSONParser.parse(Array(body)), case .object(let object) = value else {
             throw PBError.badRequest("Failed to load the submitted data due to invalid formatting.")
         }
         return object
@@ -57,7 +61,9 @@ struct RecordInput: Sendable {
             case (.text, .string(let text)?):
                 // Counted in Unicode scalars, as PocketBase counts runes (a grapheme count would
                 // let combining marks make one "character" arbitrarily large).
-                if text.unicodeScalars.count > Self.maxTextLength {
+                if text.utf8.contains(0) {
+                    errors[field.name] = .containsNUL
+                } else if text.unicodeScalars.count > Self.maxTextLength {
                     errors[field.name] = .maxLength(Self.maxTextLength)
                 } else {
                     fields[field.name] = .string(text)
@@ -76,6 +82,10 @@ struct RecordInput: Sendable {
                 var list: [String] = []
                 var seen = Set<String>()
                 for item in items {
+                    if case .string(let tag) = item, tag.utf8.contains(0) {
+                        errors[field.name] = .containsNUL
+                        break
+                    }
                     guard case .string(let tag) = item, !tag.isEmpty, tag.unicodeScalars.count <= Self.maxTagLength else {
                         errors[field.name] = .init(code: "validation_invalid_value", message: "Must be an array of non-empty strings of at most \(Self.maxTagLength) characters.")
                         break
@@ -103,6 +113,10 @@ struct RecordInput: Sendable {
                     let strings = items.compactMap { item -> String? in if case .string(let tag) = item { return tag } else { return nil } }
                     list = strings.count == items.count ? strings : nil
                 default: list = nil
+                }
+                if let list, list.contains(where: { $0.utf8.contains(0) }) {
+                    errors[tagsField.name] = .containsNUL
+                    continue
                 }
                 guard let list, list.count <= Self.maxTags, list.allSatisfy({ !$0.isEmpty && $0.unicodeScalars.count <= Self.maxTagLength }) else {
                     errors[tagsField.name] = .init(code: "validation_invalid_value", message: "\(tagsField.name)\(suffix) takes a non-empty string or an array of them.")

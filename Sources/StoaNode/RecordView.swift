@@ -5,14 +5,40 @@ import StoaStore
 /// A record as PocketBase serializes it (keys come out sorted because the response encoder
 /// sorts them, as PocketBase's map encoding does): system fields
 /// `collectionId`, `collectionName`, `id`, `created`, `updated`, the collection's visible fields,
-/// optionally narrowed by the `fields` query parameter.
+/// `expand` when the client asked for it, optionally narrowed by the `fields` query parameter.
+///
+/// `fields` reaches into `expand` as PocketBase's picker does: `expand` or `expand.userId`
+/// keeps that part whole, `expand.userId.name` keeps only `name` of the expanded record, and a
+/// selection naming nothing under `expand` drops it.
 struct RecordView: JSONWritable, Sendable {
     let record: StoredRecord
     let schema: CollectionSchema
-    /// Field names the client asked for with `?fields=`; nil for all.
+    /// Field paths the client asked for with `?fields=` (`*` keeps every field of the record,
+    /// `expand.…` paths reach into `expand`); nil for all.
     let only: Set<String>?
     /// For auth collections: whether `email` is shown (to its owner, or when emailVisibility).
     let showEmail: Bool
+    /// The expanded relations by field name (`"expand":{...}`); nil writes no `expand` key, an
+    /// empty map `"expand":{}` (PocketBase's answer when a relation was asked for but the
+    /// caller may not see its record).
+    var expand: [String: RecordView]?
+    /// `:excerpt(...)` modifiers of the `fields` parameter by path, applied to text fields
+    /// (paths under `expand.` apply inside the expanded records).
+    var excerpts: [String: FieldExcerpt]
+
+    init(record: StoredRecord, schema: CollectionSchema, only: Set<String>?, showEmail: Bool, expand: [String: RecordView]? = nil, excerpts: [String: FieldExcerpt] = [:]) {
+        self.record = record
+        self.schema = schema
+        self.only = only
+        self.showEmail = showEmail
+        self.expand = expand
+        self.excerpts = excerpts
+    }
+
+    /// A record narrowed and modified by a parsed `fields` parameter.
+    init(record: StoredRecord, schema: CollectionSchema, fields: FieldSelection, showEmail: Bool, expand: [String: RecordView]? = nil) {
+        self.init(record: record, schema: schema, only: fields.names, showEmail: showEmail, expand: expand, excerpts: fields.excerpts)
+    }
 
     struct Key: CodingKey {
         let stringValue: String
@@ -29,6 +55,9 @@ struct RecordView: JSONWritable, Sendable {
             case .text(let text): try container.encode(text, forKey: Key(name))
             case .list(let list): try container.encode(list, forKey: Key(name))
             case .flag(let flag): try container.encode(flag, forKey: Key(name))
+            case .expand(let views):
+                var nested = container.nestedContainer(keyedBy: Key.self, forKey: Key(name))
+                for (relation, view) in views { try nested.encode(view, forKey: Key(relation)) }
             }
         }
     }
@@ -50,7 +79,17 @@ struct RecordView: JSONWritable, Sendable {
             case .text: entries.append((field.name, .text(record.text(field.name))))
             }
         }
-        if let only { entries.removeAll { !only.contains($0.0) } }
+        if let only, !only.contains("*") { entries.removeAll { !only.contains($0.0) } }
+        if !excerpts.isEmpty {
+            for index in entries.indices {
+                if case .text(let text) = entries[index].1, let excerpt = excerpts[entries[index].0] {
+                    entries[index].1 = .text(excerpt.apply(text))
+                }
+            }
+        }
+        if let expand, let views = selectExpand(expand) {
+            entries.append(("expand", .expand(views)))
+        }
         entries.sort { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }
         return entries
     }
@@ -64,6 +103,14 @@ struct RecordView: JSONWritable, Sendable {
             case .text(let text): output.string(text)
             case .list(let list): output.strings(list)
             case .flag(let flag): output.bool(flag)
+            case .expand(let views):
+                output.raw("{")
+                for (index, (relation, view)) in views.enumerated() {
+                    if index > 0 { output.comma() }
+                    output.key(relation)
+                    view.writeJSON(into: &output)
+                }
+                output.raw("}")
             }
         }
         output.raw("}")
@@ -73,19 +120,31 @@ struct RecordView: JSONWritable, Sendable {
         case text(String)
         case list([String])
         case flag(Bool)
+        case expand([(String, RecordView)])
     }
 
-    /// Parses PocketBase's `fields` parameter (`id,content`, `*`); nil means every field.
-    /// Modifiers such as `:excerpt(...)` are not supported: the name before `:` is used.
-    static func fieldSelection(_ parameter: String?) -> Set<String>? {
-        guard let parameter, !parameter.trimmingCharacters(in: .whitespaces).isEmpty else { return nil }
-        var names = Set<String>()
-        for part in parameter.split(separator: ",") {
-            let name = part.split(separator: ":", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
-            if name == "*" { return nil }
-            if !name.isEmpty { names.insert(name) }
+    /// The expanded records `only` keeps, sorted by relation name, each narrowed to the fields
+    /// named under `expand.<relation>.`; nil when `only` keeps no part of `expand`. `*` keeps
+    /// `expand` whole unless paths under `expand.` narrow it (PocketBase's picker:
+    /// `*,expand.userId.name` is every field, and of the expanded user only `name`).
+    private func selectExpand(_ expand: [String: RecordView]) -> [(String, RecordView)]? {
+        let sorted = expand.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+        guard let only, !only.contains("expand") else { return sorted.map { ($0.key, $0.value) } }
+        guard only.contains(where: { $0.hasPrefix("expand.") }) else {
+            return only.contains("*") ? sorted.map { ($0.key, $0.value) } : nil
         }
-        return names
+        var kept: [(String, RecordView)] = []
+        for (relation, view) in sorted {
+            if only.contains("expand." + relation) {
+                kept.append((relation, view))
+                continue
+            }
+            guard let nested = FieldSelection(names: only, excerpts: excerpts).nested(under: "expand." + relation) else { continue }
+            var narrowed = RecordView(record: view.record, schema: view.schema, fields: nested, showEmail: view.showEmail)
+            narrowed.expand = view.expand
+            kept.append((relation, narrowed))
+        }
+        return kept
     }
 }
 

@@ -88,7 +88,9 @@ struct UsersController<Repository: RecordRepository>: Sendable {
             error.headers[.retryAfter] = String(seconds)
             throw error
         }
-        let user = try await repository.user(email: identity)
+        // SQLite's C interface would read an identity only up to a NUL: such an identity
+        // matches no account (no email may hold one).
+        let user = identity.utf8.contains(0) ? nil : try await repository.user(email: identity)
         // A password sign-up refuses (a NUL, more than bcrypt's 72 bytes) can match no account:
         // bcrypt would ignore what follows a NUL or the 72nd byte. It is checked against the
         // decoy like an unknown email, so the answer and its timing are the same as for a wrong
@@ -123,17 +125,17 @@ struct UsersController<Repository: RecordRepository>: Sendable {
 
     @Sendable func view(_ request: Request, context: StoaRequestContext) async throws -> Response {
         let id = try context.parameters.require("id")
-        guard let owner = context.identity?.userID, let user = try await repository.record(schema, id: id, owner: owner) else {
+        guard !id.utf8.contains(0), let owner = context.identity?.userID, let user = try await repository.record(schema, id: id, owner: owner) else {
             throw PBError.notFound
         }
-        return try .json(view(user, viewer: owner, only: RecordView.fieldSelection(FormQuery(request.uri.query).get("fields"))))
+        return try .json(view(user, viewer: owner, fields: FieldSelection.parse(FormQuery(request.uri.query).get("fields"))))
     }
 
     @Sendable func list(_ request: Request, context: StoaRequestContext) async throws -> Response {
         let parameters = try ListParameters(FormQuery(request.uri.query), schema: schema, owner: context.identity?.userID)
         let page = context.identity == nil ? parameters.emptyPage : try await repository.list(schema, query: parameters.query)
         return try .json(ListEnvelope(
-            items: page.items.map { view($0, viewer: context.identity?.userID, only: parameters.fields) },
+            items: page.items.map { view($0, viewer: context.identity?.userID, fields: parameters.fields) },
             page: page.page, perPage: page.perPage, totalItems: page.totalItems, totalPages: page.totalPages
         ))
     }
@@ -143,8 +145,8 @@ struct UsersController<Repository: RecordRepository>: Sendable {
         return try .json(AuthResponse(record: view(user, viewer: user.id), token: token))
     }
 
-    private func view(_ user: StoredRecord, viewer: String?, only: Set<String>? = nil) -> RecordView {
-        RecordView(record: user, schema: schema, only: only, showEmail: viewer == user.id || user.values["emailVisibility"] == .bool(true))
+    private func view(_ user: StoredRecord, viewer: String?, fields: FieldSelection = .all) -> RecordView {
+        RecordView(record: user, schema: schema, fields: fields, showEmail: viewer == user.id || user.values["emailVisibility"] == .bool(true))
     }
 
     /// A pragmatic email check: one `@`, a non-empty local part, a dotted domain, no spaces.

@@ -27,6 +27,8 @@ final class SimulatedNode {
     /// Pulls (our vector sent) still streaming back, by peer, with the monotonic time they
     /// started (as `ClusterNode.pulls`).
     var pulls: [String: UInt64] = [:]
+    /// As the shell's: peers streaming a state transfer to this node, with their last batch's time.
+    var transferring: [String: UInt64] = [:]
     /// State transfers being received, and the number of the next one sent (as the shell's).
     var transfers = StateTransferAssembly()
     var nextSnapshotID: UInt64 = 1
@@ -153,6 +155,7 @@ final class SimulatedNode {
         replication = ReplicationMachine(myself: name, configuration: replicationConfiguration)
         memberIDs = [:]
         pulls = [:]
+        transferring = [:]
         transfers = StateTransferAssembly()
         // Transfer numbers are new in every life (a receiver may still hold an unfinished one).
         nextSnapshotID = UInt64(epoch + 1) << 32

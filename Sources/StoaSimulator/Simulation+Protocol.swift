@@ -61,8 +61,10 @@ extension Simulation {
             case .antiEntropy(let peer):
                 // As the shell: one pull at a time (a pull older than the window no longer counts).
                 let started = node.now
-                node.pulls = node.pulls.filter { started - $0.value < node.replicationConfiguration.pullWindowMillis }
-                guard node.pulls.keys.allSatisfy({ $0 == peer }) else { continue }
+                let window = node.replicationConfiguration.pullWindowMillis
+                node.pulls = node.pulls.filter { started - $0.value < window }
+                node.transferring = node.transferring.filter { started - $0.value < window }
+                guard node.pulls.keys.allSatisfy({ $0 == peer }), node.transferring[peer] == nil else { continue }
                 node.pulls[peer] = started
                 send(.vector(from: node.name, node.database.versionVector()), from: node, toPeer: peer)
             case .compact:
@@ -157,7 +159,12 @@ extension Simulation {
             await sendMissing(from: node, to: peer, theirVector: vector)
         case (.stream, .snapshot(let peer, let batch)):
             // As the shell: the transfer is a pull still streaming.
-            if !batch.isLast { node.pulls[peer] = node.now }
+            if batch.isLast {
+                node.transferring[peer] = nil
+            } else {
+                node.pulls[peer] = node.now
+                node.transferring[peer] = node.now
+            }
             do {
                 let result = try await node.database.apply(snapshot: batch.records)
                 node.counters.applied += result.applied.count

@@ -6,7 +6,8 @@
 /// ## Accepted syntax
 /// - Operands: a whitelisted field name (see ``FilterFieldSet``), a string in single or
 ///   double quotes (a backslash before the quote character escapes it; every other
-///   backslash is kept literally, as in PocketBase), a number (`42`, `-3`, `0.5`,
+///   backslash is kept literally, as in PocketBase; U+0000 is refused, since SQLite's C
+///   interface would cut the bound text there), a number (`42`, `-3`, `0.5`,
 ///   `-12.75`), `true`, `false`, `null` (keywords are case-insensitive).
 /// - Comparison operators: `=`, `!=`, `>`, `>=`, `<`, `<=`, `~` (LIKE / contains), `!~` (NOT LIKE).
 ///   Either side may be a field or a literal; two fields may be compared.
@@ -21,20 +22,24 @@
 ///   than ``maximumDepth`` levels (checked before recursing, so hostile input cannot
 ///   overflow the stack).
 ///
-/// ## Semantics (mirroring PocketBase)
-/// - `null` and `""` both mean "empty": `author = null` matches rows whose `author` is `''`
-///   or NULL, and `author != null` the others. For `.json` fields, `'[]'` and `'null'` also count as empty.
+/// ## Semantics (mirroring PocketBase's `tools/search/filter.go`)
+/// - `null` and `""` both mean "empty" for `=` and `!=`: `author = null` matches rows whose
+///   `author` is `''` or NULL, and `author != null` the others. For `.json` fields, `'[]'` and
+///   `'null'` also count as empty.
 /// - `!=` is null-safe (`IS NOT`), so a NULL column is "not equal" to any non-empty value.
-/// - `>`, `>=`, `<`, `<=` compare directly; a `null` literal becomes `''` when the other side
-///   is a `.text`, `.date` or `.json` field, and SQL NULL otherwise (which matches nothing).
-/// - `~` / `!~` use SQLite `LIKE` (ASCII case-insensitive by default). If the right-hand string
-///   contains no `%`, it is wrapped as `%value%` (contains); otherwise it is used as the pattern
-///   verbatim. Nothing is escaped, so `_` stays a single-character wildcard. A field on the right
-///   is wrapped as `('%' || "col" || '%')`. On a `.json` field, LIKE runs over the raw JSON text,
-///   so `tags ~ "stoic"` also matches `["stoicism"]`.
-/// - A string compared to a `.date` field in RFC 3339 shape (`2026-11-24T18:04:01.858Z`) is
-///   normalised to the stored form (`2026-11-24 18:04:01.858Z`); a string `"true"`/`"false"`/
-///   `"1"`/`"0"` compared to a `.bool` field becomes integer 1/0.
+/// - `>`, `>=`, `<`, `<=` compare directly; a `null` literal is SQL NULL there (as PocketBase's
+///   `NULL` identifier), so `author > null` matches nothing.
+/// - Numbers are bound as doubles (PocketBase binds a Go `float64`), so against a text column
+///   `content = 5` compares with the text `'5.0'`, as PocketBase does.
+/// - Strings are compared as written: a date written with `T` is not rewritten to the stored
+///   form (PocketBase compares the raw string too).
+/// - `~` / `!~` use SQLite `LIKE ... ESCAPE '\'` (ASCII case-insensitive by default), as
+///   PocketBase: a right-hand value without an unescaped `%` has its unescaped `\`, `%` and `_`
+///   escaped and is wrapped as `%value%` (contains); one with an unescaped `%` is used as the
+///   pattern as written, where `\` still escapes the next character. A field on the right
+///   is wrapped as `('%' || "col" || '%')`; `null` on either side matches nothing. On a `.json`
+///   field, LIKE runs over the raw JSON text, so `tags ~ "stoic"` also matches `["stoicism"]`.
+/// - A string `"true"`/`"false"`/`"1"`/`"0"` compared to a `.bool` field becomes integer 1/0.
 ///
 /// ## SQL
 /// ``sql()`` never interpolates client values: literals are bound to `?` placeholders, in
@@ -138,8 +143,9 @@ extension RecordFilter {
             case .equal, .notEqual:
                 return renderEquality(left, right, negated: op == .notEqual, into: &arguments)
             case .greater, .greaterOrEqual, .less, .lessOrEqual:
-                let l = renderValue(left, context: right, into: &arguments)
-                let r = renderValue(right, context: left, into: &arguments)
+                // `null` is SQL NULL here (PocketBase's `NULL` identifier): nothing compares.
+                let l = left == .null ? "NULL" : renderValue(left, context: right, into: &arguments)
+                let r = right == .null ? "NULL" : renderValue(right, context: left, into: &arguments)
                 return "\(l) \(op.rawValue) \(r)"
             case .like, .notLike:
                 return renderLike(left, right, negated: op == .notLike, into: &arguments)
@@ -175,7 +181,8 @@ extension RecordFilter {
         return "\(column) \(negated ? "!=" : "=") ''"
     }
 
-    /// `~` / `!~`: LIKE with contains-wrapping of a `%`-free right-hand string.
+    /// `~` / `!~`: LIKE with `\` as the escape character, and contains-wrapping of a right-hand
+    /// value without an unescaped `%` (PocketBase's `wrapLikeParams`).
     private static func renderLike(
         _ left: Operand, _ right: Operand, negated: Bool, into arguments: inout [SQLValue]
     ) -> String {
@@ -187,26 +194,57 @@ extension RecordFilter {
             l = "?"
         }
         let r: String
-        if case .field(let field) = right {
+        switch right {
+        case .field(let field):
             r = "('%' || \(field.quotedColumn) || '%')"
-        } else {
-            let pattern = right.likeText
-            if pattern.contains("%") {
-                // The client wrote its own wildcards: used as given.
-                arguments.append(.text(pattern))
-                r = "?"
-            } else {
-                // Auto-wrapped as PocketBase does: `\`, `%` and `_` match themselves.
-                var escaped = ""
-                for character in pattern {
-                    if character == "\\" || character == "%" || character == "_" { escaped.append("\\") }
-                    escaped.append(character)
-                }
-                arguments.append(.text("%" + escaped + "%"))
-                r = "? ESCAPE '\\'"
-            }
+        case .null:
+            arguments.append(.null)
+            r = "?"
+        default:
+            arguments.append(.text(likePattern(right.likeText)))
+            r = "?"
         }
-        return "\(l) \(negated ? "NOT LIKE" : "LIKE") \(r)"
+        return "\(l) \(negated ? "NOT LIKE" : "LIKE") \(r) ESCAPE '\\'"
+    }
+
+    /// PocketBase's `wrapLikeParams`: a value with an unescaped `%` is the pattern as written;
+    /// any other gets its unescaped `\`, `%` and `_` escaped and is wrapped in `%`.
+    static func likePattern(_ value: String) -> String {
+        let scalars = Array(value.unicodeScalars)
+        if containsUnescaped(scalars, "%") { return value }
+        return "%" + escapeUnescaped(scalars, ["\\", "%", "_"]) + "%"
+    }
+
+    /// PocketBase's `containsUnescapedChar`: `character` occurs not preceded by a `\` (a `\\`
+    /// pair escapes nothing after it).
+    static func containsUnescaped(_ scalars: [Unicode.Scalar], _ character: Unicode.Scalar) -> Bool {
+        var previous: Unicode.Scalar?
+        for scalar in scalars {
+            if scalar == character && previous != "\\" { return true }
+            previous = scalar == "\\" && previous == "\\" ? nil : scalar
+        }
+        return false
+    }
+
+    /// PocketBase's `escapeUnescapedChars`, scalar for scalar: walking from the end, a `\` is
+    /// put before each of `characters` not already preceded by one.
+    static func escapeUnescaped(_ scalars: [Unicode.Scalar], _ characters: Set<Unicode.Scalar>) -> String {
+        var result: [Unicode.Scalar] = []
+        result.reserveCapacity(scalars.count + 2)
+        var match = false
+        for index in stride(from: scalars.count - 1, through: 0, by: -1) {
+            if match {
+                if scalars[index] != "\\" { result.append("\\") }
+                match = false
+            } else {
+                match = characters.contains(scalars[index])
+            }
+            result.append(scalars[index])
+            if index == 0 && match { result.append("\\") }
+        }
+        var view = String.UnicodeScalarView()
+        view.append(contentsOf: result.reversed())
+        return String(view)
     }
 
     /// A column reference or a bound placeholder for `operand`, interpreting literals
@@ -257,44 +295,33 @@ extension RecordFilter.Operand {
                 case "false", "0": return .bool(false)
                 default: return .text(text)
                 }
-            case .date?:
-                return .text(Self.normalizedDate(text))
             default:
                 return .text(text)
             }
         }
     }
 
-    /// The value to bind on the left of LIKE.
+    /// The value to bind on the left of LIKE (`null` is SQL NULL: it matches nothing).
     var likeValue: SQLValue {
         switch self {
-        case .null: return .text("")
+        case .null: return .null
         default: return boundValue(against: nil)
         }
     }
 
-    /// The text of a right-hand LIKE pattern before contains-wrapping.
+    /// The text of a right-hand LIKE value before contains-wrapping: a number as Go's
+    /// `cast.ToString(float64)` writes it (`5.0` is `5`), as PocketBase binds it.
     var likeText: String {
         switch self {
         case .field(let field): return field.column  // Not reached: fields are wrapped in SQL.
-        case .null: return ""
+        case .null: return ""  // Not reached: null is bound as NULL.
         case .bool(let value): return value ? "1" : "0"
-        case .number(_, let literal): return literal
+        case .number(let value, let literal):
+            guard case .real(let double) = value else { return literal }
+            if double == double.rounded(), abs(double) < 1e15 { return String(Int64(double)) }
+            return String(double)
         case .text(let text): return text
         }
-    }
-
-    /// `YYYY-MM-DDThh…` → `YYYY-MM-DD hh…` (the stored date-time form); other text unchanged.
-    static func normalizedDate(_ text: String) -> String {
-        var scalars = Array(text.unicodeScalars)
-        guard scalars.count > 10, scalars[10] == "T" || scalars[10] == "t" else { return text }
-        let digitPositions = [0, 1, 2, 3, 5, 6, 8, 9]
-        guard digitPositions.allSatisfy({ ("0"..."9").contains(scalars[$0]) }),
-              scalars[4] == "-", scalars[7] == "-" else { return text }
-        scalars[10] = " "
-        var view = String.UnicodeScalarView()
-        view.append(contentsOf: scalars)
-        return String(view)
     }
 }
 
@@ -412,6 +439,8 @@ extension RecordFilter {
                 if c == "\\" && peek(1) == quote {
                     text.append(quote)
                     index += 2
+                } else if c == "\0" {
+                    throw FilterError.at("the NUL character (U+0000) is not allowed in a string", index)
                 } else if c == quote {
                     index += 1
                     return Token(kind: .text(String(text)), position: start)
@@ -644,10 +673,8 @@ extension RecordFilter {
             return .field(field)
         }
 
+        /// A number literal, bound as a double as PocketBase binds it (`cast.ToFloat64`).
         private func number(_ literal: String, at position: Int) throws(FilterError) -> Operand {
-            if !literal.contains("."), let value = Int64(literal) {
-                return .number(.integer(value), literal: literal)
-            }
             if let value = Double(literal), value.isFinite {
                 return .number(.real(value), literal: literal)
             }

@@ -144,12 +144,14 @@ extension StoaDatabase {
 extension StoaDatabase {
     /// Commits one local write: issues a stamp, builds the delta over the current state, merges
     /// it, materializes the record and appends the change, all in the caller's transaction.
+    /// `filedUnder`: the owner the record's visible lineage is filed under (``loadVisible(_:collection:id:)``),
+    /// nil for a record with no state yet.
     @discardableResult
     func commitLocal(
         _ db: Database, schema: CollectionSchema, id: String,
-        current: RecordState, makeDelta: (RecordState, Stamp) -> RecordState
+        current: RecordState, filedUnder: String?, makeDelta: (RecordState, Stamp) -> RecordState
     ) throws -> RecordState {
-        try commitDelta(db, schema: schema, id: id, current: current, delta: makeDelta(current, nextStamp()))
+        try commitDelta(db, schema: schema, id: id, current: current, filedUnder: filedUnder, delta: makeDelta(current, nextStamp()))
     }
 
     /// Merges `delta` into a record's `current` state as a write this node originates: saves and
@@ -162,16 +164,21 @@ extension StoaDatabase {
     /// in and covers its number (and what it covered), and the earlier one leaves the log
     /// (``Change/covers``).
     @discardableResult
-    func commitDelta(_ db: Database, schema: CollectionSchema, id: String, current: RecordState, delta: RecordState) throws -> RecordState {
+    func commitDelta(
+        _ db: Database, schema: CollectionSchema, id: String, current: RecordState, filedUnder: String?, delta: RecordState
+    ) throws -> RecordState {
         let merged = current.merged(delta)
-        let owner = schema.owner(of: merged, id: id)
+        // A local write goes to the visible lineage, filed under its owner (which its state may
+        // not name yet: an edit or delete can arrive before the create); a create, to the owner
+        // it names. Taking the owner from the merged state instead would re-file a lineage whose
+        // create has not arrived under "" on this node only.
+        let owner = filedUnder ?? schema.owner(of: merged, id: id)
         try saveState(db, collection: schema.name, id: id, state: merged, owner: owner)
         try materialize(db, schema: schema, id: id, state: merged)
         // Numbers stay dense: after the newest change of ours in the log (this transaction's
         // included), or after the compacted prefix when the log holds none.
         let logged = try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(seq) FROM changes WHERE origin = ?"), arguments: [origin]).map { UInt64($0) } ?? 0
         let seq = max(logged, floorVector().entries[origin]?.contiguous ?? 0) + 1
-        // A local write goes to the visible lineage: the owner's (a create: the new owner's).
         var change = Change(origin: origin, seq: seq, collection: schema.name, recordID: id, delta: delta, owner: owner)
         if let previous = try loggedChange(db, origin: origin, collection: schema.name, recordID: id, owner: owner) {
             change.delta = previous.delta.merged(delta)
@@ -187,7 +194,10 @@ extension StoaDatabase {
     /// The newest change of `origin` to a record's lineage `owner` the log holds, or nil.
     func loggedChange(_ db: Database, origin: String, collection: String, recordID: String, owner: String) throws -> Change? {
         guard let row = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT seq, delta, covers FROM changes WHERE collection = ? AND record_id = ? AND origin = ? AND owner = ? ORDER BY seq DESC LIMIT 1"),
+            // INDEXED BY: left to itself SQLite walked the primary key (origin, seq) backwards
+            // through every change of the origin (ORDER BY seq), a scan per local write that cut
+            // creates from 4,100 to 1,000 per second.
+            db.cachedStatement(sql: "SELECT seq, delta, covers FROM changes INDEXED BY changes_record WHERE collection = ? AND record_id = ? AND origin = ? AND owner = ? ORDER BY seq DESC LIMIT 1"),
             arguments: [collection, recordID, origin, owner]
         ) else { return nil }
         let seq = UInt64(row[0] as Int64)
@@ -257,7 +267,7 @@ extension StoaDatabase {
                     throw StoreError.notUnique(field: name)
                 }
             }
-            try self.commitLocal(db, schema: schema, id: id, current: RecordState()) { current, stamp in
+            try self.commitLocal(db, schema: schema, id: id, current: RecordState(), filedUnder: nil) { current, stamp in
                 var values = fields
                 values["created"] = .string(PocketBaseDate.format(millis: stamp.hlc.millis))
                 return .createDelta(fields: values, tags: tags, stamp: stamp, over: current)
@@ -277,7 +287,7 @@ extension StoaDatabase {
     ) async throws -> StoredRecord {
         try await batcher.write { db in
             guard let existing = try self.fetchRecord(db, schema: schema, id: id), Self.owns(owner, existing, schema),
-                  let current = try self.loadState(db, collection: schema.name, id: id)
+                  let (current, filed) = try self.loadVisible(db, collection: schema.name, id: id)
             else { throw StoreError.notFound }
             for name in unique {
                 let value = Self.columnText(fields[name])
@@ -287,7 +297,7 @@ extension StoaDatabase {
                     throw StoreError.notUnique(field: name)
                 }
             }
-            try self.commitLocal(db, schema: schema, id: id, current: current) { current, stamp in
+            try self.commitLocal(db, schema: schema, id: id, current: current, filedUnder: filed) { current, stamp in
                 .updateDelta(fields: fields, tagEdit: tags, stamp: stamp, over: current)
             }
             guard let record = try self.fetchRecord(db, schema: schema, id: id) else { throw StoreError.notFound }
@@ -303,9 +313,9 @@ extension StoaDatabase {
     public func delete(_ schema: CollectionSchema, id: String, owner: String?) async throws -> StoredRecord {
         try await batcher.write { db in
             guard let existing = try self.fetchRecord(db, schema: schema, id: id), Self.owns(owner, existing, schema),
-                  let current = try self.loadState(db, collection: schema.name, id: id)
+                  let (current, filed) = try self.loadVisible(db, collection: schema.name, id: id)
             else { throw StoreError.notFound }
-            try self.commitLocal(db, schema: schema, id: id, current: current) { current, stamp in
+            try self.commitLocal(db, schema: schema, id: id, current: current, filedUnder: filed) { current, stamp in
                 .deleteDelta(stamp: stamp, over: current)
             }
             return existing
@@ -318,10 +328,10 @@ extension StoaDatabase {
     /// - Throws: ``StoreError/notFound`` when no deleted record with that id belongs to the owner.
     public func restore(_ schema: CollectionSchema, id: String, owner: String?) async throws -> StoredRecord {
         try await batcher.write { db in
-            guard let current = try self.loadState(db, collection: schema.name, id: id), !current.isLive,
+            guard let (current, filed) = try self.loadVisible(db, collection: schema.name, id: id), !current.isLive,
                   owner == nil || Self.columnText(current[schema.ownerField] ?? (schema.ownerField == "id" ? .string(id) : nil)) == owner
             else { throw StoreError.notFound }
-            try self.commitLocal(db, schema: schema, id: id, current: current) { current, stamp in
+            try self.commitLocal(db, schema: schema, id: id, current: current, filedUnder: filed) { current, stamp in
                 .restoreDelta(stamp: stamp, over: current)
             }
             guard let record = try self.fetchRecord(db, schema: schema, id: id) else { throw StoreError.notFound }

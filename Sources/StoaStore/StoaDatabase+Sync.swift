@@ -144,7 +144,8 @@ extension StoaDatabase {
                     final[edit.id] = base
                     continue
                 }
-                final[edit.id] = try self.commitDelta(db, schema: schema, id: edit.id, current: base, delta: delta)
+                // A record this user may edit is filed under them (checked above, or created now).
+                final[edit.id] = try self.commitDelta(db, schema: schema, id: edit.id, current: base, filedUnder: owner, delta: delta)
                 result.applied += 1
             }
             for id in touched {

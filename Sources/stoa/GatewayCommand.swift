@@ -5,6 +5,7 @@ import Metrics
 import Prometheus
 import StoaGateway
 import StoaGossip
+import StoaNode
 
 /// `stoa gateway`: the front node. It joins the cluster's membership (holding no data), routes
 /// each request to a live node, rate-limits, caches reads per user and fails over.
@@ -138,7 +139,7 @@ struct GatewayCommand: AsyncParsableCommand {
             throw ValidationError("--gossip must be a concrete address: it is announced to the nodes")
         }
 
-        let key = try clusterKeyOptions.resolve(for: "the gateway")
+        let keyring = try clusterKeyOptions.keyring(for: "the gateway")
 
         var secret = tokenSecret
         if secret == nil, let tokenSecretFile { secret = try ClusterKeyOptions.firstLine(ofFile: tokenSecretFile, option: "--token-secret-file") }
@@ -165,7 +166,7 @@ struct GatewayCommand: AsyncParsableCommand {
         let limits = GatewayServerLimits(idleTimeout: .seconds(idleTimeout), headTimeout: .seconds(headTimeout), maxConnections: maxConnections)
         let configuration = GatewayConfiguration(
             httpHost: http.host, httpPort: http.port, adminHost: admin.host, adminPort: admin.port,
-            membership: .init(name: name, gossipHost: gossipAddress.host, gossipPort: gossipAddress.port, join: seeds, clusterKey: key, httpURL: "\(scheme)://\(http)"),
+            membership: .init(name: name, gossipHost: gossipAddress.host, gossipPort: gossipAddress.port, join: seeds, keyring: keyring, httpURL: "\(scheme)://\(http)"),
             tokenSecret: secret, policies: policies, trustedProxies: proxies, maxLimiterKeys: maxLimiterKeys,
             cacheBytes: cacheBytes ?? file?.gateway?.cacheBytes ?? (64 << 20), cacheTTLNanos: cacheTtlMs * 1_000_000,
             cacheStaleNanos: cacheStaleSeconds * 1_000_000_000, tlsCertificatePath: tlsCert, tlsKeyPath: tlsKey, limits: limits,
@@ -175,7 +176,14 @@ struct GatewayCommand: AsyncParsableCommand {
         logger.info("gateway serving \(scheme)://\(http), admin pages on http://\(admin), joining \(seeds.map(\.description).joined(separator: ","))",
                     metadata: ["policies": "\(policies.map(\.name))", "cacheBytes": "\(configuration.cacheBytes)", "tokens": "\(secret != nil)",
                                "maxConnections": "\(maxConnections)", "fileDescriptors": "\(files.map(String.init) ?? "?")"])
-        try await gateway.run()
+        let keyOptions = clusterKeyOptions
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await gateway.run() }
+            // SIGHUP: read the cluster key file again (key rotation without a restart).
+            group.addTask { await keyOptions.reloadOnHangup(keyring, logger: logger) }
+            try await group.next()
+            group.cancelAll()
+        }
         logger.info("gateway stopped")
     }
 }

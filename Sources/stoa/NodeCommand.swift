@@ -268,6 +268,7 @@ struct NodeCommand: AsyncParsableCommand {
             logger.warning("the file descriptor limit (\(files)) is below --max-connections (\(maxConnections)) plus the gossip connections and 256 for the database and peers; new connections will fail first (accepting pauses a second after each failure)")
         }
         var cluster: ClusterNode?
+        var keyring: ClusterKeyring?
         if let gossip {
             var swim = SWIMConfiguration()
             swim.probeIntervalMillis = probeIntervalMs
@@ -280,9 +281,10 @@ struct NodeCommand: AsyncParsableCommand {
             replication.deadMemberHorizonMillis = UInt64(deadHorizonHours * 3_600_000)
             let clusterConfiguration = ClusterConfiguration(
                 gossipHost: gossip.host, gossipPort: gossip.port, join: try joinAddresses(),
-                clusterKey: try key.resolve(for: "a cluster node"), httpURL: "http://\(http)", swim: swim, replication: replication,
+                keyring: try key.keyring(for: "a cluster node"), httpURL: "http://\(http)", swim: swim, replication: replication,
                 streamLimits: streamLimits
             )
+            keyring = clusterConfiguration.keyring
             cluster = ClusterNode(configuration: clusterConfiguration, database: database, logger: Logger(label: "stoa.cluster.\(name)"))
         }
         let app = try await buildApplication(configuration: configuration, database: database, cluster: cluster, registry: registry, logger: logger)
@@ -291,6 +293,7 @@ struct NodeCommand: AsyncParsableCommand {
         try "\(getpid())\n".write(toFile: pidFile, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: pidFile) }
         let member = cluster
+        let keyOptions = key
         let services = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await services.run() }
@@ -301,6 +304,10 @@ struct NodeCommand: AsyncParsableCommand {
                     await services.triggerGracefulShutdown()
                     return
                 }
+            }
+            if let keyring {
+                // SIGHUP: read the cluster key file again (key rotation without a restart).
+                group.addTask { await keyOptions.reloadOnHangup(keyring, logger: logger) }
             }
             try await group.next()
             group.cancelAll()

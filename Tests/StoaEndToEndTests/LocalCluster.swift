@@ -25,9 +25,9 @@ final class LocalCluster: @unchecked Sendable {
     @discardableResult
     /// With `sameHTTPPort`, a restart also keeps the HTTP port (as a deployed node does).
     /// `dataDirectory` replaces the node's usual folder (a restored backup); `extraArguments` go
-    /// to `stoa node`.
+    /// to `stoa node` (with `clusterKey` nil, they give the keys, e.g. `--cluster-key-file`).
     func startNode(
-        _ name: String, join: [Int], clusterKey: String = "e2e-cluster-key", sameHTTPPort: Bool = false,
+        _ name: String, join: [Int], clusterKey: String? = "e2e-cluster-key", sameHTTPPort: Bool = false,
         dataDirectory: URL? = nil, extraArguments: [String] = []
     ) throws -> NodeProcess {
         let previousPort = lock.withLock { nodes[name]?.gossipPort ?? 0 }

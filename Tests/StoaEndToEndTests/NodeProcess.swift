@@ -25,12 +25,13 @@ final class NodeProcess: @unchecked Sendable {
         return directory.appendingPathComponent("stoa")
     }
 
-    /// A cluster member: gossip on a free loopback port, joining `join` (gossip ports).
+    /// A cluster member: gossip on a free loopback port, joining `join` (gossip ports); with
+    /// `clusterKey` nil the keys come in `extraArguments`.
     convenience init(
-        name: String, dataDirectory: URL, clusterKey: String = "e2e-cluster-key", join: [Int], gossipPort: Int = 0, httpPort: Int = 0,
+        name: String, dataDirectory: URL, clusterKey: String? = "e2e-cluster-key", join: [Int], gossipPort: Int = 0, httpPort: Int = 0,
         extraArguments: [String] = []
     ) {
-        var arguments = ["--gossip", "127.0.0.1:\(gossipPort)", "--cluster-key", clusterKey] + extraArguments
+        var arguments = ["--gossip", "127.0.0.1:\(gossipPort)"] + (clusterKey.map { ["--cluster-key", $0] } ?? []) + extraArguments
         if !join.isEmpty { arguments += ["--join", join.map { "127.0.0.1:\($0)" }.joined(separator: ",")] }
         self.init(name: name, dataDirectory: dataDirectory, extraArguments: arguments, httpPort: httpPort)
     }

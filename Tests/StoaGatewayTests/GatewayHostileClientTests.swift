@@ -46,8 +46,10 @@ struct GatewayHostileClientTests {
             let clock = ContinuousClock()
             // The four cases run side by side, each longer than the idle timeout.
             async let silentClosedAfter: Duration? = {
-                let silent = try await RawConnection.open(port: port)
+                // The clock starts before the connect: the server's timer starts at its accept,
+                // which a loaded machine can run well before `open` returns here (1.86 s seen).
                 let start = clock.now
+                let silent = try await RawConnection.open(port: port)
                 let closed = await silent.waitForClose(timeout: .seconds(15))
                 return closed && silent.text.isEmpty ? clock.now - start : nil
             }()

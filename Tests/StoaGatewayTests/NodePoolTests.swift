@@ -41,6 +41,36 @@ struct NodePoolTests {
         #expect(pool.acquire(excluding: ["n2"], now: 8)?.name == "n1")
     }
 
+    @Test("the status row shows membership state and its age, passive failures, and the last active check only when one was made")
+    func statusSnapshot() throws {
+        let second: UInt64 = 1_000_000_000
+        let pool = NodePool()
+        pool.update(name: "n1", url: "http://n1", membership: .alive, now: 10 * second)
+        pool.healthChecked(name: "n1", url: "http://n1", healthy: true, now: 11 * second)
+        pool.update(name: "n1", url: "http://n1", membership: .alive, now: 40 * second)  // unchanged: age kept
+        var row = try #require(pool.snapshot(now: 76 * second).first)
+        #expect(row.state == "alive" && row.membershipSecondsAgo == 66)
+        #expect(row.lastActiveCheckSecondsAgo == 65 && row.lastActiveCheckPassed == true)
+        #expect(row.passiveFailures == 0 && row.lastPassiveFailureSecondsAgo == nil)
+
+        let lease = try #require(pool.acquire(now: 80 * second))
+        pool.release(lease, outcome: .connectionFailed, now: 81 * second)
+        pool.update(name: "n1", url: "http://n1", membership: .suspect, now: 82 * second)
+        pool.healthChecked(name: "n1", url: "http://n1", healthy: false, now: 83 * second)
+        row = try #require(pool.snapshot(now: 84 * second).first)
+        #expect(row.state == "suspect" && row.ejected && row.membership == "suspect" && row.membershipSecondsAgo == 2)
+        #expect(row.passiveFailures == 1 && row.lastPassiveFailureSecondsAgo == 3)
+        #expect(row.lastActiveCheckSecondsAgo == 1 && row.lastActiveCheckPassed == false)
+
+        // A node never ejected was never actively checked: no check is shown, not a stale age.
+        let fresh = Self.admitted(["n2"])
+        let other = NodePool()
+        other.update(name: "n3", url: "http://n3", membership: .alive, now: 5 * second)
+        #expect(try #require(other.snapshot(now: 6 * second).first).lastActiveCheckSecondsAgo == nil)
+        #expect(try #require(fresh.snapshot(now: 0).first).membershipSecondsAgo == nil, "no time given, none shown")
+        #expect(GatewayDashboardPage.html.contains("passive failures") && !GatewayDashboardPage.html.contains("last check (s ago)"))
+    }
+
     @Test("a check of a node's old URL does not re-admit its new address")
     func staleCheckIgnored() {
         let pool = Self.admitted(["n1"])

@@ -23,7 +23,7 @@ struct GossipNode {
     ) async throws -> GossipNode {
         let database = try StoaDatabase.inMemory(nodeName: name)
         let configuration = ClusterConfiguration(
-            gossipHost: "127.0.0.1", gossipPort: 0, join: join.map { MemberAddress(host: "127.0.0.1", port: $0) }, clusterKey: key,
+            gossipHost: "127.0.0.1", gossipPort: 0, join: join.map { MemberAddress(host: "127.0.0.1", port: $0) }, keyring: ClusterKeyring(keys: [key]),
             httpURL: "http://127.0.0.1:1", streamLimits: limits, maxDatagramBytes: maxDatagramBytes
         )
         var logger = Logger(label: "test.\(name)")
@@ -91,9 +91,9 @@ final class RawGossipConnection: Sendable {
     /// Sends a frame: its 4-byte length, then `payload`.
     func sendFrame(_ payload: [UInt8]) async throws { try await send(Self.length(payload.count) + payload) }
 
-    /// Sends a sealed hello, as a peer opens a connection.
-    func sendHello(from name: String = "peer", key: String = GossipNode.key) async throws {
-        try await sendFrame(FrameSealer(clusterKey: key).seal(WireCodec.encode(.hello(from: name))))
+    /// Sends a hello sealed for the node named `destination`, as a peer opens a connection.
+    func sendHello(from name: String = "peer", to destination: String, key: String = GossipNode.key) async throws {
+        try await sendFrame(FrameSealer(clusterKey: key).seal(WireCodec.encode(.hello(from: name)), to: destination, on: .stream))
     }
 
     static func length(_ count: Int) -> [UInt8] { withUnsafeBytes(of: UInt32(count).bigEndian, Array.init) }

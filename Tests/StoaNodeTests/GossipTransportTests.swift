@@ -78,12 +78,12 @@ struct GossipTransportTests {
             }()
             async let idle: Duration? = {
                 let connection = try await RawGossipConnection.open(port: n1.port)
-                try await connection.sendHello()
+                try await connection.sendHello(to: "n1")
                 return await connection.waitForClose(timeout: .seconds(10))
             }()
             async let trickled: Duration? = {
                 let connection = try await RawGossipConnection.open(port: n1.port)
-                try await connection.sendHello()
+                try await connection.sendHello(to: "n1")
                 try await connection.send(RawGossipConnection.length(1000))
                 let start = ContinuousClock.now
                 // A byte every 50 ms: never idle, never done.
@@ -116,7 +116,7 @@ struct GossipTransportTests {
         do {
             for _ in 0..<4 {
                 let connection = try await RawGossipConnection.open(port: n1.port)
-                try await connection.sendHello()
+                try await connection.sendHello(to: "n1")
                 try await connection.send(RawGossipConnection.length(8 << 20) + [UInt8](repeating: 3, count: 128 << 10))
                 connections.append(connection)
             }

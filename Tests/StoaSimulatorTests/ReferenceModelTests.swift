@@ -14,7 +14,7 @@ struct ReferenceModelTests {
             write: AcknowledgedWrite(origin: stamp.node, seq: seq, kind: kind, recordID: "aaaaaaaaaaaaaaa", atMillis: 0,
                                      requestedFields: [:], requestedTags: nil, requestedTagEdit: nil,
                                      change: Change(origin: stamp.node, seq: seq, collection: "quotes", recordID: "aaaaaaaaaaaaaaa", delta: RecordState(touched: stamp))),
-            stamp: stamp, owner: stamp.node, fields: fields, length: length, tagAdds: adds, tagRemoves: removes
+            stamp: stamp, owner: "user00000000001", fields: fields, length: length, tagAdds: adds, tagRemoves: removes
         )
     }
 

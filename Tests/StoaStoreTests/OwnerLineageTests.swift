@@ -57,6 +57,35 @@ struct OwnerLineageTests {
         #expect(try await n1.record(.quotes, id: id, owner: nil)?.text("notes") == "mine")
     }
 
+    @Test("a local write to a record whose create has not arrived stays in the lineage it is filed under")
+    func writeBeforeCreate() async throws {
+        // history-compaction seed 43: n2 held only a delete of alice's quote (filed under alice,
+        // its state naming no owner yet) and restored it; taking the owner from the state filed
+        // the restore, and the lineage, under "" on n2 alone, and the digests never met.
+        let n1 = try node("n1")
+        let n2 = try node("n2")
+        let n3 = try node("n3")
+        _ = try await n1.create(.quotes, id: id, fields: ["content": .string("alice's"), "userId": .string(alice)])
+        _ = try await n3.apply(remote: n1.changes(notIn: VersionVector(), limit: .max))
+        clock.advance(10)
+        try await n3.delete(.quotes, id: id, owner: nil)
+        let delete = try await n3.changes(notIn: n1.versionVector(), limit: .max)
+        #expect(delete.count == 1 && delete.first?.owner == alice && delete.first?.delta.establishedAt == nil)
+        _ = try await n2.apply(remote: delete)
+        clock.advance(10)
+        _ = try await n2.restore(.quotes, id: id, owner: nil)
+        let restore = try await n2.changes(notIn: n1.versionVector(), limit: .max).filter { $0.origin == "n2" }
+        #expect(restore.map(\.owner) == [alice], "the restore is alice's lineage's")
+        _ = try await exchange(n1, n2)
+        _ = try await exchange(n2, n3)
+        _ = try await exchange(n1, n3)
+        #expect(Set([try await n1.digest(), try await n2.digest(), try await n3.digest()]).count == 1)
+        for replica in [n1, n2, n3] {
+            #expect(try await replica.rivalCount() == 0)
+            #expect(try await replica.record(.quotes, id: id, owner: alice)?.text("content") == "alice's")
+        }
+    }
+
     @Test("a device sync by the losing user reports the record as deleted, not someone else's data")
     func rivalDeviceSync() async throws {
         let n1 = try node("n1")

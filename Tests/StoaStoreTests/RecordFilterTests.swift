@@ -83,16 +83,14 @@ struct RecordFilterOperandTests {
         #expect(try translate("content = \"\u{301}x\"").arguments == [.text("\u{301}x")])
     }
 
-    @Test func numbers() throws {
-        #expect(try translate("likes = 42").arguments == [.integer(42)])
-        #expect(try translate("likes = -7").arguments == [.integer(-7)])
-        #expect(try translate("likes = 0").arguments == [.integer(0)])
+    @Test("numbers are bound as doubles, as PocketBase binds a Go float64")
+    func numbers() throws {
+        #expect(try translate("likes = 42").arguments == [.real(42)])
+        #expect(try translate("likes = -7").arguments == [.real(-7)])
+        #expect(try translate("likes = 0").arguments == [.real(0)])
         #expect(try translate("likes = 2.5").arguments == [.real(2.5)])
         #expect(try translate("likes = -0.25").arguments == [.real(-0.25)])
-        #expect(try translate("likes>-1").arguments == [.integer(-1)])
-        #expect(try translate("likes = 9223372036854775807").arguments == [.integer(Int64.max)])
-        #expect(try translate("likes = -9223372036854775808").arguments == [.integer(Int64.min)])
-        // Beyond Int64: falls back to a real.
+        #expect(try translate("likes>-1").arguments == [.real(-1)])
         #expect(try translate("likes = 9223372036854775808").arguments == [.real(9223372036854775808)])
     }
 
@@ -130,7 +128,7 @@ struct RecordFilterOperandTests {
     @Test func literalAgainstLiteral() throws {
         let (sql, arguments) = try translate("1 = 1")
         #expect(sql == "? = ?")
-        #expect(arguments == [.integer(1), .integer(1)])
+        #expect(arguments == [.real(1), .real(1)])
         #expect(try translate("'a' != 'b'").sql == "? IS NOT ?")
         #expect(try translate("null = ''").arguments == [.text(""), .text("")])
     }
@@ -141,14 +139,18 @@ struct RecordFilterOperandTests {
         #expect(try translate("weird = 'x'").sql == #""we""ird" = ?"#)
     }
 
-    @Test func dateLiteralsAreNormalized() throws {
+    @Test("date strings are compared as written, as PocketBase compares them")
+    func dateLiteralsAreRaw() throws {
         #expect(try translate(#"created > "2026-11-24T18:04:01.858Z""#).arguments
-                == [.text("2026-11-24 18:04:01.858Z")])
+                == [.text("2026-11-24T18:04:01.858Z")])
         #expect(try translate(#"created > "2026-11-24 18:04:01.858Z""#).arguments
                 == [.text("2026-11-24 18:04:01.858Z")])
         #expect(try translate(#"created >= "2026-11-24""#).arguments == [.text("2026-11-24")])
-        // Only date fields are normalized.
-        #expect(try translate(#"content = "2026-11-24T18:04:01Z""#).arguments == [.text("2026-11-24T18:04:01Z")])
+    }
+
+    @Test("U+0000 in a string is refused with its position")
+    func nulInString() throws {
+        #expect(parseError("content = 'a\u{0}b'") == "the NUL character (U+0000) is not allowed in a string at position 12")
     }
 }
 
@@ -165,6 +167,8 @@ struct RecordFilterOperatorTests {
         ("created <= 'x'", #""created" <= ?"#),
         ("content ~ 'x'", #""content" LIKE ? ESCAPE '\'"#),
         ("content !~ 'x'", #""content" NOT LIKE ? ESCAPE '\'"#),
+        ("content ~ 'x%'", #""content" LIKE ? ESCAPE '\'"#),
+        ("content ~ author", #""content" LIKE ('%' || "author" || '%') ESCAPE '\'"#),
     ])
     func everyOperator(filter: String, expected: String) throws {
         #expect(try translate(filter).sql == expected)
@@ -188,27 +192,39 @@ struct RecordFilterOperatorTests {
         #expect(try translate("content !~ 'a%b'").arguments == [.text("a%b")])
     }
 
-    @Test("auto-wrapped LIKE escapes _ and backslash, as PocketBase does")
+    @Test("auto-wrapped LIKE escapes unescaped _, % and backslash, as PocketBase's wrapLikeParams does")
     func likeEscapesWildcards() throws {
         #expect(try translate("content ~ 'a_b'").arguments == [.text(#"%a\_b%"#)])
         #expect(try translate(#"content ~ 'a\b'"#).arguments == [.text(#"%a\\b%"#)])
-        #expect(try translate("content ~ 'a_b'").sql == #""content" LIKE ? ESCAPE '\'"#)
-        #expect(try translate("content ~ 'a_b%'").sql == #""content" LIKE ?"#)
+        // An escaped % is no wildcard: the value is escaped and wrapped (issue 19: `a\%b`).
+        #expect(try translate(#"content ~ 'a\%b'"#).arguments == [.text(#"%a\%b%"#)])
+        #expect(try translate(#"content ~ '\%'"#).arguments == [.text(#"%\%%"#)])
+        // An unescaped % keeps the value as the pattern, backslashes still escaping.
+        #expect(try translate(#"content ~ 'a\_b%'"#).arguments == [.text(#"a\_b%"#)])
+        #expect(try translate("content ~ 'a_b%'").sql == #""content" LIKE ? ESCAPE '\'"#)
+        // A doubled backslash escapes nothing after it.
+        #expect(try translate(#"content ~ 'a\\%'"#).arguments == [.text(#"a\\%"#)])
     }
 
     @Test func likeWithNonStringRightOperand() throws {
         #expect(try translate("content ~ 42").arguments == [.text("%42%")])
-        #expect(try translate("content ~ 1.50").arguments == [.text("%1.50%")])
-        #expect(try translate("content ~ null").arguments == [.text("%%")])
+        #expect(try translate("content ~ 1.50").arguments == [.text("%1.5%")], "as Go writes the float64")
         #expect(try translate("content ~ ''").arguments == [.text("%%")])
         #expect(try translate("pinned ~ true").arguments == [.text("%1%")])
     }
 
+    @Test("null on either side of LIKE is SQL NULL: it matches nothing, as in PocketBase")
+    func likeWithNull() throws {
+        #expect(try translate("content ~ null").arguments == [.null])
+        #expect(try translate("content !~ null").arguments == [.null])
+        #expect(try translate("null ~ content").arguments == [.null])
+    }
+
     @Test func likeWithFieldOnTheRight() throws {
         let (sql, arguments) = try translate("'Seneca the Younger' ~ author")
-        #expect(sql == #"? LIKE ('%' || "author" || '%')"#)
+        #expect(sql == #"? LIKE ('%' || "author" || '%') ESCAPE '\'"#)
         #expect(arguments == [.text("Seneca the Younger")])
-        #expect(try translate("content !~ author").sql == #""content" NOT LIKE ('%' || "author" || '%')"#)
+        #expect(try translate("content !~ author").sql == #""content" NOT LIKE ('%' || "author" || '%') ESCAPE '\'"#)
     }
 
     @Test("LIKE on a JSON field matches the raw JSON text")
@@ -248,12 +264,12 @@ struct RecordFilterNullTests {
         #expect(try translate("tags != ''").sql == #"COALESCE("tags", '') NOT IN ('', '[]', 'null')"#)
     }
 
-    @Test func nullInOrderingComparisons() throws {
-        // Text-like field: null means ''.
-        #expect(try translate("author > null").arguments == [.text("")])
-        #expect(try translate("null < created").arguments == [.text("")])
-        // Numeric field: SQL NULL (matches nothing).
-        #expect(try translate("likes > null").arguments == [.null])
+    @Test("null in >, >=, <, <= is SQL NULL on every field (matches nothing), as in PocketBase")
+    func nullInOrderingComparisons() throws {
+        #expect(try translate("author > null").sql == #""author" > NULL"#)
+        #expect(try translate("null < created").sql == #"NULL < "created""#)
+        #expect(try translate("likes >= null").sql == #""likes" >= NULL"#)
+        #expect(try translate("author > null").arguments.isEmpty)
     }
 
     @Test func nonEmptyComparisonsAreBound() throws {
@@ -301,13 +317,13 @@ struct RecordFilterLogicTests {
         let (sql, arguments) = try translate(
             "(author = 'a' || (content ~ 'b' && (likes > 1 || likes < -1))) && pinned = true")
         #expect(sql == #"(("author" = ? OR ("content" LIKE ? ESCAPE '\' AND ("likes" > ? OR "likes" < ?))) AND "is_pinned" = ?)"#)
-        #expect(arguments == [.text("a"), .text("%b%"), .integer(1), .integer(-1), .integer(1)])
+        #expect(arguments == [.text("a"), .text("%b%"), .real(1), .real(-1), .integer(1)])
     }
 
     @Test func argumentsFollowPlaceholderOrder() throws {
         let (sql, arguments) = try translate("'x' = author && likes >= 3 && 'y' ~ content")
-        #expect(sql == #"(? = "author" AND "likes" >= ? AND ? LIKE ('%' || "content" || '%'))"#)
-        #expect(arguments == [.text("x"), .integer(3), .text("y")])
+        #expect(sql == #"(? = "author" AND "likes" >= ? AND ? LIKE ('%' || "content" || '%') ESCAPE '\')"#)
+        #expect(arguments == [.text("x"), .real(3), .text("y")])
         #expect(sql.filter { $0 == "?" }.count == arguments.count)
     }
 }
@@ -520,7 +536,6 @@ struct RecordFilterInjectionTests {
             "\" OR \"1\"=\"1",
             "a') OR ('1'='1",
             "%' OR 1=1 --",
-            "\u{0}",
         ]
         for payload in payloads {
             var escaped = ""
@@ -528,8 +543,8 @@ struct RecordFilterInjectionTests {
                 if character == "'" { escaped += "\\'" } else { escaped.append(character) }
             }
             let (sql, arguments) = try translate("content = '\(escaped)' || content ~ '\(escaped)'")
-            // A payload with its own `%` is used as the pattern; others are auto-wrapped.
-            let like = payload.contains("%") ? "LIKE ?" : #"LIKE ? ESCAPE '\'"#
+            // Wrapped or not, LIKE always escapes with a backslash (as PocketBase).
+            let like = #"LIKE ? ESCAPE '\'"#
             #expect(sql == #"("content" = ? OR "content" "# + like + ")")
             #expect(arguments.first == .text(payload))
         }

@@ -393,3 +393,69 @@ def test_guest_list_is_empty_and_view_is_404(alice):
     with pytest.raises(ClientResponseError) as ei:
         guest.get_one(q.id)
     assert ei.value.status == 404
+
+
+# --------------------------------------------------------------------------- issue 19 parity
+
+
+def raw(alice, method: str, path: str, body: bytes | None = None):
+    import httpx
+
+    headers = {"Authorization": alice.pb.auth_store.token, "Content-Type": "application/json"}
+    return httpx.request(method, STOA_URL + path, headers=headers, content=body, timeout=30)
+
+
+def test_duplicate_keys_are_400(alice):
+    # PocketBase 0.40.6 refuses a body that gives a key twice (at any depth) and writes nothing.
+    before = alice.quotes().get_list(1, 1).total_items
+    for body in [b'{"content":"a","content":"b","userId":"%s"}', b'{"content":"a","notes":{"k":1,"k":2},"userId":"%s"}']:
+        r = raw(alice, "POST", "/api/collections/quotes/records", body % alice.id.encode())
+        assert r.status_code == 400, r.text
+        assert r.json()["status"] == 400 and r.json()["data"] == {}
+    assert alice.quotes().get_list(1, 1).total_items == before
+
+
+def test_nul_is_never_cut_silently(alice):
+    # PocketBase stores the text intact; Stoa refuses it with a 400 naming the field.
+    # Either way the client is never told "saved" for less than it sent.
+    r = raw(alice, "POST", "/api/collections/quotes/records", json.dumps({"content": "a\u0000b", "userId": alice.id}).encode())
+    if r.status_code == 200:
+        assert r.json()["content"] == "a\u0000b"
+        got = raw(alice, "GET", "/api/collections/quotes/records/" + r.json()["id"])
+        assert got.json()["content"] == "a\u0000b"
+    else:
+        assert r.status_code == 400, r.text
+        assert r.json()["status"] == 400
+        assert r.json()["data"]["content"]["code"].startswith("validation_")
+
+
+def test_expand_user_id(alice):
+    q = alice.new_quote(content="expanded")
+    got = alice.quotes().get_one(q.id, {"expand": "userId"})
+    assert got.expand["userId"].id == alice.id
+    assert got.expand["userId"].email == alice.email
+    listed = alice.quotes().get_list(1, 50, {"filter": f'id = "{q.id}"', "expand": "userId"})
+    assert listed.items[0].expand["userId"].id == alice.id
+    plain = raw(alice, "GET", f"/api/collections/quotes/records/{q.id}")
+    assert "expand" not in plain.json()
+    created = raw(alice, "POST", "/api/collections/quotes/records?expand=userId", json.dumps({"content": "c", "userId": alice.id}).encode())
+    assert created.json()["expand"]["userId"]["id"] == alice.id
+    updated = raw(alice, "PATCH", f"/api/collections/quotes/records/{q.id}?expand=userId", b'{"notes":"n"}')
+    assert updated.json()["expand"]["userId"]["id"] == alice.id
+
+
+@pytest.mark.parametrize("query", ["page=abc", "perPage=1.5", "skipTotal=yes", "filter=%20", "filter=//%20c"])
+def test_malformed_list_parameters_are_400(alice, query):
+    r = raw(alice, "GET", "/api/collections/quotes/records?" + query)
+    assert r.status_code == 400, (query, r.text)
+    assert r.json()["status"] == 400
+
+
+def test_filter_null_and_escapes(alice):
+    q = alice.new_quote(content="100% sure", author="A")
+    def count(flt):
+        return alice.quotes().get_list(1, 1, {"filter": f'({flt}) && id = "{q.id}"'}).total_items
+    assert count("author > null") == 0
+    assert count("notes ~ null") == 0
+    assert count(r"content ~ '0\% s'") == 1
+    assert count(r"content ~ '\%'") == 1

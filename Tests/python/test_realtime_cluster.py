@@ -96,3 +96,58 @@ def test_realtime_events_for_writes_on_another_node(via):
             next_event(events, created.id, timeout=1.0)
     finally:
         watcher.collection("quotes").unsubscribe()
+
+
+@pytest.mark.parametrize("via", ["second node", "gateway"])
+def test_realtime_options_filter_fields_expand(via):
+    """PocketBase's subscription options (`quotes?options={"query":{...}}`, as the JS SDK sends
+    them): only records matching `filter`, narrowed by `fields`, with `expand`, for writes made
+    on another node, whichever node holds the stream."""
+    import json
+    import urllib.parse
+
+    watch_url = STOA_URL2 if via == "second node" else STOA_GATEWAY_URL
+    assert watch_url, "STOA_URL2 and STOA_GATEWAY_URL must name a second node and a gateway"
+    writer, watcher = PocketBase(STOA_URL, timeout=30), PocketBase(watch_url, timeout=30)
+    email, password = f"rto-{secrets.token_hex(6)}@example.com", "pw-" + secrets.token_hex(8)
+    user = writer.collection("users").create({"email": email, "password": password, "passwordConfirm": password})
+    writer.collection("users").auth_with_password(email, password)
+
+    def signed_in_on_node2():
+        try:
+            return watcher.collection("users").auth_with_password(email, password)
+        except ClientResponseError:
+            return None
+
+    wait_for(signed_in_on_node2, what="the user to replicate to node 2")
+
+    options = {"query": {"filter": "author = 'Seneca' || content = 'warm-up'", "fields": "id,author,expand", "expand": "userId"}}
+    topic = "quotes?options=" + urllib.parse.quote(json.dumps(options), safe="")
+    events: queue.Queue = queue.Queue()
+    seen: list = []
+
+    def on_event(event):
+        seen.append(event)
+        events.put(event)
+
+    watcher.realtime.subscribe(topic, on_event)
+    try:
+        def warmed_up():
+            probe = watcher.collection("quotes").create({"content": "warm-up", "userId": user.id})
+            try:
+                return next_event(events, probe.id, timeout=0.5)
+            except (AssertionError, queue.Empty):
+                return None
+
+        wait_for(warmed_up, what="the subscription to be active")
+
+        skipped = writer.collection("quotes").create({"content": "not his", "author": "Marcus", "userId": user.id})
+        kept = writer.collection("quotes").create({"content": "his", "author": "Seneca", "userId": user.id})
+        event = next_event(events, kept.id)
+        assert event.action == "create" and event.record.author == "Seneca"
+        assert getattr(event.record, "content", None) is None, "fields left content out"
+        assert event.record.expand["userId"].id == user.id
+        time.sleep(1.0)
+        assert all(e.record.id != skipped.id for e in seen), "the filter left Marcus's quote out"
+    finally:
+        watcher.realtime.unsubscribe_by_prefix("quotes")

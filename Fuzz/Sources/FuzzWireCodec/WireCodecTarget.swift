@@ -45,6 +45,9 @@ enum WireCodecTarget {
         case .hello:
             // Only the sender's name: the transport checks nothing else in it.
             break
+        case .loginFailures(_, let keys):
+            // The decoder admits 32-byte keys only.
+            precondition(keys.allSatisfy { $0.count == 32 }, "a login-failure key is not 32 bytes")
         }
     }
 

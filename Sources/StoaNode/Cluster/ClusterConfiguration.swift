@@ -8,8 +8,9 @@ public struct ClusterConfiguration: Sendable {
     public var gossipPort: Int
     /// Gossip addresses of members to join through (any live one is enough).
     public var join: [MemberAddress]
-    /// The shared cluster key; every cluster message is authenticated with it.
-    public var clusterKey: String
+    /// The cluster keys (primary first): every cluster message is sealed with the primary, and
+    /// opened with any of them. Shared with whoever reloads keys (SIGHUP).
+    public var keyring: ClusterKeyring
     /// This node's HTTP base URL, announced to the other members.
     public var httpURL: String
     public var swim: SWIMConfiguration
@@ -27,7 +28,7 @@ public struct ClusterConfiguration: Sendable {
     public static let defaultMaxFrameBytes = 8 << 20
 
     public init(
-        gossipHost: String, gossipPort: Int, join: [MemberAddress], clusterKey: String, httpURL: String,
+        gossipHost: String, gossipPort: Int, join: [MemberAddress], keyring: ClusterKeyring, httpURL: String,
         swim: SWIMConfiguration = .init(), replication: ReplicationConfiguration = .init(),
         tickMillis: UInt64 = 50, maxFrameBytes: Int = defaultMaxFrameBytes, streamLimits: StreamLimits = .init(),
         maxDatagramBytes: Int = defaultMaxDatagramBytes
@@ -35,7 +36,7 @@ public struct ClusterConfiguration: Sendable {
         self.gossipHost = gossipHost
         self.gossipPort = gossipPort
         self.join = join
-        self.clusterKey = clusterKey
+        self.keyring = keyring
         self.httpURL = httpURL
         self.swim = swim
         self.replication = replication

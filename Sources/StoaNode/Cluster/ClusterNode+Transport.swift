@@ -27,7 +27,7 @@ extension ClusterNode {
                     try channel.pipeline.syncOperations.addHandler(AcceptErrorBackoff(counter: counters.acceptErrors))
                 }
             }
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .bind(host: configuration.gossipHost, port: configuration.gossipPort) { channel in
                 channel.eventLoop.makeCompletedFuture { () -> NIOAsyncChannel<ByteBuffer, Never>? in
                     guard let id = registry.admit(channel, address: StreamConnectionRegistry.addressKey(channel.remoteAddress)) else {
@@ -36,8 +36,8 @@ extension ClusterNode {
                     }
                     channel.closeFuture.whenComplete { _ in registry.closed(id) }
                     try channel.pipeline.syncOperations.addHandler(
-                        GossipStreamHandler(id: id, registry: registry, budget: budget, limits: limits, maxFrameBytes: maxFrame) { frame in
-                            self.classifyFirstFrame(frame)
+                        GossipStreamHandler(id: id, registry: registry, budget: budget, limits: limits, maxFrameBytes: maxFrame) { frame, first in
+                            self.openFrame(frame, first: first)
                         }
                     )
                     return try NIOAsyncChannel<ByteBuffer, Never>(
@@ -54,25 +54,21 @@ extension ClusterNode {
         return (server, datagrams)
     }
 
-    /// Serves stream connections, one task each. Frames are authenticated and decoded in the
-    /// connection's own task, so junk never occupies the actor that answers probes; a frame
-    /// that fails authentication closes its connection.
+    /// Serves stream connections, one task each. Frames were opened on their event loop
+    /// (``openFrame(_:first:)``: a frame that does not open closed its connection), so junk never
+    /// occupies the actor that answers probes; here payloads are decoded and applied.
     nonisolated func serveStreams(_ server: StreamServer) async throws {
         try await server.executeThenClose { connections in
             try await withThrowingDiscardingTaskGroup { group in
                 for try await connection in connections {
                     guard let connection else { continue }
                     group.addTask {
-                        try? await connection.executeThenClose { frames, _ in
-                            for try await frame in frames {
-                                switch self.open(Array(frame.readableBytesView)) {
-                                case .success(let message):
+                        try? await connection.executeThenClose { payloads, _ in
+                            for try await payload in payloads {
+                                if let message = try? WireCodec.decode(Array(payload.readableBytesView)) {
                                     await self.received(message: message)
-                                case .failure(.authentication):
-                                    self.transportCounters.reject(.authentication)
-                                    return
-                                case .failure(let reason):
-                                    self.transportCounters.reject(reason)
+                                } else {
+                                    self.transportCounters.reject(.malformed)
                                 }
                             }
                         }
@@ -89,27 +85,22 @@ extension ClusterNode {
         } onReject: { rejection in
             switch rejection {
             case .authentication: counters.reject(.authentication)
+            case .replay: counters.reject(.replay)
             case .malformed: counters.reject(.malformed)
             case .oversized: counters.reject(.oversizedDatagram)
             }
         }
     }
 
-    /// The message in a sealed frame; `.authentication` when its tag does not verify,
-    /// `.malformed` when it authenticates but does not decode.
-    nonisolated func open(_ frame: [UInt8]) -> Result<WireMessage, TransportCounters.Reason> {
-        guard let payload = sealer.open(frame) else { return .failure(.authentication) }
-        guard let message = try? WireCodec.decode(payload) else { return .failure(.malformed) }
-        return .success(message)
-    }
-
-    /// What the first frame of a stream connection is (checked on its event loop: at most
-    /// ``StreamLimits/maxUnauthenticatedFrameBytes`` long).
-    nonisolated func classifyFirstFrame(_ frame: ByteBuffer) -> GossipStreamHandler.FirstFrame {
-        switch open(Array(frame.readableBytesView)) {
-        case .success(.hello): return .hello
-        case .success, .failure(.malformed): return .message
-        case .failure: return .unauthenticated
+    /// Opens one sealed stream frame for this node (on its connection's event loop); a
+    /// connection's `first` frame is told apart when it is a hello.
+    nonisolated func openFrame(_ frame: ByteBuffer, first: Bool) -> GossipStreamHandler.Opened {
+        switch sealer.open(Array(frame.readableBytesView), as: myName, on: .stream) {
+        case .failure(.authentication): return .refused(.authentication)
+        case .failure(.replay): return .refused(.replay)
+        case .success(let payload):
+            if first, case .hello? = try? WireCodec.decode(payload) { return .hello }
+            return .payload(ByteBuffer(bytes: payload))
         }
     }
 
@@ -119,12 +110,12 @@ extension ClusterNode {
         await send(encoded: WireCodec.encode(message), to: peer, droppable: false)
     }
 
-    /// Seals and sends encoded bytes. A failed send closes that connection (not one another
+    /// Sends encoded bytes (sealed on the link's event loop by its ``FrameSealingHandler``, so
+    /// counters follow the order frames go out). A failed send closes that connection (not one another
     /// task opened meanwhile) and returns false; a droppable message is not queued behind a
     /// peer that is not reading. Anti-entropy repairs whatever did not arrive.
     func send(encoded: [UInt8], to peer: String, droppable: Bool) async -> Bool {
         guard let id = memberIDs[peer] else { return false }
-        let bytes = sealer.seal(encoded)
         var channel: (any Channel)?
         do {
             let link = try await link(to: id)
@@ -133,7 +124,7 @@ extension ClusterNode {
                 counters.droppedPushes += 1
                 return false
             }
-            try await link.writeAndFlush(ByteBuffer(bytes: bytes))
+            try await link.writeAndFlush(ByteBuffer(bytes: encoded))
             return true
         } catch {
             counters.sendFailures += 1
@@ -146,21 +137,25 @@ extension ClusterNode {
         }
     }
 
-    /// The open link to a peer, or a new one. A new link starts with a sealed hello (before
+    /// The open link to a peer, or a new one. Every frame written on it is sealed for that peer
+    /// by a ``FrameSealingHandler``. A new link starts with a hello (before
     /// any other frame: the receiver accepts larger frames only once it authenticated), and
     /// closes itself when nothing was sent on it for half the idle timeout, before the receiver
     /// would close it (the next send connects again).
     private func link(to id: MemberID) async throws -> any Channel {
         if let existing = links[id.name], existing.isActive { return existing }
         let idle = TimeAmount.nanoseconds(configuration.streamLimits.idleTimeout.nanoseconds / 2)
+        let sealer = sealer
         let channel = try await ClientBootstrap(group: group)
             .connectTimeout(.seconds(1))
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(LengthFieldPrepender(lengthFieldBitLength: .fourBytes))
                     try channel.pipeline.syncOperations.addHandler(IdleStateHandler(writeTimeout: idle))
                     try channel.pipeline.syncOperations.addHandler(IdleLinkCloser())
+                    // Last, so it sees writes first: frames are sealed, then length-prefixed.
+                    try channel.pipeline.syncOperations.addHandler(FrameSealingHandler(sealer: sealer, destination: id.name))
                 }
             }
             .connect(host: id.host, port: id.port)
@@ -170,7 +165,7 @@ extension ClusterNode {
             channel.close(promise: nil)
             return existing
         }
-        channel.write(ByteBuffer(bytes: sealer.seal(WireCodec.encode(.hello(from: database.nodeName)))), promise: nil)
+        channel.write(ByteBuffer(bytes: WireCodec.encode(.hello(from: database.nodeName))), promise: nil)
         links[id.name] = channel
         return channel
     }

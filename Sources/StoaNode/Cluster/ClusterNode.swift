@@ -12,14 +12,17 @@ import StoaStore
 /// into the pure ``SWIMInstance`` and ``ReplicationMachine`` and carries out the directives they
 /// return (send a probe, push changes, run anti-entropy) over SwiftNIO.
 ///
-/// Every message is sealed with the cluster key (``FrameSealer``); one that fails
-/// authentication or decoding is dropped and counted, never trusted. Inbound stream
+/// Every message is encrypted and sealed for its destination with the primary key of the
+/// cluster keyring (``FrameSealer``); one that fails authentication, is a replay, or does not
+/// decode is dropped and counted, never trusted. Inbound stream
 /// connections are held to ``StreamLimits`` (see ``bind()``).
 public actor ClusterNode: Service {
     let configuration: ClusterConfiguration
     let database: StoaDatabase
     let logger: Logger
-    let sealer: FrameSealer
+    nonisolated let sealer: FrameSealer
+    /// This node's name: frames are opened as sealed for it.
+    nonisolated let myName: String
     let group: MultiThreadedEventLoopGroup
 
     var swim: SWIMInstance?
@@ -38,6 +41,8 @@ public actor ClusterNode: Service {
     var streaming: Set<String> = []
     /// Pulls (our vector sent) still streaming back, by peer, with the time they started.
     var pulls: [String: UInt64] = [:]
+    /// Peers streaming a state transfer to us, with the time of their last batch.
+    var transferring: [String: UInt64] = [:]
     /// State transfers being received, and the number of the next one we send.
     var transfers = StateTransferAssembly()
     /// Random start: numbers must not repeat across restarts (a peer may still hold an
@@ -56,8 +61,9 @@ public actor ClusterNode: Service {
         self.configuration = configuration
         self.database = database
         self.logger = logger
-        self.sealer = FrameSealer(clusterKey: configuration.clusterKey)
-        self.datagramLink = SWIMDatagramLink(sealer: sealer, maxDatagramBytes: configuration.maxDatagramBytes)
+        self.sealer = FrameSealer(keyring: configuration.keyring)
+        self.myName = database.nodeName
+        self.datagramLink = SWIMDatagramLink(sealer: sealer, myName: database.nodeName, maxDatagramBytes: configuration.maxDatagramBytes)
         let transportCounters = TransportCounters()
         self.transportCounters = transportCounters
         self.streamRegistry = StreamConnectionRegistry(limits: configuration.streamLimits, counters: transportCounters)
@@ -216,7 +222,12 @@ public actor ClusterNode: Service {
         case .snapshot(let peer, let batch):
             // A state transfer is our pull still streaming: no new pull (which would start another
             // transfer) while its batches keep coming.
-            if !batch.isLast { pulls[peer] = Self.nowMillis() }
+            if batch.isLast {
+                transferring[peer] = nil
+            } else {
+                pulls[peer] = Self.nowMillis()
+                transferring[peer] = Self.nowMillis()
+            }
             do {
                 let result = try await database.apply(snapshot: batch.records)
                 counters.applied += result.applied.count
@@ -313,9 +324,14 @@ public actor ClusterNode: Service {
             case .antiEntropy(let peer):
                 // While a pull from another peer is still streaming, skip this one: that stream
                 // usually brings the same changes, and the next periodic round covers the rest.
+                // Nor pull again from a peer whose state transfer is still arriving: it would send
+                // the whole transfer again once the first is sent (an empty node caught up with
+                // 100,000 quotes got six).
                 let now = Self.nowMillis()
-                pulls = pulls.filter { now - $0.value < configuration.replication.pullWindowMillis }
-                guard pulls.keys.allSatisfy({ $0 == peer }) else { continue }
+                let window = configuration.replication.pullWindowMillis
+                pulls = pulls.filter { now - $0.value < window }
+                transferring = transferring.filter { now - $0.value < window }
+                guard pulls.keys.allSatisfy({ $0 == peer }), transferring[peer] == nil else { continue }
                 pulls[peer] = now
                 let vector = database.versionVector()
                 Task { await self.send(.vector(from: self.database.nodeName, vector), to: peer) }
@@ -409,7 +425,7 @@ public actor ClusterNode: Service {
     ) async -> Bool {
         let batch = SnapshotBatch(id: id, index: index, isLast: isLast, floor: floor, records: records)
         let bytes = WireCodec.encode(.snapshot(from: database.nodeName, batch))
-        if bytes.count + FrameSealer.tagLength > configuration.maxFrameBytes, records.count > 1 {
+        if bytes.count + FrameSealer.overhead > configuration.maxFrameBytes, records.count > 1 {
             let half = records.count / 2
             guard await sendSnapshotParts(Array(records[..<half]), id: id, index: &index, isLast: false, floor: floor, to: peer) else { return false }
             return await sendSnapshotParts(Array(records[half...]), id: id, index: &index, isLast: isLast, floor: floor, to: peer)
@@ -424,7 +440,7 @@ public actor ClusterNode: Service {
     private func sendBatch(_ changes: [Change], vector: VersionVector?, to peer: String, droppable: Bool) async -> Bool {
         let message = WireMessage.changes(from: database.nodeName, changes, vector: vector)
         let bytes = WireCodec.encode(message)
-        if bytes.count + FrameSealer.tagLength > configuration.maxFrameBytes {
+        if bytes.count + FrameSealer.overhead > configuration.maxFrameBytes {
             guard changes.count > 1 else {
                 logger.error("change \(changes.first.map { "\($0.origin)/\($0.seq)" } ?? "?") is larger than a frame; not sent")
                 return true

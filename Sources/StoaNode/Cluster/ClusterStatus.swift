@@ -45,7 +45,15 @@ public struct ClusterStatus: Encodable, Sendable {
         public let hiddenLineageChanges: Int
     }
 
+    /// Ids of the cluster keys this node holds (``ClusterKey/idHex``): the primary it seals
+    /// with and every key it accepts, primary first. Never the keys themselves.
+    public struct KeyView: Encodable, Sendable {
+        public let primary: String
+        public let accepted: [String]
+    }
+
     public let node: String
+    public let clusterKeys: KeyView
     /// The origin of this node's changes in version vectors (name and data-folder epoch).
     public let origin: String
     public let gossip: String
@@ -77,6 +85,7 @@ extension ClusterNode {
         let open = streamRegistry.openConnections
         return ClusterStatus(
             node: database.nodeName,
+            clusterKeys: .init(primary: sealer.keyring.primary.idHex, accepted: sealer.keyring.keys.map(\.idHex)),
             origin: database.origin,
             gossip: "\(configuration.gossipHost):\(gossipPort ?? configuration.gossipPort)",
             incarnation: swim?.incarnation ?? 0,

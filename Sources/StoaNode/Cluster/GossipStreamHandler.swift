@@ -1,10 +1,11 @@
 import NIOCore
 
 /// The inbound side of one gossip stream connection, first in its pipeline: splits the bytes
-/// into frames (``FrameSplitter``), authenticates the first frame on the event loop, keeps the
+/// into frames (``FrameSplitter``), opens every sealed frame on the event loop (``FrameSealer``:
+/// decrypts, authenticates, refuses replays) and hands on only payloads, keeps the
 /// connection's deadlines (``StreamGuard``) and its share of the incomplete-frame budget
-/// (``FrameByteBudget``), and hands the frames of an authenticated connection on. When a bound
-/// is passed it closes the connection and counts why (``TransportCounters``).
+/// (``FrameByteBudget``). A frame that does not open (another key, another destination, a
+/// replay) closes the connection, counted by why; so does a passed bound (``TransportCounters``).
 ///
 /// It watches reads requested through it to tell when the node is not reading the connection
 /// (the consumer after it withholds reads while busy with earlier frames): a deadline that
@@ -17,21 +18,23 @@ final class GossipStreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    /// What a connection's first frame is.
-    enum FirstFrame: Sendable {
-        /// A hello sealed with the cluster key: the connection is authenticated, the frame is done.
+    /// What opening a sealed frame gave.
+    enum Opened: Sendable {
+        /// A connection's first frame was a hello: the connection is authenticated, the frame is done.
         case hello
-        /// Another message sealed with the cluster key (a sender from before hellos): the
-        /// connection is authenticated and the frame is handed on.
-        case message
-        /// Not sealed with the cluster key.
-        case unauthenticated
+        /// The payload of an authentic frame, handed on (a connection's first frame from a sender
+        /// before hellos authenticates the connection too).
+        case payload(ByteBuffer)
+        /// Not opened: the connection is closed and `reason` counted.
+        case refused(TransportCounters.Reason)
     }
 
     private let id: StreamAdmission.ID
     private let registry: StreamConnectionRegistry
     private let budget: FrameByteBudget
-    private let classify: @Sendable (ByteBuffer) -> FirstFrame
+    /// Opens one sealed frame; `first` tells the connection's first frame (the only one that
+    /// may be a hello).
+    private let opener: @Sendable (_ frame: ByteBuffer, _ first: Bool) -> Opened
     private var counters: TransportCounters { registry.counters }
     private var splitter = FrameSplitter()
     private var deadlines: StreamGuard
@@ -45,12 +48,12 @@ final class GossipStreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     init(
         id: StreamAdmission.ID, registry: StreamConnectionRegistry, budget: FrameByteBudget, limits: StreamLimits, maxFrameBytes: Int,
-        acceptedAt now: NIODeadline = .now(), classify: @escaping @Sendable (ByteBuffer) -> FirstFrame
+        acceptedAt now: NIODeadline = .now(), open: @escaping @Sendable (_ frame: ByteBuffer, _ first: Bool) -> Opened
     ) {
         self.id = id
         self.registry = registry
         self.budget = budget
-        self.classify = classify
+        self.opener = open
         deadlines = StreamGuard(limits: limits, maxFrameBytes: maxFrameBytes, acceptedAt: now)
     }
 
@@ -89,16 +92,15 @@ final class GossipStreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
         do {
             while let frame = try splitter.next(maxFrameBytes: deadlines.maxFrameBytes) {
                 completed += 1
-                guard deadlines.phase == .unauthenticated else {
-                    context.fireChannelRead(wrapInboundOut(frame))
-                    continue
+                let first = deadlines.phase == .unauthenticated
+                let opened = opener(frame, first)
+                if case .refused(let reason) = opened { return close(context, counting: reason) }
+                if first {
+                    // Evicted while its first frame was on the way: the eviction was counted.
+                    guard registry.authenticate(id) else { return close(context, counting: nil) }
+                    deadlines.authenticated(now: now)
                 }
-                let kind = classify(frame)
-                if case .unauthenticated = kind { return close(context, counting: .authentication) }
-                // Evicted while its first frame was on the way: the eviction was counted.
-                guard registry.authenticate(id) else { return close(context, counting: nil) }
-                deadlines.authenticated(now: now)
-                if case .message = kind { context.fireChannelRead(wrapInboundOut(frame)) }
+                if case .payload(let payload) = opened { context.fireChannelRead(wrapInboundOut(payload)) }
             }
         } catch {
             return close(context, counting: deadlines.phase == .unauthenticated ? .oversizedUnauthenticated : .oversized)

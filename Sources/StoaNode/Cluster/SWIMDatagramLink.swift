@@ -7,25 +7,33 @@ import Synchronization
 /// gateway): binds the datagram socket, opens and decodes sealed datagrams, and sends sealed
 /// envelopes (fire and forget, as UDP is), caching resolved addresses.
 ///
-/// Every datagram is sealed with the cluster key (``FrameSealer``); one that fails
-/// authentication or decoding, or is longer than `maxDatagramBytes`, is handed to `onReject`,
-/// never to the owner. A rejected datagram costs one tag check (and a decode when the tag
-/// verifies), no more: the owner SHOULD count rejections without waiting on anything.
+/// Every datagram is sealed (``FrameSealer``, channel `.datagram`) for the member it is sent to:
+/// the link learns members' names from the envelopes it opens (senders, probe targets,
+/// piggybacked claims) and seals for `*` only an address whose member it has not heard of yet
+/// (a join seed). One that fails authentication, is a replay, fails decoding, or is longer than
+/// `maxDatagramBytes`, is handed to `onReject`, never to the owner. A rejected datagram costs
+/// one AEAD open (and a decode when it opens), no more: the owner SHOULD count rejections
+/// without waiting on anything.
 public final class SWIMDatagramLink: Sendable {
     public typealias Channel = NIOAsyncChannel<AddressedEnvelope<ByteBuffer>, AddressedEnvelope<ByteBuffer>>
 
     /// Why an inbound datagram was dropped.
-    public enum Rejection: Sendable { case authentication, malformed, oversized }
+    public enum Rejection: Sendable { case authentication, replay, malformed, oversized }
 
     let sealer: FrameSealer
+    /// This process's member name: datagrams are opened as sealed for it (or for `*`).
+    let myName: String
     /// Longest datagram accepted; reads are sized one byte larger, so a longer one (which the
     /// read truncates) is told apart and dropped unopened.
     let maxDatagramBytes: Int
     private let writer = Mutex<NIOAsyncChannelOutboundWriter<AddressedEnvelope<ByteBuffer>>?>(nil)
     private let resolved = Mutex<[MemberAddress: SocketAddress]>([:])
+    /// The member name last heard of at each gossip address.
+    private let names = Mutex<[MemberAddress: String]>([:])
 
-    public init(sealer: FrameSealer, maxDatagramBytes: Int = ClusterConfiguration.defaultMaxDatagramBytes) {
+    public init(sealer: FrameSealer, myName: String, maxDatagramBytes: Int = ClusterConfiguration.defaultMaxDatagramBytes) {
         self.sealer = sealer
+        self.myName = myName
         self.maxDatagramBytes = maxDatagramBytes
     }
 
@@ -59,14 +67,21 @@ public final class SWIMDatagramLink: Sendable {
                     await onReject(.oversized)
                     continue
                 }
-                guard let payload = sealer.open(Array(datagram.data.readableBytesView)) else {
+                let payload: [UInt8]
+                switch sealer.open(Array(datagram.data.readableBytesView), as: myName, on: .datagram) {
+                case .success(let opened): payload = opened
+                case .failure(.authentication):
                     await onReject(.authentication)
+                    continue
+                case .failure(.replay):
+                    await onReject(.replay)
                     continue
                 }
                 guard case .swim(let envelope)? = try? WireCodec.decode(payload) else {
                     await onReject(.malformed)
                     continue
                 }
+                learnNames(envelope)
                 await onEnvelope(envelope)
             }
         }
@@ -84,7 +99,23 @@ public final class SWIMDatagramLink: Sendable {
             resolved.withLock { $0[address] = made }
             target = made
         }
-        let bytes = sealer.seal(WireCodec.encode(.swim(envelope)))
+        let destination = names.withLock { $0[address] }
+        let bytes = sealer.seal(WireCodec.encode(.swim(envelope)), to: destination, on: .datagram)
         Task { try? await writer.write(AddressedEnvelope(remoteAddress: target, data: ByteBuffer(bytes: bytes))) }
+    }
+
+    /// Remembers the name of every member an authenticated envelope identifies: the sender's
+    /// own claim replaces what was known of its address; targets and piggybacked claims (which
+    /// may describe an earlier member at that address) only fill in unknown addresses.
+    private func learnNames(_ envelope: SWIMEnvelope) {
+        var others = envelope.message.gossip.map(\.id)
+        switch envelope.message {
+        case .pingRequest(_, let target, _), .ack(_, let target, _), .nack(_, let target, _): others.append(target)
+        case .ping: break
+        }
+        names.withLock { names in
+            names[envelope.from.address] = envelope.from.name
+            for id in others where id.name != myName && names[id.address] == nil { names[id.address] = id.name }
+        }
     }
 }

@@ -12,8 +12,13 @@ import Synchronization
 final class TransportCounters: Sendable {
     /// Why a message, datagram or stream connection was refused.
     enum Reason: String, CaseIterable, Sendable, Error {
-        /// A frame or datagram whose cluster-key tag did not verify (a stream connection is closed).
+        /// A frame or datagram that did not open with any key of the keyring for this node (another
+        /// key, another destination, altered bytes, another format): dropped, a stream connection is closed.
         case authentication
+        /// A datagram or frame that authenticated but whose counter its sender session already
+        /// used (or that is below the session's replay window): a captured message sent again.
+        /// Dropped (a stream connection is closed).
+        case replay
         /// An authenticated message that does not decode (or came on the wrong channel).
         case malformed
         /// A frame longer than the largest frame (the connection is closed).

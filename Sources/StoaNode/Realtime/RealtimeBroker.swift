@@ -83,6 +83,9 @@ public final class RealtimeBroker: Service, Sendable {
     /// How often an SSE comment is sent to every client (finds vanished ones).
     let pingInterval: Duration
     let state = Mutex(State())
+    /// The store events come from (set by ``observe(_:)``): subscriptions with a `filter` or
+    /// `expand` option read it. Without one such subscriptions receive nothing.
+    let store = Mutex<StoaDatabase?>(nil)
     let inbox: AsyncStream<[RecordEvent]>
     let inboxContinuation: AsyncStream<[RecordEvent]>.Continuation
     let logger: Logger
@@ -120,6 +123,7 @@ public final class RealtimeBroker: Service, Sendable {
 
     /// Feeds the broker from `database`: every committed record event is offered to subscribers.
     public func observe(_ database: StoaDatabase) {
+        store.withLock { $0 = database }
         database.onRecordEvents { [weak self] events in self?.publish(events) }
     }
 
@@ -202,7 +206,9 @@ public final class RealtimeBroker: Service, Sendable {
     public func run() async throws {
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
-                for await events in self.inbox.cancelOnGracefulShutdown() { self.deliver(events) }
+                for await events in self.inbox.cancelOnGracefulShutdown() {
+                    self.deliver(events, shaped: await self.shape(events))
+                }
             }
             group.addTask {
                 while (try? await Task.sleep(for: self.pingInterval)) != nil, !Task.isShuttingDownGracefully {
@@ -216,21 +222,88 @@ public final class RealtimeBroker: Service, Sendable {
         for id in ids { disconnect(id) }
     }
 
+    /// What the subscriptions with options (``RealtimeSubscription/isShaped``) make of each
+    /// event of a batch, by subscription name: the message data, or nil when the subscription's
+    /// filter leaves the event out. Checked and shaped once per distinct subscription string of
+    /// the owner's clients (they all see as the owner does), outside the broker's lock.
+    func shape(_ events: [RecordEvent]) async -> [[String: ByteBuffer?]] {
+        let owners = Set(events.map(\.owner))
+        let shapedByOwner = state.withLock { state -> [String: [RealtimeSubscription]] in
+            var result: [String: [RealtimeSubscription]] = [:]
+            for owner in owners {
+                var seen = Set<String>()
+                for id in state.byUser[owner] ?? [] {
+                    for subscription in state.clients[id]?.subscriptions ?? [] where subscription.isShaped && seen.insert(subscription.name).inserted {
+                        result[owner, default: []].append(subscription)
+                    }
+                }
+            }
+            return result
+        }
+        guard !shapedByOwner.isEmpty else { return Array(repeating: [:], count: events.count) }
+        let database = store.withLock { $0 }
+        var result: [[String: ByteBuffer?]] = []
+        result.reserveCapacity(events.count)
+        for event in events {
+            var shaped: [String: ByteBuffer?] = [:]
+            if let schema = CollectionSchema.named(event.record.collection) {
+                for subscription in shapedByOwner[event.owner] ?? [] where subscription.matches(event.record, schema: schema) {
+                    shaped[subscription.name] = .some(await Self.payload(event, schema: schema, subscription: subscription, database: database))
+                }
+            }
+            result.append(shaped)
+        }
+        return result
+    }
+
+    /// The data of `event` for a subscription with options, nil when its filter leaves the
+    /// event out (or cannot be checked: no store, or a filter that failed to parse or run).
+    /// The record is checked as it is in the event (a deleted one as it was last), as
+    /// PocketBase checks it before the delete.
+    static func payload(_ event: RecordEvent, schema: CollectionSchema, subscription: RealtimeSubscription, database: StoaDatabase?) async -> ByteBuffer? {
+        switch subscription.filter {
+        case nil: break
+        case .failure?: return nil
+        case .success(let filter)?:
+            guard let database, (try? database.matches(event.record, schema: schema, condition: filter.sql())) == true else { return nil }
+        }
+        var view = RecordView(record: event.record, schema: schema, fields: subscription.fields, showEmail: true)
+        let expansion = RecordExpansion(subscription.query["expand"], schema: schema)
+        if !expansion.isEmpty {
+            guard let database else { return nil }
+            view.expand = (try? await expansion.expand([event.record], viewer: event.owner, repository: database))?[event.record.id] ?? [:]
+        }
+        guard let data = try? Response.jsonEncoder.encode(EventPayload(action: event.action.rawValue, record: view)) else { return nil }
+        return ByteBuffer(bytes: data)
+    }
+
     /// Sends each event to every subscription of every client of the record's owner: all the
     /// messages one client gets from a batch go out as one write. A client whose messages would
     /// pass its byte bound, or the bound of all clients, is disconnected instead (its messages are
     /// not even built past the bound).
-    func deliver(_ events: [RecordEvent]) {
+    ///
+    /// `shaped` (from ``shape(_:)``, one entry per event) holds what subscriptions with options
+    /// receive; such a subscription not in it (none given, or subscribed since) receives nothing
+    /// of this batch.
+    func deliver(_ events: [RecordEvent], shaped: [[String: ByteBuffer?]]? = nil) {
         let payloads = events.map(Self.payload)
         let (delivered, dropped, count, queued, subscriptions) = state.withLock { state -> (Int, Int, Int, Int, Int) in
             // Per client: the bytes of its messages from this batch and how many there are.
             var outgoing: [String: (buffer: ByteBuffer, messages: Int)] = [:]
             var slow = Set<String>()
-            for (event, payload) in zip(events, payloads) {
-                guard let payload, let schema = CollectionSchema.named(event.record.collection) else { continue }
+            for (index, (event, plain)) in zip(events, payloads).enumerated() {
+                guard let plain, let schema = CollectionSchema.named(event.record.collection) else { continue }
                 for id in state.byUser[event.owner] ?? [] where !slow.contains(id) {
                     guard let client = state.clients[id] else { continue }
                     for subscription in client.subscriptions where subscription.matches(event.record, schema: schema) {
+                        let payload: ByteBuffer
+                        if !subscription.isShaped {
+                            payload = plain
+                        } else if let shaped, index < shaped.count, case .some(.some(let data)) = shaped[index][subscription.name] {
+                            payload = data
+                        } else {
+                            continue
+                        }
                         let pending = client.queuedBytes + (outgoing[id]?.buffer.readableBytes ?? 0)
                         let size = Self.messageSize(client: id, event: subscription.name, data: payload)
                         guard pending + size <= queueByteLimit else {
