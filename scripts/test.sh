@@ -20,6 +20,7 @@ if [ "$(id -u)" -eq 0 ]; then
     command -v iptables >/dev/null || need_packages+=(iptables)
 fi
 command -v tcpdump >/dev/null || [ -x /usr/sbin/tcpdump ] || need_packages+=(tcpdump)   # WireCaptureTests looks for clear text on the gossip ports
+command -v chromium >/dev/null || need_packages+=(chromium)   # the account pages are tested in a real browser (Playwright)
 if [ ${#need_packages[@]} -gt 0 ]; then
     log "installing ${need_packages[*]}"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_packages[@]}"

@@ -17,6 +17,7 @@ import os
 import queue
 import re
 import secrets
+import shutil
 import socket
 import subprocess
 import tempfile
@@ -150,8 +151,9 @@ def cluster():
             urls.append(f"http://127.0.0.1:{wait_for(port, what=f'{name} to listen')}")
 
         def both_alive():
+            # /api/cluster lists the other members (not the node itself).
             members = httpx.get(urls[0] + "/api/cluster", timeout=5).json().get("members", [])
-            return sum(m.get("status") == "alive" for m in members) >= 2
+            return any(m.get("name") == "mail2" and m.get("status") == "alive" for m in members)
 
         wait_for(both_alive, what="the two nodes to see each other")
         yield mailbox, urls, data
@@ -164,6 +166,7 @@ def cluster():
             except subprocess.TimeoutExpired:
                 process.kill()
         controller.stop()
+        shutil.rmtree(data, ignore_errors=True)
 
 
 def new_user(pb: PocketBase, other: PocketBase, password: str) -> str:
