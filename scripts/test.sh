@@ -20,6 +20,7 @@ if [ "$(id -u)" -eq 0 ]; then
     command -v iptables >/dev/null || need_packages+=(iptables)
 fi
 command -v tcpdump >/dev/null || [ -x /usr/sbin/tcpdump ] || need_packages+=(tcpdump)   # WireCaptureTests looks for clear text on the gossip ports
+command -v chromium >/dev/null || need_packages+=(chromium)   # the account pages are tested in a real browser (Playwright)
 if [ ${#need_packages[@]} -gt 0 ]; then
     log "installing ${need_packages[*]}"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_packages[@]}"
@@ -58,7 +59,7 @@ if [ "$swift_status" -ne 0 ]; then
     grep -E '^✘|recorded an issue|Fatal error|error:' "$logs/swift-test.log" | head -n 200 || true
 fi
 
-log "pocketbase Python SDK against two clustered nodes and a gateway (records API on the first, realtime across nodes and through the gateway)"
+log "pocketbase Python SDK against two clustered nodes and a gateway (records API on the first, realtime across nodes and through the gateway; account mail through a loopback SMTP server)"
 data=$(mktemp -d)
 pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$data"' EXIT
@@ -136,7 +137,9 @@ if [ "$routing" -ne 1 ]; then
     exit 1
 fi
 sdk_status=0
-STOA_URL="http://127.0.0.1:$p1" STOA_URL2="http://127.0.0.1:$p2" STOA_GATEWAY_URL="$gateway_url" \
+# STOA_BIN: the account-mail test (test_account_mail.py) starts its own SMTP server (aiosmtpd)
+# and two nodes that send to it.
+STOA_URL="http://127.0.0.1:$p1" STOA_URL2="http://127.0.0.1:$p2" STOA_GATEWAY_URL="$gateway_url" STOA_BIN=.build/debug/stoa \
     timeout 600 bash Tests/python/run.sh .build/pyvenv || sdk_status=$?
 
 for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done   # the SDK check's nodes are done

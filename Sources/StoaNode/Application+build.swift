@@ -29,7 +29,14 @@ public func buildApplication(
         totalByteLimit: configuration.realtimeTotalByteLimit, logger: logger
     )
     realtime.observe(database)
-    let router = try await buildRouter(configuration: configuration, database: database, cluster: cluster, realtime: realtime, registry: registry)
+    let mail = configuration.mailSender.map { MailQueue(sender: $0, capacity: configuration.mailQueueCapacity, logger: logger) }
+    let links = AccountLinks(
+        base: configuration.publicURL ?? "http://\(configuration.httpHost.contains(":") ? "[\(configuration.httpHost)]" : configuration.httpHost):\(configuration.httpPort)",
+        configured: configuration.publicURL != nil
+    )
+    let router = try await buildRouter(
+        configuration: configuration, database: database, cluster: cluster, realtime: realtime, registry: registry, mail: mail, links: links
+    )
     let limits = configuration.httpLimits
     let counters = NodeHTTPCounters(maxConnections: limits.maxConnections)
     limits.exportGauges()
@@ -38,27 +45,32 @@ public func buildApplication(
         server: .node(limits: limits, counters: counters),
         configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "stoa"),
         services: [realtime] + (cluster.map { [$0] } ?? [LogCompactor(database: database, intervalMillis: configuration.compactionIntervalMillis, logger: logger)])
-            + (database.checkpointer.map { [CheckpointService(checkpointer: $0)] } ?? []),
+            + (database.checkpointer.map { [CheckpointService(checkpointer: $0)] } ?? []) + (mail.map { [$0] } ?? []),
         onServerRunning: { channel in
             // First in the listening channel: an accept error must not end Hummingbird's accept loop.
             try? await channel.eventLoop.submit {
                 try channel.pipeline.syncOperations.addHandler(AcceptErrorBackoff(counter: counters.acceptErrors), position: .first)
             }.get()
+            if let port = channel.localAddress?.port, let url = servedURL(links.url, port: port) { links.served(url) }
             if let cluster, let port = channel.localAddress?.port { await cluster.serverRunning(httpPort: port) }
         },
         logger: logger
     )
 }
 
-/// Builds the router: PocketBase's Records API for `users` and `quotes`, realtime (when a
-/// broker is given; its ``RealtimeBroker/run()`` must run for events to flow), `/api/sync`,
-/// health and metrics.
+/// Builds the router: PocketBase's Records API for `users` and `quotes`, account mail
+/// (password reset, verification, email change: sent through `mail`, whose
+/// ``MailQueue/run()`` must run; nil answers that mail is not configured) and its pages,
+/// realtime (when a broker is given; its ``RealtimeBroker/run()`` must run for events to flow),
+/// `/api/sync`, health and metrics.
 public func buildRouter(
     configuration: NodeConfiguration,
     database: StoaDatabase,
     cluster: ClusterNode? = nil,
     realtime: RealtimeBroker? = nil,
-    registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()
+    registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
+    mail: MailQueue? = nil,
+    links: AccountLinks? = nil
 ) async throws -> Router<StoaRequestContext> {
     // An empty secret would make tokens forgeable: it counts as no secret.
     let given = configuration.tokenSecret.flatMap { $0.isEmpty ? nil : $0 }
@@ -66,7 +78,17 @@ public func buildRouter(
         var rng = SystemRandomNumberGenerator()
         return (0..<4).map { _ in String(rng.next(), radix: 16) }.joined()
     }
-    let tokens = await TokenService(secret: secret, lifetime: configuration.tokenLifetimeSeconds)
+    // A token is accepted while its token key is the user's current one (a password reset or
+    // email change rotates the key, on every node the edit reaches); the tokens a node
+    // remembers as verified are forgotten whenever their user's record changes here.
+    let tokens = await TokenService(secret: secret, lifetime: configuration.tokenLifetimeSeconds) { userID in
+        try await database.record(.users, id: userID, owner: nil)?.text("tokenKey")
+    }
+    database.onRecordEvents { events in
+        for event in events where event.record.collection == CollectionSchema.users.name {
+            tokens.forgetTokens(ofUser: event.record.id)
+        }
+    }
     let router = Router(context: StoaRequestContext.self)
     router.add(middleware: PBErrorMiddleware())
     router.add(middleware: MetricsMiddleware())
@@ -85,12 +107,14 @@ public func buildRouter(
         throttle.share { key in cluster.reportLoginFailure(key) }
         await cluster.onLoginFailures { keys in throttle.failed(keys: keys) }
     }
-    UsersController(
-        repository: database, tokens: tokens,
-        passwords: PasswordHasher(cost: configuration.bcryptCost, maxPending: configuration.passwordWorkLimit),
-        loginThrottle: throttle
-    )
-        .addRoutes(to: router.group("api/collections/users"))
+    let passwords = PasswordHasher(cost: configuration.bcryptCost, maxPending: configuration.passwordWorkLimit)
+    let users = router.group("api/collections/users")
+    UsersController(repository: database, tokens: tokens, passwords: passwords, loginThrottle: throttle).addRoutes(to: users)
+    AccountController(
+        repository: database, tokens: tokens, passwords: passwords, mail: mail,
+        links: links ?? AccountLinks(base: configuration.publicURL ?? "http://\(configuration.httpHost):\(configuration.httpPort)", configured: true)
+    ).addRoutes(to: users)
+    AccountPages().addRoutes(to: router)
     QuotesController(repository: database).addRoutes(to: router.group("api/collections/quotes/records"))
     SyncController(store: database).addRoutes(to: router)
     if let realtime { RealtimeController(broker: realtime).addRoutes(to: router) }

@@ -32,6 +32,13 @@ public struct NodeConfiguration: Sendable {
     public var passwordWorkLimit: Int = PasswordHasher.defaultMaxPending
     /// Idle and head timeouts and the connection limit of the HTTP server.
     public var httpLimits = NodeHTTPLimits()
+    /// What sends account mail (password reset, verification, email change): SMTP from
+    /// `--smtp-host`, a sink in tests; nil: the request endpoints answer 400 (mail not configured).
+    public var mailSender: (any MailSender)?
+    /// Mails waiting to be sent before more are dropped (``MailQueue``).
+    public var mailQueueCapacity: Int = 100
+    /// The base URL of the links in account mail (`--public-url`); nil: the URL the node serves.
+    public var publicURL: String?
 
     public init(
         name: String, dataDirectory: String, httpHost: String = "127.0.0.1", httpPort: Int = 8090,

@@ -30,18 +30,9 @@ struct UsersController<Repository: RecordRepository>: Sendable {
         var input = RecordInput(object, schema: schema, creating: true, required: ["email"])
         input.fields["verified"] = nil  // only the server may verify
         var password = ""
-        switch object["password"] {
-        case .string(let text)? where text.utf8.contains(0):
-            // bcrypt reads a C string: everything after a NUL would be ignored.
-            input.errors["password"] = .init(code: "validation_invalid_format", message: "Must not contain NUL characters.")
-        case .string(let text)? where text.utf8.count > Self.maxPasswordBytes:
-            input.errors["password"] = .init(code: "validation_max_text_constraint", message: "Must be no more than \(Self.maxPasswordBytes) bytes.", params: ["max": Self.maxPasswordBytes])
-        case .string(let text)? where text.count >= Self.minPasswordLength:
-            password = text
-        case .string(let text)? where !text.isEmpty:
-            input.errors["password"] = .minLength(Self.minPasswordLength, params: false)
-        default:
-            input.errors["password"] = .required
+        switch Self.checkPassword(object["password"]) {
+        case .success(let text): password = text
+        case .failure(let error): input.errors["password"] = error
         }
         if input.errors["password"] == nil, object["passwordConfirm"] != .string(password) {
             input.errors["passwordConfirm"] = .init(code: "validation_values_mismatch", message: "Values don't match.")
@@ -53,11 +44,29 @@ struct UsersController<Repository: RecordRepository>: Sendable {
         var fields = input.fields
         fields["passwordHash"] = .string(try await passwords.hash(password))
         var rng = SystemRandomNumberGenerator()
-        fields["tokenKey"] = .string(RecordID.generate(using: &rng) + RecordID.generate(using: &rng))
+        fields["tokenKey"] = .string(TokenService.newTokenKey())
         let record = try await repository.create(
             schema, id: input.id ?? RecordID.generate(using: &rng), fields: fields, tags: [], unique: ["email"]
         )
         return try .json(view(record, viewer: context.identity?.userID))
+    }
+
+    /// A new password from a request body (sign-up, password reset), or the field error
+    /// PocketBase reports for it.
+    static func checkPassword(_ value: JSONValue?) -> Result<String, PBError.FieldError> {
+        switch value {
+        case .string(let text)? where text.utf8.contains(0):
+            // bcrypt reads a C string: everything after a NUL would be ignored.
+            .failure(.init(code: "validation_invalid_format", message: "Must not contain NUL characters."))
+        case .string(let text)? where text.utf8.count > maxPasswordBytes:
+            .failure(.init(code: "validation_max_text_constraint", message: "Must be no more than \(maxPasswordBytes) bytes.", params: ["max": maxPasswordBytes]))
+        case .string(let text)? where text.count >= minPasswordLength:
+            .success(text)
+        case .string(let text)? where !text.isEmpty:
+            .failure(.minLength(minPasswordLength, params: false))
+        default:
+            .failure(.required)
+        }
     }
 
     @Sendable func authWithPassword(_ request: Request, context: StoaRequestContext) async throws -> Response {
@@ -132,7 +141,7 @@ struct UsersController<Repository: RecordRepository>: Sendable {
     }
 
     private func authResponse(_ user: StoredRecord) async throws -> Response {
-        let token = try await tokens.issue(userID: user.id, collectionID: schema.id)
+        let token = try await tokens.issue(userID: user.id, collectionID: schema.id, tokenKey: user.text("tokenKey"))
         return try .json(AuthResponse(record: view(user, viewer: user.id), token: token))
     }
 
@@ -150,3 +159,6 @@ struct UsersController<Repository: RecordRepository>: Sendable {
         return domain.contains(".") && !domain.hasPrefix(".") && !domain.hasSuffix(".") && !domain.contains("..")
     }
 }
+
+/// A field error is what ``UsersController/checkPassword(_:)`` fails with.
+extension PBError.FieldError: Error {}

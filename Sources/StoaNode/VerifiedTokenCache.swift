@@ -2,36 +2,72 @@ import Foundation
 import Synchronization
 
 /// The tokens a ``TokenService`` has verified, with the identity each carries and its expiry, so
-/// a client's every request does not pay the signature check and claims decoding again.
+/// a client's every request does not pay the signature check, claims decoding and token-key
+/// lookup again.
 ///
-/// Tokens are self-contained (nothing a node stores revokes one), so a verified token stays valid
-/// until its `exp`, which is checked on every hit. Only valid tokens are remembered; the table
-/// is emptied when it reaches `capacity`, which bounds its memory under many distinct tokens.
+/// A verified token stays valid until its `exp` (checked on every hit) or until its user record
+/// changes: the node then calls ``forget(userID:)`` (its token key may have rotated, which
+/// revokes the user's older tokens). A verification that read the user's key before such a
+/// change and finishes after it must not be remembered: ``epoch`` counts the changes, and
+/// ``remember(_:identity:expires:ifEpoch:)`` refuses an entry verified under an older count.
+/// Only valid tokens are remembered; the table is emptied when it reaches `capacity`, which
+/// bounds its memory under many distinct tokens.
 final class VerifiedTokenCache: Sendable {
-    private let table = Mutex<[String: (identity: AuthIdentity, expires: Date)]>([:])
+    private struct State {
+        var table: [String: (identity: AuthIdentity, expires: Date)] = [:]
+        /// The tokens in `table` by user, so a user's change forgets them without a scan.
+        var byUser: [String: Set<String>] = [:]
+        var epoch: UInt64 = 0
+
+        mutating func remove(_ token: String) {
+            guard let entry = table.removeValue(forKey: token) else { return }
+            let user = entry.identity.userID
+            byUser[user]?.remove(token)
+            if byUser[user]?.isEmpty == true { byUser[user] = nil }
+        }
+    }
+
+    private let state = Mutex(State())
     let capacity: Int
 
     init(capacity: Int = 10_000) { self.capacity = capacity }
 
     /// The identity of a token verified before and not expired at `now`.
     func identity(of token: String, now: Date) -> AuthIdentity? {
-        table.withLock { table in
-            guard let entry = table[token] else { return nil }
+        state.withLock { state in
+            guard let entry = state.table[token] else { return nil }
             guard entry.expires > now else {
-                table[token] = nil
+                state.remove(token)
                 return nil
             }
             return entry.identity
         }
     }
 
-    /// Remembers a token that verified, until `expires`.
-    func remember(_ token: String, identity: AuthIdentity, expires: Date) {
-        table.withLock { table in
-            if table.count >= capacity { table.removeAll(keepingCapacity: true) }
-            table[token] = (identity, expires)
+    /// How many user changes have been seen; read before a verification starts.
+    var epoch: UInt64 { state.withLock { $0.epoch } }
+
+    /// Remembers a token that verified, until `expires`, unless a user changed since `epoch`
+    /// was read (the verification may have seen a token key that is no longer current).
+    func remember(_ token: String, identity: AuthIdentity, expires: Date, ifEpoch epoch: UInt64) {
+        state.withLock { state in
+            guard state.epoch == epoch else { return }
+            if state.table.count >= capacity {
+                state.table.removeAll(keepingCapacity: true)
+                state.byUser.removeAll(keepingCapacity: true)
+            }
+            state.table[token] = (identity, expires)
+            state.byUser[identity.userID, default: []].insert(token)
         }
     }
 
-    var count: Int { table.withLock { $0.count } }
+    /// Forgets every token of `userID` (its user record changed) and counts the change.
+    func forget(userID: String) {
+        state.withLock { state in
+            state.epoch &+= 1
+            for token in state.byUser[userID] ?? [] { state.remove(token) }
+        }
+    }
+
+    var count: Int { state.withLock { $0.table.count } }
 }

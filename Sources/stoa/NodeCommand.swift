@@ -138,6 +138,27 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
+    @Option(help: "SMTP server for account mail (password reset, verification, email change); none: those requests answer 400.")
+    var smtpHost: String?
+
+    @Option(help: "SMTP server port (STARTTLS is used when the server offers it).")
+    var smtpPort: Int = 587
+
+    @Option(help: "SMTP user; given, the node authenticates (AUTH PLAIN or LOGIN), only over TLS or to a loopback server.")
+    var smtpUser: String?
+
+    @Option(help: "File holding the SMTP password (one line).")
+    var smtpPasswordFile: String?
+
+    @Option(help: "Sender of account mail: ADDRESS or \"Name <ADDRESS>\" (required with --smtp-host).")
+    var smtpFrom: String?
+
+    @Option(help: "PEM file of certificates to trust for the SMTP server's STARTTLS instead of the system's roots.")
+    var smtpCaFile: String?
+
+    @Option(help: "Public base URL of this service, used in the links of account mail (default: the URL the node serves).")
+    var publicURL: String?
+
     var streamLimits: StreamLimits {
         StreamLimits(
             maxConnections: gossipMaxConnections, maxUnauthenticatedPerAddress: gossipMaxUnauthenticatedPerAddress,
@@ -148,6 +169,17 @@ struct NodeCommand: AsyncParsableCommand {
     }
 
     func validate() throws {
+        if smtpHost != nil {
+            guard let from = smtpFrom, SMTPConfiguration(host: "", from: from).fromAddress.contains("@") else {
+                throw ValidationError("--smtp-host needs --smtp-from (ADDRESS or \"Name <ADDRESS>\")")
+            }
+            guard (1...65535).contains(smtpPort) else { throw ValidationError("--smtp-port must be in 1...65535") }
+        } else if smtpUser != nil || smtpPasswordFile != nil || smtpFrom != nil || smtpCaFile != nil {
+            throw ValidationError("--smtp-user, --smtp-password-file, --smtp-from and --smtp-ca-file need --smtp-host")
+        }
+        if let publicURL, !(publicURL.hasPrefix("http://") || publicURL.hasPrefix("https://")) {
+            throw ValidationError("--public-url must start with http:// or https://")
+        }
         guard (4...31).contains(bcryptCost) else { throw ValidationError("--bcrypt-cost must be in 4...31") }
         guard realtimeQueue >= 1 else { throw ValidationError("--realtime-queue must be at least 1") }
         guard realtimeQueueBytes >= 4096, realtimeTotalBytes >= realtimeQueueBytes else {
@@ -216,6 +248,18 @@ struct NodeCommand: AsyncParsableCommand {
         configuration.compactionIntervalMillis = compactionMs
         configuration.passwordWorkLimit = passwordWorkLimit
         configuration.httpLimits = NodeHTTPLimits(idleTimeout: .seconds(idleTimeout), headTimeout: .seconds(headTimeout), maxConnections: maxConnections)
+        configuration.publicURL = publicURL
+        if let smtpHost, let smtpFrom {
+            var password: String?
+            if let smtpPasswordFile {
+                password = try String(contentsOfFile: smtpPasswordFile, encoding: .utf8)
+                    .trimmingCharacters(in: .newlines)
+            }
+            configuration.mailSender = try SMTPMailSender(configuration: SMTPConfiguration(
+                host: smtpHost, port: smtpPort, username: smtpUser, password: password, from: smtpFrom, trustRootsFile: smtpCaFile
+            ))
+            logger.info("account mail through SMTP \(smtpHost):\(smtpPort) from \(smtpFrom)")
+        }
         // Each client connection holds a descriptor: take what the hard limit allows, and say
         // when the connection limits cannot be reached within it.
         let files = FileDescriptorLimit.raiseToHardLimit()

@@ -34,7 +34,7 @@ struct TokenServiceTests {
         let cache = VerifiedTokenCache(capacity: 3)
         let identity = AuthIdentity(userID: "u", collectionID: "c", refreshable: true)
         let later = Date().addingTimeInterval(60)
-        for index in 0..<10 { cache.remember("t\(index)", identity: identity, expires: later) }
+        for index in 0..<10 { cache.remember("t\(index)", identity: identity, expires: later, ifEpoch: cache.epoch) }
         #expect(cache.count <= 3)
         #expect(cache.identity(of: "t9", now: Date()) == identity)
     }
