@@ -16,7 +16,9 @@ public struct RequestRoute: Sendable, Equatable {
     public let isRecordRead: Bool
     /// The public API the gateway forwards: paths under `/api/` except the nodes' internal
     /// `/api/cluster` (membership, gossip addresses, digests) and the gateway's own
-    /// `/api/gateway` (served on the admin listener). Anything else is answered 404 by the gateway.
+    /// `/api/gateway` (served on the admin listener), and GETs of the account pages account
+    /// mails link to (``accountPages``: links built with `--public-url` pointing at the
+    /// gateway). Anything else is answered 404 by the gateway.
     public let isPublic: Bool
     /// `POST /api/collections/{collection}/{action}` for an authentication or account action
     /// (``authActions``): the traffic of `auth` rate-limit policies.
@@ -40,13 +42,19 @@ public struct RequestRoute: Sendable, Equatable {
         "request-email-change", "confirm-email-change",
     ]
 
+    /// The pages a node serves under `/auth/` for account-mail links, and their script.
+    public static let accountPages: Set<Substring> = [
+        "confirm-password-reset", "confirm-verification", "confirm-email-change", "account.js",
+    ]
+
     public init(method: String, path: String) {
         // Methods arrive upper-case (HTTP tokens); upper-casing a copy is the rare path.
         let upper = method.utf8.contains { $0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z") } ? method.uppercased() : method
         isWrite = upper == "POST" || upper == "PUT" || upper == "PATCH" || upper == "DELETE"
         let parts = path.split(separator: "/", omittingEmptySubsequences: true)
         let api = parts.first == "api"
-        isPublic = api && !(parts.count >= 2 && (parts[1] == "cluster" || parts[1] == "gateway"))
+        let accountPage = (upper == "GET" || upper == "HEAD") && parts.count == 2 && parts[0] == "auth" && Self.accountPages.contains(parts[1])
+        isPublic = (api && !(parts.count >= 2 && (parts[1] == "cluster" || parts[1] == "gateway"))) || accountPage
         isSync = api && parts.count == 2 && parts[1] == "sync"
         isRealtime = api && parts.count == 2 && parts[1] == "realtime"
         let inCollection = api && parts.count >= 4 && parts[1] == "collections"

@@ -19,6 +19,9 @@ struct AccountController<Repository: RecordRepository>: Sendable {
     let repository: Repository
     let tokens: TokenService
     let passwords: PasswordHasher
+    /// The login throttle: a confirm-email-change checks the user's password, so its failures
+    /// count (and are refused) as failed logins of that account.
+    let loginThrottle: LoginThrottle
     /// Nil when the node has no mail configured.
     let mail: MailQueue?
     let links: AccountLinks
@@ -47,7 +50,8 @@ struct AccountController<Repository: RecordRepository>: Sendable {
             let token = try await tokens.issue(
                 .passwordReset, userID: user.id, collectionID: schema.id, email: user.text("email"), tokenKey: user.text("tokenKey")
             )
-            mail.post(links.mail(.passwordReset, to: user.text("email"), token: token))
+            // A mail the full queue dropped does not hold the account's next request back.
+            if !mail.post(links.mail(.passwordReset, to: user.text("email"), token: token)) { resends.forget(.passwordReset, userID: user.id) }
         }
         return Response(status: .noContent)
     }
@@ -85,7 +89,7 @@ struct AccountController<Repository: RecordRepository>: Sendable {
             let token = try await tokens.issue(
                 .verification, userID: user.id, collectionID: schema.id, email: user.text("email"), tokenKey: user.text("tokenKey")
             )
-            mail.post(links.mail(.verification, to: user.text("email"), token: token))
+            if !mail.post(links.mail(.verification, to: user.text("email"), token: token)) { resends.forget(.verification, userID: user.id) }
         }
         return Response(status: .noContent)
     }
@@ -117,10 +121,22 @@ struct AccountController<Repository: RecordRepository>: Sendable {
         if try await isTaken(newEmail, by: user.id) {
             throw PBError.badRequest(Self.validationMessage, data: ["newEmail": Self.emailTaken])
         }
+        // One mail per account and new address per interval, as for resets: a signed-in user
+        // cannot use the endpoint to flood an address (a mistyped address can be corrected at
+        // once). The volume of requests is the gateway's `auth` rate-limit policy's to bound.
+        let resendKey = user.id + ":" + newEmail.lowercased()
+        guard resends.allow(.emailChange, userID: resendKey) else {
+            var error = PBError(.tooManyRequests, "An email change was requested for this account moments ago. Wait before asking again.")
+            error.headers[.retryAfter] = String(Int(resends.interval))
+            throw error
+        }
         let token = try await tokens.issue(
             .emailChange, userID: user.id, collectionID: schema.id, email: user.text("email"), newEmail: newEmail, tokenKey: user.text("tokenKey")
         )
-        mail.post(links.mail(.emailChange, to: newEmail, token: token, newEmail: newEmail))
+        if !mail.post(links.mail(.emailChange, to: newEmail, token: token, newEmail: newEmail)) {
+            resends.forget(.emailChange, userID: resendKey)
+            throw PBError(.serviceUnavailable, "Too many mails are waiting to be sent. Try again in a minute.")
+        }
         return Response(status: .noContent)
     }
 
@@ -140,8 +156,17 @@ struct AccountController<Repository: RecordRepository>: Sendable {
         switch object["password"] {
         case .string(let password)? where !password.isEmpty:
             if let (user, _) = found {
+                // Password guesses here count as failed logins of the account (by its email),
+                // so a stolen auth token cannot be used to guess the password without limit.
+                let identity = user.text("email")
+                if let seconds = loginThrottle.refusal(for: identity) {
+                    var error = PBError(.tooManyRequests, "Too many failed login attempts. Try again later.")
+                    error.headers[.retryAfter] = String(seconds)
+                    throw error
+                }
                 let acceptable = !password.utf8.contains(0) && password.utf8.count <= UsersController<Repository>.maxPasswordBytes
                 if !(try await passwords.verify(password, hash: acceptable ? user.text("passwordHash") : passwords.decoyHash) && acceptable) {
+                    loginThrottle.failed(identity)
                     errors["password"] = .init(code: "validation_invalid_password", message: "Missing or invalid auth record password.")
                 }
             }
@@ -243,9 +268,10 @@ struct AccountController<Repository: RecordRepository>: Sendable {
     }
 }
 
-/// PocketBase's resend guard: one password-reset (or verification) mail per account per two
-/// minutes, so a request endpoint cannot be used to flood someone's mailbox. Per node; at most
-/// 100,000 accounts remembered (the oldest half forgotten beyond).
+/// PocketBase's resend guard: one password-reset or verification mail per account (one
+/// email-change mail per account and new address) per two minutes, so a request endpoint
+/// cannot be used to flood someone's mailbox.
+/// Per node; at most 100,000 accounts remembered (the oldest half forgotten beyond).
 final class ResendLimiter: Sendable {
     private let sent = Mutex<[String: Date]>([:])
     let interval: TimeInterval
@@ -265,5 +291,10 @@ final class ResendLimiter: Sendable {
             sent[key] = now
             return true
         }
+    }
+
+    /// Forgets the last ``allow(_:userID:now:)`` of `action` for `userID` (its mail was not sent).
+    func forget(_ action: TokenService.Action, userID: String) {
+        _ = sent.withLock { $0.removeValue(forKey: action.rawValue + ":" + userID) }
     }
 }

@@ -111,7 +111,7 @@ public func buildRouter(
     let users = router.group("api/collections/users")
     UsersController(repository: database, tokens: tokens, passwords: passwords, loginThrottle: throttle).addRoutes(to: users)
     AccountController(
-        repository: database, tokens: tokens, passwords: passwords, mail: mail,
+        repository: database, tokens: tokens, passwords: passwords, loginThrottle: throttle, mail: mail,
         links: links ?? AccountLinks(base: configuration.publicURL ?? "http://\(configuration.httpHost):\(configuration.httpPort)", configured: true)
     ).addRoutes(to: users)
     AccountPages().addRoutes(to: router)

@@ -156,7 +156,7 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(help: "PEM file of certificates to trust for the SMTP server's STARTTLS instead of the system's roots.")
     var smtpCaFile: String?
 
-    @Option(help: "Public base URL of this service, used in the links of account mail (default: the URL the node serves).")
+    @Option(help: "Public base URL of this service, used in the links of account mail (default: the URL the node serves; required with --smtp-host unless --http is on loopback).")
     var publicURL: String?
 
     var streamLimits: StreamLimits {
@@ -174,6 +174,11 @@ struct NodeCommand: AsyncParsableCommand {
                 throw ValidationError("--smtp-host needs --smtp-from (ADDRESS or \"Name <ADDRESS>\")")
             }
             guard (1...65535).contains(smtpPort) else { throw ValidationError("--smtp-port must be in 1...65535") }
+            // Links default to the URL the node serves: fine on loopback (a local cluster), but a
+            // node bound to 0.0.0.0 or a private address would mail links nobody can open.
+            guard publicURL != nil || ["127.0.0.1", "localhost", "::1"].contains(http.host) else {
+                throw ValidationError("--smtp-host with --http on \(http.host) needs --public-url (the address users open mail links at, e.g. the gateway's https://quotes.example.com)")
+            }
         } else if smtpUser != nil || smtpPasswordFile != nil || smtpFrom != nil || smtpCaFile != nil {
             throw ValidationError("--smtp-user, --smtp-password-file, --smtp-from and --smtp-ca-file need --smtp-host")
         }

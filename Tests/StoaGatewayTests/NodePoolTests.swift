@@ -114,12 +114,20 @@ struct RequestRouteTests {
         #expect(doubled.collection == "quotes" && doubled.recordID == "abc", "empty path components are skipped, as the node's router does")
     }
 
-    @Test("the public port's API: /api/... except the nodes' /api/cluster and the gateway's /api/gateway, however the slashes are spelled")
+    @Test("the public port's API: /api/... except the nodes' /api/cluster and the gateway's /api/gateway, and the account-mail pages, however the slashes are spelled")
     func publicPaths() {
         for path in ["/api/health", "/api/collections/quotes/records", "/api/realtime", "/api/sync", "/api/clusters", "/api"] {
             #expect(RequestRoute(method: "GET", path: path).isPublic, "\(path)")
         }
         for path in ["/api/cluster", "/api/cluster/", "//api//cluster", "/api/cluster/members", "/api/gateway", "/metrics", "/_/", "/_", "/", "", "/API/health"] {
+            #expect(!RequestRoute(method: "GET", path: path).isPublic, "\(path)")
+        }
+        // The pages account mails link to (a --public-url at the gateway): GETs of those four only.
+        for path in ["/auth/confirm-password-reset", "/auth/confirm-verification", "/auth/confirm-email-change", "/auth/account.js", "//auth//account.js"] {
+            #expect(RequestRoute(method: "GET", path: path).isPublic, "\(path)")
+            #expect(!RequestRoute(method: "POST", path: path).isPublic, "POST \(path)")
+        }
+        for path in ["/auth", "/auth/", "/auth/other", "/auth/confirm-password-reset/x", "/AUTH/account.js"] {
             #expect(!RequestRoute(method: "GET", path: path).isPublic, "\(path)")
         }
     }

@@ -196,6 +196,8 @@ struct AccountMailTests {
 
             #expect(try await api.status("request-email-change", token: ann.token, ["newEmail": "ann2@example.com"]).status == .noContent)
             #expect(try await api.status("request-email-change", token: ann.token, ["newEmail": "carol@example.com"]).status == .noContent)
+            let again = try await api.status("request-email-change", token: ann.token, ["newEmail": "ANN2@example.com"])
+            #expect(again.status == .tooManyRequests, "one mail per account and new address per 2 minutes: the endpoint cannot flood an address")
             let toAnn2 = RecordingMailSender.token(in: try #require(try await sink.messages(to: "ann2@example.com").first))
             let toCarol = RecordingMailSender.token(in: try #require(try await sink.messages(to: "carol@example.com").first))
             #expect(sink.messages.allSatisfy { $0.to != "ann@example.com" }, "the mail goes to the new address")
@@ -218,6 +220,25 @@ struct AccountMailTests {
             #expect(try await api.status("confirm-email-change", ["token": toAnn2, "password": "correct horse"]).dataCode("token") != nil, "used once")
             // The old address is free again.
             _ = try await api.user("ann@example.com", password: "another one")
+        }
+    }
+
+    @Test("confirm-email-change: wrong passwords count as failed logins of the account, and are slowed down as they are")
+    func emailChangeGuessing() async throws {
+        let sink = RecordingMailSender()
+        try await withMailNode(sender: sink) { api, _ in
+            let dan = try await api.user("dan@example.com")
+            #expect(try await api.status("request-email-change", token: dan.token, ["newEmail": "dan2@example.com"]).status == .noContent)
+            let token = RecordingMailSender.token(in: try #require(try await sink.messages(to: "dan2@example.com").first))
+            var statuses: [HTTPResponse.Status] = []
+            for attempt in 0..<12 {
+                statuses.append(try await api.status("confirm-email-change", ["token": token, "password": "guess \(attempt)"]).status)
+            }
+            #expect(statuses.prefix(10).allSatisfy { $0 == .badRequest }, "\(statuses)")
+            #expect(statuses.suffix(2).allSatisfy { $0 == .tooManyRequests }, "the login throttle's burst (10) is spent: \(statuses)")
+            let refused = try await api.status("confirm-email-change", ["token": token, "password": "correct horse"])
+            #expect(refused.status == .tooManyRequests, "even the right password waits, as a login would")
+            #expect(try await api.login("dan@example.com", "correct horse").status == .tooManyRequests, "the same identity's logins are slowed down too")
         }
     }
 

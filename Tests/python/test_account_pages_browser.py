@@ -117,3 +117,23 @@ def test_verification_link_confirms_on_opening(cluster, browser):
     wait_for(lambda: pb2.collection("users").auth_with_password(address, "browser verify 1").record.verified,
              what="verified on node 2")
     page.close()
+
+
+GATEWAY_URL = os.environ.get("STOA_GATEWAY_URL", "").rstrip("/")
+
+
+@pytest.mark.skipif(not GATEWAY_URL, reason="STOA_GATEWAY_URL is not set")
+def test_the_gateway_serves_the_account_pages(browser):
+    """Links built with --public-url at the gateway: the gateway forwards the pages and their
+    script (and nothing else under /auth/); the page runs (a link without a token says so)."""
+    import httpx
+
+    for page in ["confirm-password-reset", "confirm-verification", "confirm-email-change"]:
+        response = httpx.get(f"{GATEWAY_URL}/auth/{page}", timeout=10)
+        assert response.status_code == 200 and "text/html" in response.headers["content-type"], page
+    assert httpx.get(f"{GATEWAY_URL}/auth/account.js", timeout=10).status_code == 200
+    assert httpx.get(f"{GATEWAY_URL}/auth/other", timeout=10).status_code == 404
+    tab = browser.new_page()
+    tab.goto(f"{GATEWAY_URL}/auth/confirm-password-reset")
+    assert "no token" in status_text(tab, "error")
+    tab.close()
