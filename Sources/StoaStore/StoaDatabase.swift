@@ -167,12 +167,17 @@ public final class StoaDatabase: Sendable {
         }
     }
 
-    /// Records that the node is stopping cleanly: the next open keeps this epoch (``origin``).
-    /// Call it last, after every write has completed.
+    /// Records that the node is stopping cleanly: the next open keeps this epoch (``origin``), and
+    /// empties the write-ahead log into the database file. Call it last, after every write has
+    /// completed.
     public func markCleanShutdown() throws {
         try writer.write { db in
             try db.execute(sql: "INSERT OR REPLACE INTO node_meta (key, value) VALUES ('clean_shutdown', '1')")
         }
+        // Everything into the database file and the log emptied, so a stopped node's folder is
+        // just its database (the process may exit without closing its connections, and only the
+        // last connection to close would do this). Best effort: a reader still open keeps it.
+        _ = try? writer.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
     }
 
     /// Registers `observer` to be called after every committed change, local or remote, in
