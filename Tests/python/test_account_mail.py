@@ -77,6 +77,7 @@ class Mailbox:
         self.messages.put({
             "to": list(envelope.rcpt_tos), "from": envelope.mail_from, "message": message,
             "authenticated": bool(session.authenticated),
+            "tls": session.ssl is not None,
         })
         return "250 Message accepted for delivery"
 
@@ -265,3 +266,75 @@ def test_email_change_requested_on_one_node_confirmed_on_the_other(cluster):
     wait_for(lambda: can_login(url1, new_address, "password 33"), what="the new email on node 1")
     assert not can_login(url1, address, "password 33")
     wait_for(lambda: not accepted(url1, old_token), what="node 1 to refuse the old auth token")
+
+
+def test_starttls_with_a_private_ca():
+    """STARTTLS when the server offers it: an SMTP server that requires it (and TLS before AUTH),
+    with a certificate from a private CA given to the node as --smtp-ca-file. The reset mail
+    arrives over TLS, authenticated. The same node without the CA file refuses the server's
+    certificate: no mail is delivered, the request still answers 204."""
+    import ssl
+    from aiosmtpd.controller import Controller
+
+    folder = Path(tempfile.mkdtemp(prefix="stoa-mail-tls-"))
+    certificate, key = folder / "smtp.pem", folder / "smtp.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+                    "-keyout", str(key), "-out", str(certificate)], check=True, capture_output=True)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(str(certificate), str(key))
+    mailbox = Mailbox()
+    smtp_port = free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=smtp_port, authenticator=authenticator,
+                            tls_context=context, require_starttls=True, auth_require_tls=True)
+    controller.start()
+    (folder / "smtp-password").write_text(SMTP_PASSWORD + "\n")
+    processes = []
+    try:
+        def start(name, trust):
+            args = [STOA_BIN, "node", "--name", name, "--data", str(folder / name), "--http", "127.0.0.1:0",
+                    "--token-secret", "tls-test-secret", "--bcrypt-cost", "4", "--smtp-host", "127.0.0.1",
+                    "--smtp-port", str(smtp_port), "--smtp-from", "no-reply@stoa.test",
+                    "--smtp-user", SMTP_USER, "--smtp-password-file", str(folder / "smtp-password")]
+            if trust:
+                args += ["--smtp-ca-file", str(certificate)]
+            log = folder / f"{name}.log"
+            processes.append(subprocess.Popen(args, stdout=open(log, "w"), stderr=subprocess.STDOUT))
+
+            def port():
+                found = re.search(r"Server started and listening on 127\.0\.0\.1:(\d+)", log.read_text())
+                assert processes[-1].poll() is None, log.read_text()
+                return found and int(found.group(1))
+
+            return f"http://127.0.0.1:{wait_for(port, what=f'{name} to listen')}", log
+
+        url, _ = start("tls1", trust=True)
+        pb = PocketBase(url, timeout=30)
+        address = f"tls-{secrets.token_hex(5)}@example.com"
+        pb.collection("users").create({"email": address, "password": "tls password 1", "passwordConfirm": "tls password 1"})
+        assert pb.collection("users").request_password_reset(address) is True
+        item = mailbox.next_to(address)
+        assert item["tls"], "the mail came over STARTTLS"
+        assert item["authenticated"], "AUTH after STARTTLS"
+        link_token(item, "confirm-password-reset")
+
+        untrusting, log = start("tls2", trust=False)
+        pb2 = PocketBase(untrusting, timeout=30)
+        other = f"tls-{secrets.token_hex(5)}@example.com"
+        pb2.collection("users").create({"email": other, "password": "tls password 2", "passwordConfirm": "tls password 2"})
+        assert pb2.collection("users").request_password_reset(other) is True
+        wait_for(lambda: "not sent" in log.read_text(), what="the node to log the refused certificate")
+        with pytest.raises(AssertionError):
+            mailbox.next_to(other, timeout=1)
+        metrics = httpx.get(untrusting + "/metrics", timeout=10).text
+        assert re.search(r'stoa_mail_total\{result="failed"\} 1', metrics), metrics
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        controller.stop()
+        shutil.rmtree(folder, ignore_errors=True)
