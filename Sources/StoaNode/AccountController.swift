@@ -159,11 +159,7 @@ struct AccountController<Repository: RecordRepository>: Sendable {
                 // Password guesses here count as failed logins of the account (by its email),
                 // so a stolen auth token cannot be used to guess the password without limit.
                 let identity = user.text("email")
-                if let seconds = loginThrottle.refusal(for: identity) {
-                    var error = PBError(.tooManyRequests, "Too many failed login attempts. Try again later.")
-                    error.headers[.retryAfter] = String(seconds)
-                    throw error
-                }
+                try loginThrottle.checkAllowed(identity)
                 let acceptable = !password.utf8.contains(0) && password.utf8.count <= UsersController<Repository>.maxPasswordBytes
                 if !(try await passwords.verify(password, hash: acceptable ? user.text("passwordHash") : passwords.decoyHash) && acceptable) {
                     loginThrottle.failed(identity)

@@ -55,6 +55,15 @@ public final class LoginThrottle: Sendable {
         return Int((algorithm.nanosUntilConforming(tat: tat, now: now) + 999_999_999) / 1_000_000_000)
     }
 
+    /// Throws PocketBase's 429 (with `Retry-After`) when a login for `identity` may not be tried
+    /// now (``refusal(for:)``).
+    func checkAllowed(_ identity: String) throws {
+        guard let seconds = refusal(for: identity) else { return }
+        var error = PBError(.tooManyRequests, "Too many failed login attempts. Try again later.")
+        error.headers[.retryAfter] = String(seconds)
+        throw error
+    }
+
     /// Records a failed login for `identity`, and shares it.
     public func failed(_ identity: String) {
         let key = Self.key(identity)

@@ -83,11 +83,7 @@ struct UsersController<Repository: RecordRepository>: Sendable {
         guard case .string(let password)? = object["password"], !password.isEmpty else {
             throw PBError.badRequest("An error occurred while validating the submitted data.", data: ["password": .init(code: "validation_required", message: "Cannot be blank.")])
         }
-        if let seconds = loginThrottle.refusal(for: identity) {
-            var error = PBError(.tooManyRequests, "Too many failed login attempts. Try again later.")
-            error.headers[.retryAfter] = String(seconds)
-            throw error
-        }
+        try loginThrottle.checkAllowed(identity)
         // SQLite's C interface would read an identity only up to a NUL: such an identity
         // matches no account (no email may hold one).
         let user = identity.utf8.contains(0) ? nil : try await repository.user(email: identity)

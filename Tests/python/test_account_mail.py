@@ -64,6 +64,29 @@ def free_port() -> int:
             t.close()
 
 
+def launch(args: list, log: Path, processes: list) -> str:
+    """Starts a node (`args`) logging to `log`, adds it to `processes`; returns its URL once it listens."""
+    processes.append(subprocess.Popen(args, stdout=open(log, "w"), stderr=subprocess.STDOUT))
+    process = processes[-1]
+
+    def port():
+        found = re.search(r"Server started and listening on 127\.0\.0\.1:(\d+)", log.read_text())
+        assert process.poll() is None, log.read_text()
+        return found and int(found.group(1))
+
+    return f"http://127.0.0.1:{wait_for(port, what=f'{log.stem} to listen')}"
+
+
+def stop_all(processes: list) -> None:
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
 class Mailbox:
     """An aiosmtpd handler keeping every message it accepts, with whether its session
     authenticated."""
@@ -141,15 +164,7 @@ def cluster():
                 args += ["--smtp-user", SMTP_USER, "--smtp-password-file", str(data / "smtp-password")]
             else:
                 args += ["--join", f"127.0.0.1:{gossip[0]}", "--public-url", "https://quotes.example.com/app/"]
-            log = open(data / f"{name}.log", "w")
-            processes.append(subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT))
-
-            def port():
-                found = re.search(r"Server started and listening on 127\.0\.0\.1:(\d+)", (data / f"{name}.log").read_text())
-                assert processes[-1].poll() is None, (data / f"{name}.log").read_text()
-                return found and int(found.group(1))
-
-            urls.append(f"http://127.0.0.1:{wait_for(port, what=f'{name} to listen')}")
+            urls.append(launch(args, data / f"{name}.log", processes))
 
         def both_alive():
             # /api/cluster lists the other members (not the node itself).
@@ -159,13 +174,7 @@ def cluster():
         wait_for(both_alive, what="the two nodes to see each other")
         yield mailbox, urls, data
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_all(processes)
         controller.stop()
         shutil.rmtree(data, ignore_errors=True)
 
@@ -299,14 +308,7 @@ def test_starttls_with_a_private_ca():
             if trust:
                 args += ["--smtp-ca-file", str(certificate)]
             log = folder / f"{name}.log"
-            processes.append(subprocess.Popen(args, stdout=open(log, "w"), stderr=subprocess.STDOUT))
-
-            def port():
-                found = re.search(r"Server started and listening on 127\.0\.0\.1:(\d+)", log.read_text())
-                assert processes[-1].poll() is None, log.read_text()
-                return found and int(found.group(1))
-
-            return f"http://127.0.0.1:{wait_for(port, what=f'{name} to listen')}", log
+            return launch(args, log, processes), log
 
         url, _ = start("tls1", trust=True)
         pb = PocketBase(url, timeout=30)
@@ -329,12 +331,6 @@ def test_starttls_with_a_private_ca():
         metrics = httpx.get(untrusting + "/metrics", timeout=10).text
         assert re.search(r'stoa_mail_total\{result="failed"\} 1', metrics), metrics
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_all(processes)
         controller.stop()
         shutil.rmtree(folder, ignore_errors=True)
