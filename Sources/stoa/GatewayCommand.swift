@@ -94,6 +94,11 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
+    /// Descriptors set aside for connections to nodes (the upstream pool keeps at most 64 idle
+    /// per node and loop) when the client-connection limit is fitted to the descriptor limit;
+    /// a quarter of the limit when that is less.
+    static let upstreamDescriptors = 1024
+
     func validate() throws {
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
         if let cacheBytes, cacheBytes < 0 { throw ValidationError("--cache-bytes must be >= 0") }
@@ -155,15 +160,17 @@ struct GatewayCommand: AsyncParsableCommand {
         }
 
         let logger = Logger(label: "stoa.gateway")
-        // Each client connection holds a descriptor: take what the hard limit allows, and say
-        // when the connection limit cannot be reached within it.
-        let files = FileDescriptorLimit.raiseToHardLimit()
-        if let files, files < UInt64(maxConnections) + 1024 {
-            logger.warning("the file descriptor limit (\(files)) is below --max-connections (\(maxConnections)) plus 1024 for node connections; clients will see refused or failed connections first")
+        // Each client connection holds a descriptor: take what the hard limit allows, and keep the
+        // connection limit within it (FileDescriptorBudget: running out stops the process).
+        let (files, clientConnections) = try FileDescriptorLimit.clientConnections(
+            wanted: maxConnections, otherConnections: { min(Self.upstreamDescriptors, $0 / 4) }, option: "for connections to nodes"
+        )
+        if clientConnections < maxConnections {
+            logger.warning("the file descriptor limit (\(files ?? 0)) holds \(clientConnections) client connections, not --max-connections (\(maxConnections)); more are accepted and closed at once (raise it: ulimit -n, LimitNOFILE=)")
         }
 
         let scheme = tlsCert == nil ? "http" : "https"
-        let limits = GatewayServerLimits(idleTimeout: .seconds(idleTimeout), headTimeout: .seconds(headTimeout), maxConnections: maxConnections)
+        let limits = GatewayServerLimits(idleTimeout: .seconds(idleTimeout), headTimeout: .seconds(headTimeout), maxConnections: clientConnections)
         let configuration = GatewayConfiguration(
             httpHost: http.host, httpPort: http.port, adminHost: admin.host, adminPort: admin.port,
             membership: .init(name: name, gossipHost: gossipAddress.host, gossipPort: gossipAddress.port, join: seeds, keyring: keyring, httpURL: "\(scheme)://\(http)"),
@@ -175,7 +182,7 @@ struct GatewayCommand: AsyncParsableCommand {
         let gateway = try await buildGateway(configuration: configuration, registry: registry, logger: logger)
         logger.info("gateway serving \(scheme)://\(http), admin pages on http://\(admin), joining \(seeds.map(\.description).joined(separator: ","))",
                     metadata: ["policies": "\(policies.map(\.name))", "cacheBytes": "\(configuration.cacheBytes)", "tokens": "\(secret != nil)",
-                               "maxConnections": "\(maxConnections)", "fileDescriptors": "\(files.map(String.init) ?? "?")"])
+                               "maxConnections": "\(clientConnections)", "fileDescriptors": "\(files.map(String.init) ?? "?")"])
         let keyOptions = clusterKeyOptions
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await gateway.run() }

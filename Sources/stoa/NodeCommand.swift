@@ -159,9 +159,10 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(help: "Public base URL of this service, used in the links of account mail (default: the URL the node serves; required with --smtp-host unless --http is on loopback).")
     var publicURL: String?
 
-    var streamLimits: StreamLimits {
+    /// The gossip stream bounds from the options, with `maxConnections` fitted to the descriptor limit.
+    func streamLimits(maxConnections: Int) -> StreamLimits {
         StreamLimits(
-            maxConnections: gossipMaxConnections, maxUnauthenticatedPerAddress: gossipMaxUnauthenticatedPerAddress,
+            maxConnections: maxConnections, maxUnauthenticatedPerAddress: gossipMaxUnauthenticatedPerAddress,
             maxUnauthenticated: gossipMaxUnauthenticated, maxUnauthenticatedFrameBytes: gossipMaxUnauthenticatedFrameBytes,
             helloTimeout: .milliseconds(gossipHelloTimeoutMs), frameTimeout: .milliseconds(gossipFrameTimeoutMs),
             idleTimeout: .milliseconds(gossipIdleTimeoutMs), maxIncompleteFrameBytes: gossipMaxIncompleteFrameBytes
@@ -252,7 +253,6 @@ struct NodeCommand: AsyncParsableCommand {
         configuration.loginFailureLimit = loginFailureLimit
         configuration.compactionIntervalMillis = compactionMs
         configuration.passwordWorkLimit = passwordWorkLimit
-        configuration.httpLimits = NodeHTTPLimits(idleTimeout: .seconds(idleTimeout), headTimeout: .seconds(headTimeout), maxConnections: maxConnections)
         configuration.publicURL = publicURL
         if let smtpHost, let smtpFrom {
             var password: String?
@@ -265,13 +265,20 @@ struct NodeCommand: AsyncParsableCommand {
             ))
             logger.info("account mail through SMTP \(smtpHost):\(smtpPort) from \(smtpFrom)")
         }
-        // Each client connection holds a descriptor: take what the hard limit allows, and say
-        // when the connection limits cannot be reached within it.
-        let files = FileDescriptorLimit.raiseToHardLimit()
-        let needed = UInt64(maxConnections) + UInt64(gossip == nil ? 0 : gossipMaxConnections) + 256
-        if let files, files < needed {
-            logger.warning("the file descriptor limit (\(files)) is below --max-connections (\(maxConnections)) plus the gossip connections and 256 for the database and peers; new connections will fail first (accepting pauses a second after each failure)")
+        // Each client connection holds a descriptor: take what the hard limit allows, and keep the
+        // connection limit within it (FileDescriptorBudget: running out stops the process).
+        // Gossip streams get --gossip-max-connections, or a quarter of the limit when that is less.
+        var gossipConnections = gossipMaxConnections
+        let (files, clientConnections) = try FileDescriptorLimit.clientConnections(
+            wanted: maxConnections, otherConnections: { limit in
+                gossipConnections = min(gossipMaxConnections, max(1, limit / 4))
+                return gossip == nil ? 0 : gossipConnections
+            }, option: "for gossip connections"
+        )
+        if clientConnections < maxConnections {
+            logger.warning("the file descriptor limit (\(files ?? 0)) holds \(clientConnections) client connections, not --max-connections (\(maxConnections)); more are accepted and closed at once (raise it: ulimit -n, LimitNOFILE=)")
         }
+        configuration.httpLimits = NodeHTTPLimits(idleTimeout: .seconds(idleTimeout), headTimeout: .seconds(headTimeout), maxConnections: clientConnections)
         var cluster: ClusterNode?
         var keyring: ClusterKeyring?
         if let gossip {
@@ -287,7 +294,7 @@ struct NodeCommand: AsyncParsableCommand {
             let clusterConfiguration = ClusterConfiguration(
                 gossipHost: gossip.host, gossipPort: gossip.port, join: try joinAddresses(),
                 keyring: try key.keyring(for: "a cluster node"), httpURL: "http://\(http)", swim: swim, replication: replication,
-                streamLimits: streamLimits
+                streamLimits: streamLimits(maxConnections: gossipConnections)
             )
             keyring = clusterConfiguration.keyring
             cluster = ClusterNode(configuration: clusterConfiguration, database: database, logger: Logger(label: "stoa.cluster.\(name)"))
