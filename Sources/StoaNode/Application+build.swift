@@ -81,11 +81,12 @@ public func buildRouter(
     // A token is accepted while its token key is the user's current one (a password reset or
     // email change rotates the key, on every node the edit reaches); the tokens a node
     // remembers as verified are forgotten whenever their user's record changes here.
-    let tokens = await TokenService(secret: secret, lifetime: configuration.tokenLifetimeSeconds) { userID in
-        try await database.record(.users, id: userID, owner: nil)?.text("tokenKey")
+    let tokens = await TokenService(secret: secret, lifetime: configuration.tokenLifetimeSeconds) { collectionID, userID in
+        guard let schema = CollectionSchema.authCollection(id: collectionID) else { return nil }
+        return try await database.record(schema, id: userID, owner: nil)?.text("tokenKey")
     }
     database.onRecordEvents { events in
-        for event in events where event.record.collection == CollectionSchema.users.name {
+        for event in events where [CollectionSchema.users.name, CollectionSchema.superusers.name].contains(event.record.collection) {
             tokens.forgetTokens(ofUser: event.record.id)
         }
     }
@@ -114,6 +115,8 @@ public func buildRouter(
         repository: database, tokens: tokens, passwords: passwords, loginThrottle: throttle, mail: mail,
         links: links ?? AccountLinks(base: configuration.publicURL ?? "http://\(configuration.httpHost):\(configuration.httpPort)", configured: true)
     ).addRoutes(to: users)
+    UsersController(repository: database, tokens: tokens, passwords: passwords, loginThrottle: throttle, schema: .superusers)
+        .addRoutes(to: router.group("api/collections/_superusers"))
     AccountPages().addRoutes(to: router)
     QuotesController(repository: database).addRoutes(to: router.group("api/collections/quotes/records"))
     SyncController(store: database).addRoutes(to: router)

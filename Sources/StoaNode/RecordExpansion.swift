@@ -39,8 +39,11 @@ struct RecordExpansion: Sendable {
     var isEmpty: Bool { fields.isEmpty }
 
     /// The `expand` value of each record (by record id), nil for every record when nothing is
-    /// expanded. Related records are looked up once each, as `viewer` may see them.
-    func expand(_ records: [StoredRecord], viewer: String?, repository: some RecordRepository) async throws -> [String: [String: RecordView]]? {
+    /// expanded. Related records are looked up once each, as `viewer` may see them (a
+    /// `superuser` sees every one, with its email).
+    func expand(
+        _ records: [StoredRecord], viewer: String?, superuser: Bool = false, repository: some RecordRepository
+    ) async throws -> [String: [String: RecordView]]? {
         guard !fields.isEmpty else { return nil }
         var found: [String: RecordView?] = [:]  // "collection/id" -> view, nil when not visible
         var result: [String: [String: RecordView]] = [:]
@@ -50,7 +53,7 @@ struct RecordExpansion: Sendable {
                 guard case .string(let id)? = record.values[field], !id.isEmpty else { continue }
                 let key = target.name + "/" + id
                 if found[key] == nil {
-                    found[key] = .some(try await Self.view(target, id: id, viewer: viewer, repository: repository))
+                    found[key] = .some(try await Self.view(target, id: id, viewer: viewer, superuser: superuser, repository: repository))
                 }
                 if case .some(.some(let view)) = found[key] { expanded[field] = view }
             }
@@ -61,9 +64,11 @@ struct RecordExpansion: Sendable {
 
     /// The related record `id` of `schema` as `viewer` may see it (the collection's view rule:
     /// `users` shows a user only their own record), nil when not visible.
-    static func view(_ schema: CollectionSchema, id: String, viewer: String?, repository: some RecordRepository) async throws -> RecordView? {
-        guard let viewer, let record = try await repository.record(schema, id: id, owner: viewer) else { return nil }
-        let showEmail = schema.name != "users" || record.id == viewer || record.values["emailVisibility"] == .bool(true)
+    static func view(
+        _ schema: CollectionSchema, id: String, viewer: String?, superuser: Bool = false, repository: some RecordRepository
+    ) async throws -> RecordView? {
+        guard superuser || viewer != nil, let record = try await repository.record(schema, id: id, owner: superuser ? nil : viewer) else { return nil }
+        let showEmail = superuser || schema.name != "users" || record.id == viewer || record.values["emailVisibility"] == .bool(true)
         return RecordView(record: record, schema: schema, only: nil, showEmail: showEmail)
     }
 }

@@ -12,6 +12,9 @@ public protocol RecordRepository: Sendable {
     func list(_ schema: CollectionSchema, query: ListQuery) async throws -> ListPage
     func user(email: String) async throws -> StoredRecord?
     func usersDisplaced(from email: String) async throws -> [StoredRecord]
+    /// ``user(email:)`` and ``usersDisplaced(from:)`` in any auth collection.
+    func account(_ schema: CollectionSchema, email: String) async throws -> StoredRecord?
+    func accountsDisplaced(_ schema: CollectionSchema, from email: String) async throws -> [StoredRecord]
 }
 
 extension StoaDatabase: RecordRepository {}

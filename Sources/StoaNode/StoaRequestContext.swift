@@ -1,4 +1,5 @@
 import Hummingbird
+import StoaStore
 
 /// The per-request context: Hummingbird's core storage plus the caller's verified identity.
 public struct StoaRequestContext: RequestContext {
@@ -20,4 +21,9 @@ public struct AuthIdentity: Sendable, Equatable {
     public let userID: String
     public let collectionID: String
     public let refreshable: Bool
+
+    /// A `_superusers` account: passes every collection's rules (PocketBase's superusers).
+    public var isSuperuser: Bool { collectionID == CollectionSchema.superusers.id }
+    /// A `users` account: owns quotes and its own user record.
+    public var isUser: Bool { collectionID == CollectionSchema.users.id }
 }

@@ -62,10 +62,11 @@ public struct TokenService: Sendable {
         }
     }
 
-    /// Looks up a user's current token key by user id; nil when this node holds no such live
-    /// user (yet): a token for it is then judged by its signature alone, as no change of that
-    /// user can have reached this node either.
-    public typealias TokenKeyLookup = @Sendable (_ userID: String) async throws -> String?
+    /// Looks up an account's current token key by its auth collection's id (`users` or
+    /// `_superusers`) and record id; nil when this node holds no such live account (yet): a
+    /// token for it is then judged by its signature alone, as no change of that account can have
+    /// reached this node either.
+    public typealias TokenKeyLookup = @Sendable (_ collectionID: String, _ userID: String) async throws -> String?
 
     private let keys: JWTKeyCollection
     /// Tokens verified before (checked against their expiry on every use; a user's are
@@ -158,7 +159,7 @@ public struct TokenService: Sendable {
         }
         if let tokenKeys {
             let tokenKey: String?
-            do { tokenKey = try await tokenKeys(claims.id) } catch { return nil }
+            do { tokenKey = try await tokenKeys(claims.collectionId, claims.id) } catch { return nil }
             if let tokenKey, claims.tk != Self.fingerprint(ofTokenKey: tokenKey) { return nil }
         }
         let identity = AuthIdentity(userID: claims.id, collectionID: claims.collectionId, refreshable: claims.refreshable)

@@ -3,14 +3,23 @@ import Hummingbird
 import StoaCore
 import StoaStore
 
-/// The `users` auth collection: sign-up, password auth, token refresh, and viewing or listing
-/// one's own user record (rule `id = @request.auth.id`).
+/// An auth collection's Records API and password auth, as PocketBase's default rules have them.
+///
+/// `users`: anyone signs up; a user views, lists, updates (`name`, `avatar`, `emailVisibility`)
+/// and deletes its own record (rule `id = @request.auth.id`). `_superusers` (rules null): only a
+/// superuser creates, views, lists, updates or deletes one. A superuser token passes every rule of
+/// both, and may set `email`, `verified` and a new `password` (which rotates the token key, so
+/// every token issued before is refused).
 struct UsersController<Repository: RecordRepository>: Sendable {
     let repository: Repository
     let tokens: TokenService
     let passwords: PasswordHasher
     let loginThrottle: LoginThrottle
-    let schema = CollectionSchema.users
+    /// ``CollectionSchema/users`` or ``CollectionSchema/superusers``.
+    var schema = CollectionSchema.users
+
+    static var onlySuperusers: PBError { PBError(.forbidden, "Only superusers can perform this action.") }
+    private var isSuperusers: Bool { schema.id == CollectionSchema.superusers.id }
 
     static var minPasswordLength: Int { 8 }
     /// bcrypt reads at most 72 bytes; longer passwords are refused rather than silently cut.
@@ -20,15 +29,19 @@ struct UsersController<Repository: RecordRepository>: Sendable {
         group.post("records", use: signUp)
         group.get("records", use: list)
         group.get("records/:id", use: view)
+        group.patch("records/:id", use: update)
+        group.delete("records/:id", use: delete)
         group.post("auth-with-password", use: authWithPassword)
         group.post("auth-refresh", use: authRefresh)
     }
 
     @Sendable func signUp(_ request: Request, context: StoaRequestContext) async throws -> Response {
         var request = request
+        let superuser = context.identity?.isSuperuser == true
+        if isSuperusers, !superuser { throw Self.onlySuperusers }
         let object = try RecordInput.decodeObject(try await request.bodyData(context: context))
         var input = RecordInput(object, schema: schema, creating: true, required: ["email"])
-        input.fields["verified"] = nil  // only the server may verify
+        if !superuser { input.fields["verified"] = nil }  // only the server (or a superuser) verifies
         var password = ""
         switch Self.checkPassword(object["password"]) {
         case .success(let text): password = text
@@ -48,7 +61,7 @@ struct UsersController<Repository: RecordRepository>: Sendable {
         let record = try await repository.create(
             schema, id: input.id ?? RecordID.generate(using: &rng), fields: fields, tags: [], unique: ["email"]
         )
-        return try .json(view(record, viewer: context.identity?.userID))
+        return try .json(view(record, viewer: try viewer(context)))
     }
 
     /// A new password from a request body (sign-up, password reset), or the field error
@@ -86,7 +99,7 @@ struct UsersController<Repository: RecordRepository>: Sendable {
         try loginThrottle.checkAllowed(identity)
         // SQLite's C interface would read an identity only up to a NUL: such an identity
         // matches no account (no email may hold one).
-        let user = identity.utf8.contains(0) ? nil : try await repository.user(email: identity)
+        let user = identity.utf8.contains(0) ? nil : try await repository.account(schema, email: identity)
         // A password sign-up refuses (a NUL, more than bcrypt's 72 bytes) can match no account:
         // bcrypt would ignore what follows a NUL or the 72nd byte. It is checked against the
         // decoy like an unknown email, so the answer and its timing are the same as for a wrong
@@ -99,7 +112,7 @@ struct UsersController<Repository: RecordRepository>: Sendable {
             // An account that signed up with this email after another (in another partition, or
             // at the same moment elsewhere) keeps its data; its owner learns how to get back in.
             if acceptable {
-                for displaced in try await repository.usersDisplaced(from: identity)
+                for displaced in try await repository.accountsDisplaced(schema, from: identity)
                 where try await passwords.verify(password, hash: displaced.text("passwordHash")) {
                     throw PBError.badRequest(
                         "Another account was created with this email at the same moment and keeps it. Your account and its quotes are kept: sign in with your account id \(displaced.id) as the identity, then change its email.",
@@ -121,28 +134,105 @@ struct UsersController<Repository: RecordRepository>: Sendable {
 
     @Sendable func view(_ request: Request, context: StoaRequestContext) async throws -> Response {
         let id = try context.parameters.require("id")
-        guard !id.utf8.contains(0), let owner = context.identity?.userID, let user = try await repository.record(schema, id: id, owner: owner) else {
+        let viewer = try self.viewer(context)
+        guard !id.utf8.contains(0), let viewer, let user = try await repository.record(schema, id: id, owner: viewer.owner) else {
             throw PBError.notFound
         }
-        return try .json(view(user, viewer: owner, fields: FieldSelection.parse(FormQuery(request.uri.query).get("fields"))))
+        return try .json(view(user, viewer: viewer, fields: FieldSelection.parse(FormQuery(request.uri.query).get("fields"))))
     }
 
     @Sendable func list(_ request: Request, context: StoaRequestContext) async throws -> Response {
-        let parameters = try ListParameters(FormQuery(request.uri.query), schema: schema, owner: context.identity?.userID)
-        let page = context.identity == nil ? parameters.emptyPage : try await repository.list(schema, query: parameters.query)
+        let viewer = try self.viewer(context)
+        let parameters = try ListParameters(FormQuery(request.uri.query), schema: schema, owner: viewer?.owner)
+        let page = viewer == nil ? parameters.emptyPage : try await repository.list(schema, query: parameters.query)
         return try .json(ListEnvelope(
-            items: page.items.map { view($0, viewer: context.identity?.userID, fields: parameters.fields) },
+            items: page.items.map { view($0, viewer: viewer, fields: parameters.fields) },
             page: page.page, perPage: page.perPage, totalItems: page.totalItems, totalPages: page.totalPages
         ))
     }
 
-    private func authResponse(_ user: StoredRecord) async throws -> Response {
-        let token = try await tokens.issue(userID: user.id, collectionID: schema.id, tokenKey: user.text("tokenKey"))
-        return try .json(AuthResponse(record: view(user, viewer: user.id), token: token))
+    @Sendable func update(_ request: Request, context: StoaRequestContext) async throws -> Response {
+        var request = request
+        let id = try context.parameters.require("id")
+        guard let viewer = try self.viewer(context), !id.utf8.contains(0),
+              let existing = try await repository.record(schema, id: id, owner: viewer.owner)
+        else { throw PBError.notFound }
+        let object = try RecordInput.decodeObject(try await request.bodyData(context: context))
+        var input = RecordInput(object, schema: schema, creating: false, required: [])
+        if input.id != nil, input.id != id { input.errors["id"] = .init(code: "validation_invalid_value", message: "The id cannot be changed.") }
+        input.id = nil
+        let ownFields: Set<String> = ["name", "avatar", "emailVisibility"]
+        for name in input.fields.keys.sorted() where !viewer.superuser && !ownFields.contains(name) {
+            input.errors[name] = .init(code: "validation_forbidden", message: "Only a superuser can change this field.")
+        }
+        if case .string(let email)? = input.fields["email"], input.errors["email"] == nil, !Self.isValidEmail(email) {
+            input.errors["email"] = .init(code: "validation_is_email", message: "Must be a valid email address.")
+        }
+        var fields = input.fields
+        if object["password"] != nil {
+            if !viewer.superuser {
+                input.errors["password"] = .init(code: "validation_forbidden", message: "Change your password with a password reset.")
+            } else {
+                switch Self.checkPassword(object["password"]) {
+                case .success(let password):
+                    if object["passwordConfirm"] != .string(password) {
+                        input.errors["passwordConfirm"] = .init(code: "validation_values_mismatch", message: "Values don't match.")
+                    } else if input.errors.isEmpty {
+                        fields["passwordHash"] = .string(try await passwords.hash(password))
+                        fields["tokenKey"] = .string(TokenService.newTokenKey())
+                    }
+                case .failure(let error): input.errors["password"] = error
+                }
+            }
+        }
+        guard input.errors.isEmpty else { throw PBError.badRequest("Failed to update record.", data: input.errors) }
+        // A new email rotates the token key too (as PocketBase does): sessions end with the address.
+        if let email = fields["email"], email != existing.values["email"], fields["tokenKey"] == nil {
+            fields["tokenKey"] = .string(TokenService.newTokenKey())
+        }
+        let record = try await repository.update(schema, id: id, owner: viewer.owner, fields: fields, tags: nil, unique: fields["email"] == nil ? [] : ["email"])
+        return try .json(view(record, viewer: viewer))
     }
 
-    private func view(_ user: StoredRecord, viewer: String?, fields: FieldSelection = .all) -> RecordView {
-        RecordView(record: user, schema: schema, fields: fields, showEmail: viewer == user.id || user.values["emailVisibility"] == .bool(true))
+    @Sendable func delete(_ request: Request, context: StoaRequestContext) async throws -> Response {
+        let id = try context.parameters.require("id")
+        guard let viewer = try self.viewer(context), !id.utf8.contains(0),
+              try await repository.record(schema, id: id, owner: viewer.owner) != nil
+        else { throw PBError.notFound }
+        try await repository.delete(schema, id: id, owner: viewer.owner)
+        return Response(status: .noContent)
+    }
+
+    /// Who may see which records of this collection: a superuser every one (owner nil), a user
+    /// of this collection its own; nil for a guest (or, in `users`, an account of another
+    /// collection). In `_superusers`, anyone but a superuser is refused (403).
+    private func viewer(_ context: StoaRequestContext) throws(PBError) -> Viewer? {
+        guard let identity = context.identity else {
+            if isSuperusers { throw Self.onlySuperusers }
+            return nil
+        }
+        if identity.isSuperuser { return Viewer(superuser: true, id: identity.userID, owner: nil) }
+        if isSuperusers { throw Self.onlySuperusers }
+        guard identity.collectionID == schema.id else { return nil }
+        return Viewer(superuser: false, id: identity.userID, owner: identity.userID)
+    }
+
+    /// The caller as ``viewer(_:)`` sees it.
+    struct Viewer {
+        let superuser: Bool
+        let id: String
+        /// The records it may see: its own (its id), or every one (nil).
+        let owner: String?
+    }
+
+    private func authResponse(_ user: StoredRecord) async throws -> Response {
+        let token = try await tokens.issue(userID: user.id, collectionID: schema.id, tokenKey: user.text("tokenKey"))
+        return try .json(AuthResponse(record: view(user, viewer: Viewer(superuser: isSuperusers, id: user.id, owner: user.id)), token: token))
+    }
+
+    private func view(_ user: StoredRecord, viewer: Viewer?, fields: FieldSelection = .all) -> RecordView {
+        let showEmail = viewer?.superuser == true || viewer?.id == user.id || user.values["emailVisibility"] == .bool(true)
+        return RecordView(record: user, schema: schema, fields: fields, showEmail: showEmail)
     }
 
     /// A pragmatic email check: one `@`, a non-empty local part, a dotted domain, no spaces.

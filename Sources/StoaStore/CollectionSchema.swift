@@ -26,7 +26,7 @@ public struct CollectionSchema: Sendable {
         }
     }
 
-    /// `quotes` or `users`; also the table name.
+    /// `quotes`, `users` or `_superusers`; also the table name.
     public let name: String
     /// PocketBase's `collectionId` for records of this collection.
     public let id: String
@@ -109,7 +109,29 @@ public struct CollectionSchema: Sendable {
         uniqueField: "email"
     )
 
-    public static let all: [CollectionSchema] = [.quotes, .users]
+    /// PocketBase's `_superusers` auth collection (0.23+, same collection id): accounts that pass
+    /// every collection's rules. They replicate like users (one account per email cluster-wide);
+    /// only a superuser, or `stoa superuser upsert` on a stopped node's data, creates one.
+    public static let superusers = CollectionSchema(
+        name: "_superusers",
+        id: "pbc_3142635823",
+        fields: [
+            Field("email", .text),
+            Field("emailVisibility", .bool),
+            Field("verified", .bool),
+            Field("passwordHash", .text, hidden: true),
+            Field("tokenKey", .text, hidden: true),
+        ],
+        ownerField: "id",
+        uniqueField: "email"
+    )
+
+    public static let all: [CollectionSchema] = [.quotes, .users, .superusers]
+
+    /// The auth collection with that collection id (`users` or `_superusers`).
+    public static func authCollection(id: String) -> CollectionSchema? {
+        id == users.id ? .users : id == superusers.id ? .superusers : nil
+    }
 
     public static func named(_ name: String) -> CollectionSchema? { all.first { $0.name == name } }
 }

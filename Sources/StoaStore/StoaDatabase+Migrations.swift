@@ -127,6 +127,23 @@ extension StoaDatabase {
                 try StoaDatabase.resolveUnique(db, schema: .users, value: email)
             }
         }
+        migrator.registerMigration("v5-superusers") { db in
+            try db.execute(sql: """
+                CREATE TABLE _superusers (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    email TEXT NOT NULL DEFAULT '',
+                    emailVisibility INTEGER NOT NULL DEFAULT 0,
+                    verified INTEGER NOT NULL DEFAULT 0,
+                    passwordHash TEXT NOT NULL DEFAULT '',
+                    tokenKey TEXT NOT NULL DEFAULT '',
+                    created TEXT NOT NULL DEFAULT '',
+                    updated TEXT NOT NULL DEFAULT '',
+                    claimedEmail TEXT NOT NULL DEFAULT ''
+                );
+                CREATE INDEX _superusers_email ON _superusers (email COLLATE NOCASE);
+                CREATE INDEX _superusers_claimed_email ON _superusers (claimedEmail COLLATE NOCASE);
+                """)
+        }
         return migrator
     }
 }

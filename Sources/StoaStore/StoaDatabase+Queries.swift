@@ -77,34 +77,44 @@ extension StoaDatabase {
     /// holds the address cluster-wide. An account whose claim to its address lost to an earlier
     /// one is found by its id instead (its way back in; see ``usersDisplaced(from:)``).
     public func user(email identity: String) async throws -> StoredRecord? {
+        try await account(.users, email: identity)
+    }
+
+    /// ``user(email:)`` in any auth collection (`users`, `_superusers`).
+    public func account(_ schema: CollectionSchema, email identity: String) async throws -> StoredRecord? {
         try readHere { db in
-            let select = "SELECT \(CollectionSchema.users.selectList) FROM users"
+            let select = "SELECT \(schema.selectList) FROM \(schema.name)"
             if let row = try Row.fetchOne(db, sql: select + " WHERE email = ? COLLATE NOCASE LIMIT 1", arguments: [identity]) {
-                return try self.storedRecord(row, schema: .users)
+                return try self.storedRecord(row, schema: schema)
             }
             guard RecordID.isValid(identity),
                   let row = try Row.fetchOne(db, sql: select + " WHERE id = ? AND email = '' AND claimedEmail != ''", arguments: [identity])
             else { return nil }
-            return try self.storedRecord(row, schema: .users)
+            return try self.storedRecord(row, schema: schema)
         }
     }
 
     /// The accounts that claim `email` (case-insensitive) but do not hold it: created in
     /// another partition, or at the same moment on another node, after the account that holds it.
     public func usersDisplaced(from email: String) async throws -> [StoredRecord] {
+        try await accountsDisplaced(.users, from: email)
+    }
+
+    /// ``usersDisplaced(from:)`` in any auth collection.
+    public func accountsDisplaced(_ schema: CollectionSchema, from email: String) async throws -> [StoredRecord] {
         try readHere { db in
             try Row.fetchAll(
-                db, sql: "SELECT \(CollectionSchema.users.selectList) FROM users WHERE claimedEmail = ? COLLATE NOCASE AND email = '' ORDER BY created, id LIMIT 16",
+                db, sql: "SELECT \(schema.selectList) FROM \(schema.name) WHERE claimedEmail = ? COLLATE NOCASE AND email = '' ORDER BY created, id LIMIT 16",
                 arguments: [email]
-            ).map { try self.storedRecord($0, schema: .users) }
+            ).map { try self.storedRecord($0, schema: schema) }
         }
     }
 
     /// Every account's claim to an email and whether it holds it: (id, claimed email, the email
     /// its row shows — empty when another account holds the address), ordered by id.
-    public func emailClaims() async throws -> [(id: String, claimed: String, shown: String)] {
+    public func emailClaims(_ schema: CollectionSchema = .users) async throws -> [(id: String, claimed: String, shown: String)] {
         try await writer.read { db in
-            try Row.fetchAll(db, sql: "SELECT id, claimedEmail, email FROM users ORDER BY id").map { ($0[0], $0[1], $0[2]) }
+            try Row.fetchAll(db, sql: "SELECT id, claimedEmail, email FROM \(schema.name) ORDER BY id").map { ($0[0], $0[1], $0[2]) }
         }
     }
 

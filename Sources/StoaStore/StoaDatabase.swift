@@ -236,3 +236,18 @@ public struct CommittedChange: Sendable, Equatable {
         self.delta = delta
     }
 }
+
+extension StoaDatabase {
+    /// The node name a database file was created for, read without opening it for writing;
+    /// nil when the file does not exist or holds none yet.
+    public static func storedNodeName(path: String) throws -> String? {
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        var configuration = Configuration()
+        configuration.readonly = true
+        let queue = try DatabaseQueue(path: path, configuration: configuration)
+        return try queue.read { db in
+            guard try db.tableExists("node_meta") else { return nil }
+            return try String.fetchOne(db, sql: "SELECT value FROM node_meta WHERE key = 'node_name'")
+        }
+    }
+}

@@ -287,7 +287,7 @@ struct TokenKeyTests {
     @Test("a token is accepted while its user's token key is unchanged; a change forgets the cached token")
     func rotation() async throws {
         let key = Mutex("first key")
-        let service = await TokenService(secret: "s") { _ in key.withLock { $0 } }
+        let service = await TokenService(secret: "s") { _, _ in key.withLock { $0 } }
         let token = try await service.issue(userID: "u1", collectionID: "c", tokenKey: "first key")
         #expect(await service.identity(fromAuthorization: token)?.userID == "u1")
         #expect(service.verified.count == 1)
@@ -295,9 +295,9 @@ struct TokenKeyTests {
         #expect(await service.identity(fromAuthorization: token) != nil, "cached until the user changes")
         service.forgetTokens(ofUser: "u1")
         #expect(await service.identity(fromAuthorization: token) == nil)
-        let unknown = await TokenService(secret: "s") { _ in nil }
+        let unknown = await TokenService(secret: "s") { _, _ in nil }
         #expect(await unknown.identity(fromAuthorization: token)?.userID == "u1", "a user not replicated here yet: the signature decides")
-        let failing = await TokenService(secret: "s") { _ in throw CancellationError() }
+        let failing = await TokenService(secret: "s") { _, _ in throw CancellationError() }
         #expect(await failing.identity(fromAuthorization: token) == nil, "a failed lookup refuses")
         let gateway = await TokenService(secret: "s")
         #expect(await gateway.identity(fromAuthorization: token)?.userID == "u1", "without a lookup the signature decides")

@@ -196,9 +196,11 @@ public final class RealtimeBroker: Service, Sendable {
     }
 
     /// Hands committed events to the fan-out; events no connected client could receive are
-    /// dropped here, so nothing accumulates when nobody listens.
+    /// dropped here, so nothing accumulates when nobody listens. Events of `_superusers` are
+    /// never sent (clients are indexed by record id alone, and a user may choose its id).
     func publish(_ events: [RecordEvent]) {
-        let wanted = state.withLock { state in events.filter { state.byUser[$0.owner] != nil } }
+        let superusers = CollectionSchema.superusers.name
+        let wanted = state.withLock { state in events.filter { $0.record.collection != superusers && state.byUser[$0.owner] != nil } }
         if !wanted.isEmpty { inboxContinuation.yield(wanted) }
     }
 
