@@ -63,6 +63,13 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            resources: [
+                // The admin dashboard at /_/, compiled into the binary (no files to ship beside it).
+                .embedInCode("Dashboard/index.html"),
+                .embedInCode("Dashboard/app.js"),
+                .embedInCode("Dashboard/app.css"),
             ]
         ),
         /// The front node: pure rate limiter, response cache and coalescer, and the network shell

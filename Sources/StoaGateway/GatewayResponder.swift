@@ -51,6 +51,7 @@ public struct GatewayResponder: Sendable {
             return loop.makeSucceededFuture(GatewayResponse(PBError.badRequest()))
         }
         let route = RequestRoute(method: request.head.method.rawValue, path: String(request.path))
+        if route.isGatewayStatus { return gatewayStatus(request) }
         guard route.isPublic else {
             counters.count(status: 404)
             return loop.makeSucceededFuture(GatewayResponse(PBError.notFound))
@@ -58,10 +59,31 @@ public struct GatewayResponder: Sendable {
         let authorization = request.header("Authorization")
         guard let tokens, authorization != nil else { return proxied(request, route: route, user: nil) }
         if let known = tokens.rememberedIdentity(fromAuthorization: authorization) {
-            return proxied(request, route: route, user: known.userID)
+            return proxied(request, route: route, user: Self.principal(known))
         }
         return loop.makeFutureWithTask { await tokens.identity(fromAuthorization: authorization) }
-            .flatMap { identity in proxied(request, route: route, user: identity?.userID) }
+            .flatMap { identity in proxied(request, route: route, user: identity.map(Self.principal)) }
+    }
+
+    /// Who a request is from, for rate limits, the cache and writer affinity: a user's id, or
+    /// `_superusers/` and a superuser's id (a user may choose its id at sign-up: a superuser's
+    /// cached answers, which hold every user's records, must never be filed under a user's id).
+    static func principal(_ identity: AuthIdentity) -> String {
+        identity.isSuperuser ? "_superusers/" + identity.userID : identity.userID
+    }
+
+    /// `GET /api/gateway` on the public port: the status (as on the admin listener) for a
+    /// superuser token, for the dashboard's cluster page; 404 for anyone else, as before.
+    private func gatewayStatus(_ request: GatewayRequest) -> EventLoopFuture<GatewayResponse> {
+        let authorization = request.header("Authorization")
+        return request.eventLoop.makeFutureWithTask { [tokens, status, counters] in
+            guard request.head.method == .GET, let tokens, await tokens.identity(fromAuthorization: authorization)?.isSuperuser == true else {
+                counters.count(status: 404)
+                return GatewayResponse(PBError.notFound)
+            }
+            counters.count(status: 200)
+            return Self.json(await status.snapshot(now: Self.now()))
+        }
     }
 
     /// The answer to `request` on the admin listener: the dashboard (`/_/`), the same as JSON

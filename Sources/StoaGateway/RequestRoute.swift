@@ -16,10 +16,15 @@ public struct RequestRoute: Sendable, Equatable {
     public let isRecordRead: Bool
     /// The public API the gateway forwards: paths under `/api/` except the nodes' internal
     /// `/api/cluster` (membership, gossip addresses, digests) and the gateway's own
-    /// `/api/gateway` (served on the admin listener), and GETs of the account pages account
-    /// mails link to (``accountPages``: links built with `--public-url` pointing at the
-    /// gateway). Anything else is answered 404 by the gateway.
+    /// `/api/gateway` (served on the admin listener, and to superusers: ``isGatewayStatus``);
+    /// `/api/cluster/overview` (the node answers it to superusers only); GETs of the account
+    /// pages account mails link to (``accountPages``: links built with `--public-url` pointing
+    /// at the gateway) and of the admin dashboard (`/_/` and its files). Anything else is
+    /// answered 404 by the gateway.
     public let isPublic: Bool
+    /// `/api/gateway`: the gateway's status, answered on the public port to a superuser token
+    /// (the dashboard's cluster page), 404 to anyone else.
+    public let isGatewayStatus: Bool
     /// `POST /api/collections/{collection}/{action}` for an authentication or account action
     /// (``authActions``): the traffic of `auth` rate-limit policies.
     public let isAuth: Bool
@@ -54,7 +59,10 @@ public struct RequestRoute: Sendable, Equatable {
         let parts = path.split(separator: "/", omittingEmptySubsequences: true)
         let api = parts.first == "api"
         let accountPage = (upper == "GET" || upper == "HEAD") && parts.count == 2 && parts[0] == "auth" && Self.accountPages.contains(parts[1])
-        isPublic = (api && !(parts.count >= 2 && (parts[1] == "cluster" || parts[1] == "gateway"))) || accountPage
+        let dashboard = (upper == "GET" || upper == "HEAD") && parts.first == "_" && parts.count <= 2
+        let clusterOverview = api && parts.count == 3 && parts[1] == "cluster" && parts[2] == "overview"
+        isPublic = (api && !(parts.count >= 2 && (parts[1] == "cluster" || parts[1] == "gateway"))) || accountPage || dashboard || clusterOverview
+        isGatewayStatus = api && parts.count == 2 && parts[1] == "gateway"
         isSync = api && parts.count == 2 && parts[1] == "sync"
         isRealtime = api && parts.count == 2 && parts[1] == "realtime"
         let inCollection = api && parts.count >= 4 && parts[1] == "collections"

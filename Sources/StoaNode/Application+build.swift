@@ -118,6 +118,7 @@ public func buildRouter(
     UsersController(repository: database, tokens: tokens, passwords: passwords, loginThrottle: throttle, schema: .superusers)
         .addRoutes(to: router.group("api/collections/_superusers"))
     AccountPages().addRoutes(to: router)
+    DashboardController().addRoutes(to: router)
     QuotesController(repository: database).addRoutes(to: router.group("api/collections/quotes/records"))
     SyncController(store: database).addRoutes(to: router)
     if let realtime { RealtimeController(broker: realtime).addRoutes(to: router) }

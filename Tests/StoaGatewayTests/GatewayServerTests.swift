@@ -168,11 +168,11 @@ struct GatewayServerTests {
         try await node.stop()
     }
 
-    @Test("the public port answers 404 for the nodes' /api/cluster (however spelled), the gateway's own pages and non-API paths; 400 for an absolute-form target")
+    @Test("the public port answers 404 for the nodes' /api/cluster (however spelled), the gateway's own pages (to all but superusers) and non-API paths; 400 for an absolute-form target")
     func publicPortServesThePublicAPIOnly() async throws {
         let node = try await FakeNode()
         try await Self.withServer(node: node) { port, _ in
-            for target in ["/api/cluster", "/api/cluster?digest=1", "//api//cluster/?digest=1", "/api/cluster/x", "/api/gateway", "/metrics", "/_/", "/_", "/", "/x"] {
+            for target in ["/api/cluster", "/api/cluster?digest=1", "//api//cluster/?digest=1", "/api/cluster/x", "/api/gateway", "/metrics", "/", "/x", "/_/a/b"] {
                 let (text, _) = try await RawClient.exchange(port: port, "GET \(target) HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n")
                 #expect(text.hasPrefix("HTTP/1.1 404"), "\(target): \(text)")
                 #expect(text.contains(#"{"data":{},"message":"The requested resource wasn't found.","status":404}"#), "\(target): \(text)")

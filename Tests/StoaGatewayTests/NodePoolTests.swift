@@ -114,14 +114,23 @@ struct RequestRouteTests {
         #expect(doubled.collection == "quotes" && doubled.recordID == "abc", "empty path components are skipped, as the node's router does")
     }
 
-    @Test("the public port's API: /api/... except the nodes' /api/cluster and the gateway's /api/gateway, and the account-mail pages, however the slashes are spelled")
+    @Test("the public port's API: /api/... except the nodes' /api/cluster and the gateway's /api/gateway, the account-mail pages and the dashboard, however the slashes are spelled")
     func publicPaths() {
         for path in ["/api/health", "/api/collections/quotes/records", "/api/realtime", "/api/sync", "/api/clusters", "/api"] {
             #expect(RequestRoute(method: "GET", path: path).isPublic, "\(path)")
         }
-        for path in ["/api/cluster", "/api/cluster/", "//api//cluster", "/api/cluster/members", "/api/gateway", "/metrics", "/_/", "/_", "/", "", "/API/health"] {
+        for path in ["/api/cluster", "/api/cluster/", "//api//cluster", "/api/cluster/members", "/api/cluster/overview/x", "/api/gateway", "/metrics", "/", "", "/API/health", "/_/x/y"] {
             #expect(!RequestRoute(method: "GET", path: path).isPublic, "\(path)")
         }
+        // The admin dashboard (issue 15): GETs of its page and files; the cluster overview (the
+        // node answers it to superusers only); the gateway's status, to superusers, by the gateway.
+        for path in ["/_/", "/_", "/_/app.js", "//_//app.css", "/api/cluster/overview"] {
+            #expect(RequestRoute(method: "GET", path: path).isPublic, "\(path)")
+        }
+        #expect(!RequestRoute(method: "POST", path: "/_/").isPublic)
+        #expect(RequestRoute(method: "GET", path: "/api/gateway").isGatewayStatus)
+        #expect(RequestRoute(method: "GET", path: "//api/gateway/").isGatewayStatus)
+        #expect(!RequestRoute(method: "GET", path: "/api/gateway/x").isGatewayStatus)
         // The pages account mails link to (a --public-url at the gateway): GETs of those four only.
         for path in ["/auth/confirm-password-reset", "/auth/confirm-verification", "/auth/confirm-email-change", "/auth/account.js", "//auth//account.js"] {
             #expect(RequestRoute(method: "GET", path: path).isPublic, "\(path)")

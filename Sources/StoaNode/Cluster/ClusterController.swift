@@ -3,6 +3,7 @@ import StoaStore
 
 /// `GET /api/cluster`: membership (state, incarnation, address), the version vector and
 /// per-peer replication lag; `?digest=1` adds the replica digest (reads every record state).
+/// `GET /api/cluster/overview` (a superuser token, else 403): ``ClusterOverview``.
 struct ClusterController: Sendable {
     let node: ClusterNode
     let database: StoaDatabase
@@ -14,6 +15,10 @@ struct ClusterController: Sendable {
                 status.digest = try await database.digest()
             }
             return try Response.json(status)
+        }
+        router.get("api/cluster/overview") { _, context in
+            guard context.identity?.isSuperuser == true else { throw PBError(.forbidden, "Only superusers can perform this action.") }
+            return try Response.json(try await ClusterOverview.gather(node: node, database: database))
         }
     }
 }

@@ -13,7 +13,7 @@ public struct ClusterStatus: Encodable, Sendable {
         public let lag: UInt64?
     }
 
-    public struct VectorEntry: Encodable, Sendable {
+    public struct VectorEntry: Codable, Sendable {
         public let contiguous: UInt64
         /// Sequence numbers seen above `contiguous` (non-empty only while a gap is open).
         public let above: [UInt64]

@@ -1,0 +1,107 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import StoaGossip
+import StoaStore
+
+/// `GET /api/cluster/overview` (superusers only): every member as the dashboard's cluster page
+/// shows it — this node's view of its state, incarnation and lag, and what the member itself
+/// answers on its `/api/cluster?digest=1` (its vector, local sequence and replica digest), asked
+/// of every data node at once with a deadline; gateways in the membership are listed (role
+/// `gateway`) and not asked. `digestsAgree` is whether every node that answered holds the same
+/// digest (nil when fewer than two answered).
+public struct ClusterOverview: Encodable, Sendable {
+    public struct Member: Encodable, Sendable {
+        public let name: String
+        /// `node` (holds data) or `gateway` (a front node in the membership; not asked anything).
+        public let role: String
+        public let http: String
+        /// As this node sees it: `alive`, `suspect` or `dead` (`alive` for itself).
+        public let status: String
+        public let incarnation: UInt64
+        /// How many of this node's own changes the member is known to lack (nil: itself, or not heard yet).
+        public let lag: UInt64?
+        public let reachable: Bool
+        /// Why the member did not answer (nil when it did).
+        public let error: String?
+        public let localSequence: UInt64?
+        public let versionVector: [String: ClusterStatus.VectorEntry]?
+        public let digest: String?
+    }
+
+    public let node: String
+    public let digestsAgree: Bool?
+    public let members: [Member]
+
+    /// What a member's `/api/cluster?digest=1` answer is read for.
+    struct Remote: Decodable {
+        let localSequence: UInt64
+        let versionVector: [String: ClusterStatus.VectorEntry]
+        let digest: String?
+    }
+
+    /// Deadline for each member's answer (a digest reads every record state: ~0.4 s at 2,000 quotes).
+    static let memberTimeout = TimeAmount.seconds(5)
+
+    /// Gathers the overview: this node's own status and digest, and every other member's answer.
+    static func gather(node: ClusterNode, database: StoaDatabase, client: HTTPClient = .shared) async throws -> ClusterOverview {
+        let status = await node.status()
+        var members = [Member(
+            name: status.node, role: "node", http: await node.httpURL ?? node.configuration.httpURL, status: "alive", incarnation: status.incarnation, lag: nil, reachable: true,
+            error: nil, localSequence: status.localSequence, versionVector: status.versionVector, digest: try await database.digest()
+        )]
+        let sorted = status.members.sorted { $0.name < $1.name }
+        let others = sorted.filter { MemberRole(meta: $0.http).holdsData }
+        let answers = await withTaskGroup(of: (Int, Result<Remote, any Error>).self) { group in
+            for (index, member) in others.enumerated() {
+                group.addTask {
+                    do {
+                        var request = HTTPClientRequest(url: member.http + "/api/cluster?digest=1")
+                        request.method = .GET
+                        let response = try await client.execute(request, timeout: memberTimeout)
+                        guard response.status == .ok else { throw OverviewError("HTTP \(response.status.code)") }
+                        let body = try await response.body.collect(upTo: 4 << 20)
+                        return (index, .success(try JSONDecoder().decode(Remote.self, from: Data(buffer: body))))
+                    } catch {
+                        return (index, .failure(error))
+                    }
+                }
+            }
+            var results = [Int: Result<Remote, any Error>]()
+            for await (index, result) in group { results[index] = result }
+            return results
+        }
+        for (index, member) in others.enumerated() {
+            let answer = answers[index]
+            let remote = try? answer?.get()
+            var problem: String?
+            if case .failure(let error)? = answer { problem = OverviewError.describe(error) }
+            members.append(Member(
+                name: member.name, role: "node", http: member.http, status: member.status, incarnation: member.incarnation, lag: member.lag,
+                reachable: remote != nil, error: problem, localSequence: remote?.localSequence, versionVector: remote?.versionVector,
+                digest: remote?.digest
+            ))
+        }
+        for member in sorted {
+            guard case .gateway(let url) = MemberRole(meta: member.http) else { continue }
+            members.append(Member(
+                name: member.name, role: "gateway", http: url, status: member.status, incarnation: member.incarnation, lag: nil,
+                reachable: member.status == "alive", error: nil, localSequence: nil, versionVector: nil, digest: nil
+            ))
+        }
+        let digests = members.compactMap(\.digest)
+        return ClusterOverview(node: status.node, digestsAgree: digests.count < 2 ? nil : Set(digests).count == 1, members: members)
+    }
+}
+
+/// Why a member's status could not be read, in words for the dashboard.
+struct OverviewError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? OverviewError { return error.description }
+        if let error = error as? HTTPClientError { return "\(error)" }
+        return String(describing: error)
+    }
+}
