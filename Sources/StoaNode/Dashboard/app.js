@@ -600,10 +600,11 @@ function viewRecord(root, [collection, id], params) {
 
 const WINDOW_MS = 5 * 60 * 1000;
 const SAMPLE_MS = 2000;
+const MEMBERS_MS = 5000;
 const gatewaySeries = { samples: [], previous: null, absent: false };   // kept while the app is open
 
 function viewCluster(root) {
-  let alive = true, timer = null;
+  let alive = true;
   const summary = h("p", { id: "cluster-summary" }, "Loading…");
   const membersError = h("p", { class: "banner", id: "cluster-error", role: "alert" });
   const membersBody = h("tbody");
@@ -702,12 +703,16 @@ function viewCluster(root) {
     gatewayBody.replaceChildren(h("p", { id: "no-gateway", class: "banner info" }, "No gateway in front of this node: this page was reached on the node directly."));
   }
   if (gatewaySeries.absent) noGateway();
-  async function tick() {
-    await Promise.all([loadMembers(), gatewaySeries.absent ? null : loadGateway()]);
-    if (alive) timer = setTimeout(tick, SAMPLE_MS);
-  }
-  tick();
-  return { destroy() { alive = false; clearTimeout(timer); } };
+  // Two loops, each waiting for its answer before the next: the gateway sampled every 2 s; the
+  // overview (every node reads all its records for the digest) every 5 s.
+  const timers = {};
+  const loop = (name, fn, every) => {
+    const run = async () => { await fn(); if (alive) timers[name] = setTimeout(run, every); };
+    run();
+  };
+  loop("members", loadMembers, MEMBERS_MS);
+  loop("gateway", () => (gatewaySeries.absent ? null : loadGateway()), SAMPLE_MS);
+  return { destroy() { alive = false; Object.values(timers).forEach(clearTimeout); } };
 }
 
 function vectorText(vector) {
