@@ -101,6 +101,10 @@ start_node() {
 }
 g1=$(free_port)
 g2=$(free_port)
+# A superuser made on the first node's data before it starts (it replicates to the second).
+superuser_email=sdk-admin@example.com
+superuser_password="sdk admin password"
+.build/debug/stoa superuser upsert "$superuser_email" "$superuser_password" --data "$data/sdk1" --name sdk1 --bcrypt-cost 4
 start_node sdk1 "$g1"
 p1=$port
 start_node sdk2 "$g2" "$g1"
@@ -140,6 +144,7 @@ sdk_status=0
 # STOA_BIN: the account-mail test (test_account_mail.py) starts its own SMTP server (aiosmtpd)
 # and two nodes that send to it.
 STOA_URL="http://127.0.0.1:$p1" STOA_URL2="http://127.0.0.1:$p2" STOA_GATEWAY_URL="$gateway_url" STOA_BIN=.build/debug/stoa \
+    STOA_SUPERUSER_EMAIL="$superuser_email" STOA_SUPERUSER_PASSWORD="$superuser_password" \
     timeout 600 bash Tests/python/run.sh .build/pyvenv || sdk_status=$?
 
 for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done   # the SDK check's nodes are done
