@@ -101,7 +101,7 @@ struct InvariantChecker {
     /// The acknowledged writes joined with the changes their origins recorded.
     mutating func modelWrites() -> [ModelWrite] {
         var out: [ModelWrite] = []
-        for write in acknowledged where write.kind != .signUp {
+        for write in acknowledged where !write.kind.isAccount {
             let (model, problem) = ModelWrite.make(write, change: write.change)
             if let problem { fail(problem) }
             if let model { out.append(model) }
@@ -219,27 +219,36 @@ struct InvariantChecker {
     /// the accounts claiming an email exactly one shows it, the earliest created, and the same
     /// one on every node (DESIGN notes: one account per email).
     mutating func checkEmails() {
-        let signUps = acknowledged.filter { $0.kind == .signUp }
+        checkEmails(of: .signUp, in: "users", claims: \.emailClaims)
+        checkEmails(of: .superuser, in: "_superusers", claims: \.superuserClaims)
+    }
+
+    /// ``checkEmails()`` for the accounts `kind` writes create in `collection`.
+    private mutating func checkEmails(
+        of kind: OperationKind, in collection: String, claims: KeyPath<NodeSnapshot, [(id: String, claimed: String, shown: String)]>
+    ) {
+        let signUps = acknowledged.filter { $0.kind == kind }
         guard !signUps.isEmpty else { return }
         var holders: [String: [String: String]] = [:]   // node -> email -> holder id
         for node in snapshots where node.up {
-            let ids = Set(node.emailClaims.map(\.id))
-            for write in signUps where !ids.contains(write.recordID) { fail("\(node.name) lost the sign-up \(write.label)") }
+            let emailClaims = node[keyPath: claims]
+            let ids = Set(emailClaims.map(\.id))
+            for write in signUps where !ids.contains(write.recordID) { fail("\(node.name) lost the \(collection) account \(write.label)") }
             var shown: [String: [String]] = [:]
             var claimed = Set<String>()
-            for claim in node.emailClaims {
+            for claim in emailClaims {
                 claimed.insert(claim.claimed.lowercased())
                 if !claim.shown.isEmpty { shown[claim.shown.lowercased(), default: []].append(claim.id) }
             }
             for (email, owners) in shown.sorted(by: { $0.key < $1.key }) where owners.count > 1 {
-                fail("\(node.name): \(owners.count) accounts show \(email): \(owners.sorted())")
+                fail("\(node.name): \(owners.count) \(collection) accounts show \(email): \(owners.sorted())")
             }
-            for email in claimed.sorted() where shown[email] == nil { fail("\(node.name): no account holds \(email), which \(node.emailClaims.filter { $0.claimed.lowercased() == email }.count) claim") }
+            for email in claimed.sorted() where shown[email] == nil { fail("\(node.name): no \(collection) account holds \(email), which \(emailClaims.filter { $0.claimed.lowercased() == email }.count) claim") }
             holders[node.name] = shown.compactMapValues(\.first)
         }
         if let first = holders.sorted(by: { $0.key < $1.key }).first {
             for (name, other) in holders where other != first.value {
-                fail("\(name) and \(first.key) disagree on who holds which email")
+                fail("\(name) and \(first.key) disagree on which \(collection) account holds which email")
             }
         }
     }

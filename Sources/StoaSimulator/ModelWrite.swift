@@ -56,8 +56,8 @@ struct ModelWrite: Sendable {
             guard let length = model.length, length % 2 == 1 else { return (nil, "\(write.label): no odd causal length recorded") }
         case .delete:
             guard let length = model.length, length % 2 == 0 else { return (nil, "\(write.label): no even causal length recorded") }
-        case .signUp:
-            return (nil, "\(write.label): a sign-up is not a quote write")
+        case .signUp, .superuser:
+            return (nil, "\(write.label): an account is not a quote write")
         case .update, .tags:
             // A device's edit is an upsert: on a node that has not seen the quote yet it creates it.
             guard model.length == nil || (write.device != nil && model.length == 1) else {

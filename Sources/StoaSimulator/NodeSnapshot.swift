@@ -28,6 +28,8 @@ struct NodeSnapshot {
     var logFloor: VersionVector
     /// Every account's email claim and what its row shows.
     var emailClaims: [(id: String, claimed: String, shown: String)]
+    /// The same for `_superusers`.
+    var superuserClaims: [(id: String, claimed: String, shown: String)]
     /// How the node's SWIM instance sees every other node (`nil`: unknown).
     var membership: [String: MemberStatus?]
     var counters: NodeCounters

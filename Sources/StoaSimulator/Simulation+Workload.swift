@@ -51,6 +51,12 @@ extension Simulation {
                 fields["passwordHash"] = .string("hash")
                 fields["tokenKey"] = .string("key")
                 _ = try await database.create(.users, id: write.recordID, fields: fields, unique: ["email"])
+            case .superuser:
+                var fields = write.fields
+                fields["passwordHash"] = .string("hash")
+                fields["tokenKey"] = .string("key")
+                fields["verified"] = .bool(true)
+                _ = try await database.create(.superusers, id: write.recordID, fields: fields, unique: ["email"])
             }
             }
         } catch let error as DeviceEditError {
@@ -103,7 +109,7 @@ extension Simulation {
         case .tags: operation = .upsert(fields: write.fields, tags: write.tagEdit)
         case .delete: operation = .delete
         case .restore: operation = .restore
-        case .signUp: return false   // devices do not sign up (the planner never asks them to)
+        case .signUp, .superuser: return false   // devices make no accounts (the planner never asks them to)
         }
         let edit = DeviceEdit(id: write.recordID, stamp: DeviceEdit.stamp(device: device, millis: reading.millis, counter: reading.counter), operation: operation)
         let result = try await database.applyDeviceEdits([edit], owner: workload.clients[write.client].user)

@@ -249,6 +249,7 @@ public final class Simulation {
             out.append(NodeSnapshot(
                 name: node.name, up: node.up, hasLeft: node.hasLeft, digest: try await database.digest(), rows: rows,
                 vector: database.versionVector(), log: log, logFloor: database.floorVector(), emailClaims: try await database.emailClaims(),
+                superuserClaims: try await database.emailClaims(.superusers),
                 membership: membership,
                 counters: node.counters
             ))

@@ -55,8 +55,8 @@ struct WorkloadDriver {
         let client = pick(clientWeights)
         var kind = kindWeights[pick(kindWeights.map(\.1))].0
         // A device edits only its own quotes (a device batch may only touch its user's records).
-        if kind != .signUp, created.isEmpty || (clients[client].deviceOffset != nil && createdBy[client].isEmpty) { kind = .create }
-        if kind == .signUp, clients[client].deviceOffset != nil { kind = .create }
+        if !kind.isAccount, created.isEmpty || (clients[client].deviceOffset != nil && createdBy[client].isEmpty) { kind = .create }
+        if kind.isAccount, clients[client].deviceOffset != nil { kind = .create }
         let choices = clients[client].nodes
         guard !choices.isEmpty else { return [] }
         var targets = [choices[Int.random(in: 0..<choices.count, using: &rng)]]
@@ -64,7 +64,7 @@ struct WorkloadDriver {
             let others = (0..<nodeCount).filter { $0 != targets[0] }.shuffled(using: &rng)
             targets += others.prefix(spec.simultaneous - 1)
         }
-        let record = kind == .create || kind == .signUp ? RecordID.generate(using: &rng) : pickRecord(for: kind, client: client)
+        let record = kind == .create || kind.isAccount ? RecordID.generate(using: &rng) : pickRecord(for: kind, client: client)
         var writes = targets.map { node in makeWrite(kind: kind, client: client, node: node, record: record) }
         if kind == .create, spec.rivalCreates > 0, SimMath.unit(&rng) < spec.rivalCreates, let rival = rivalPlan(against: client, on: targets[0], record: record) {
             writes.append(rival)
@@ -110,7 +110,7 @@ struct WorkloadDriver {
             }
         case .delete, .restore:
             break
-        case .signUp:
+        case .signUp, .superuser:
             let number = Int(rng.next() % UInt64(spec.emails))
             write.fields["email"] = .string((rng.next() % 2 == 0 ? "Member" : "member") + "\(number)@example.com")
         }
@@ -156,7 +156,7 @@ struct WorkloadDriver {
             createdBy[write.client].append(write.recordID)
         case .delete: believedDeleted.insert(write.recordID)
         case .restore: believedDeleted.remove(write.recordID)
-        case .update, .tags, .signUp: break
+        case .update, .tags, .signUp, .superuser: break
         }
     }
 }
