@@ -6,7 +6,7 @@ import StoaStore
 /// An auth collection's Records API and password auth, as PocketBase's default rules have them.
 ///
 /// `users`: anyone signs up; a user views, lists, updates (`name`, `avatar`, `emailVisibility`)
-/// and deletes its own record (rule `id = @request.auth.id`). `_superusers` (rules null): only a
+/// and deletes its own record (rule `id = @request.auth.id`); a user's quotes are deleted with it. `_superusers` (rules null): only a
 /// superuser creates, views, lists, updates or deletes one. A superuser token passes every rule of
 /// both, and may set `email`, `verified` and a new `password` (which rotates the token key, so
 /// every token issued before is refused).
@@ -199,6 +199,15 @@ struct UsersController<Repository: RecordRepository>: Sendable {
         guard let viewer = try self.viewer(context), !id.utf8.contains(0),
               try await repository.record(schema, id: id, owner: viewer.owner) != nil
         else { throw PBError.notFound }
+        if schema.id == CollectionSchema.users.id {
+            // The user's quotes go with it (PocketBase's cascade delete of the `userId`
+            // relation): deleted first, so a failure part-way leaves the account to retry with.
+            while true {
+                let page = try await repository.list(.quotes, query: ListQuery(owner: id, perPage: 500, skipTotal: true))
+                if page.items.isEmpty { break }
+                for quote in page.items { try await repository.delete(.quotes, id: quote.id, owner: id) }
+            }
+        }
         try await repository.delete(schema, id: id, owner: viewer.owner)
         return Response(status: .noContent)
     }

@@ -113,8 +113,11 @@ struct SuperuserTests {
             let signIn = try await api.request(.post, "/api/collections/users/auth-with-password", json: ["identity": "alice@example.com", "password": "new password 1"])
             #expect(signIn.status == .ok)
 
+            for n in 0..<3 { #expect(try await api.createQuote(signIn.json["token"] as? String ?? "", ["content": "alice \(n)"]).status == .ok) }
+            #expect(try await api.count(admin) == 3)
             #expect(try await api.request(.delete, "/api/collections/users/records/\(alice.id)", token: admin).status == .noContent)
             #expect(try await api.request(.get, "/api/collections/users/records", token: admin).json["totalItems"] as? Int == 1)
+            #expect(try await api.count(admin) == 0, "a deleted user's quotes go with it")
         }
     }
 

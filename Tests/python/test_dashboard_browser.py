@@ -10,7 +10,8 @@ gateway's tables and live charts; sign out. Any page error, console error, faile
 HTTP error (other than the deliberate bad filter's 400) fails the test. A second test checks the
 quotes table at phone width (390 px): the page itself never scrolls sideways.
 
-Screenshots go to docs/dashboard-*.png (or STOA_DASHBOARD_SHOTS). Needs STOA_BIN (the `stoa`
+Screenshots go to .build/dashboard-shots/dashboard-*.png (STOA_DASHBOARD_SHOTS=docs refreshes the
+README's). Needs STOA_BIN (the `stoa`
 executable) and a chromium executable (CHROMIUM, default /usr/bin/chromium).
 """
 
@@ -35,7 +36,7 @@ from pocketbase.errors import ClientResponseError
 from test_account_mail import STOA_BIN, free_port, launch, stop_all, wait_for
 
 CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-SHOTS = Path(os.environ.get("STOA_DASHBOARD_SHOTS") or Path(__file__).resolve().parents[2] / "docs")
+SHOTS = Path(os.environ.get("STOA_DASHBOARD_SHOTS") or Path(__file__).resolve().parents[2] / ".build" / "dashboard-shots")
 
 pytestmark = [
     pytest.mark.skipif(not STOA_BIN, reason="STOA_BIN is not set"),
