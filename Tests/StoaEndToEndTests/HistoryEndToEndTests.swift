@@ -10,20 +10,9 @@ import FoundationNetworking
 struct HistoryEndToEndTests {
     static let fastCompaction = ["--compaction-ms", "300"]
 
-    /// Runs `stoa ARGS` to completion (at most 60 s); returns its exit status and output.
+    /// Runs `stoa ARGS` to completion (``runStoa(_:timeout:)``).
     func stoa(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = NodeProcess.binary
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let deadline = Date().addingTimeInterval(60)
-        while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
-        if process.isRunning { process.terminate() }
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+        try runStoa(arguments)
     }
 
     func signUp(_ cluster: LocalCluster, on name: String) async throws -> String {

@@ -112,3 +112,20 @@ func temporaryDirectory(_ label: String) throws -> URL {
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     return url
 }
+
+/// Runs `stoa ARGS` to completion (at most `timeout` seconds, then it is stopped); returns its
+/// exit status and output (standard output and error together).
+func runStoa(_ arguments: [String], timeout: TimeInterval = 60) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = NodeProcess.binary
+    process.arguments = arguments
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let deadline = Date().addingTimeInterval(timeout)
+    while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+    if process.isRunning { process.terminate() }
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+}

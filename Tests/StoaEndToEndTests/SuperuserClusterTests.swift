@@ -9,19 +9,7 @@ import Testing
 /// overview and the gateway's status (which stay 404/403 to users), and the dashboard is served.
 @Suite("Superusers in a cluster behind the gateway", .serialized, .timeLimit(.minutes(3)))
 struct SuperuserClusterTests {
-    /// Runs `stoa` with `arguments`; returns its exit status and output.
-    static func stoa(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = NodeProcess.binary
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
-    }
+    static func stoa(_ arguments: [String]) throws -> (status: Int32, output: String) { try runStoa(arguments) }
 
     @Test("a superuser from the CLI replicates, signs in through the gateway and sees the whole cluster; users never do")
     func superuserThroughTheGateway() async throws {

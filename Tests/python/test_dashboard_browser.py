@@ -34,8 +34,7 @@ from pocketbase import PocketBase
 from pocketbase.errors import ClientResponseError
 
 from test_account_mail import STOA_BIN, free_port, launch, stop_all, wait_for
-
-CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+from test_account_pages_browser import CHROMIUM, browser  # noqa: F401 (fixture)
 SHOTS = Path(os.environ.get("STOA_DASHBOARD_SHOTS") or Path(__file__).resolve().parents[2] / ".build" / "dashboard-shots")
 
 pytestmark = [
@@ -142,18 +141,6 @@ def seeded(stack):
     admin2 = superuser(url2)
     wait_for(lambda: quote_on(admin2, target), what="the seeded quotes to replicate")
     return user.id, marker, target
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 class Watch:
