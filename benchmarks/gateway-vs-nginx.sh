@@ -42,7 +42,18 @@ if [ -z "${STOA:-}" ]; then
     STOA=.build/release/stoa
 fi
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+# take_port VAR: sets VAR to a port free now and not handed out before in this run (the OS may
+# give a just-closed port again, and a gateway whose HTTP and admin ports collide cannot start).
+GIVEN_PORTS=" "
+take_port() {
+    local _candidate   # not `port`: printf -v would set this local, not the caller's variable
+    while :; do
+        _candidate=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+        [[ "$GIVEN_PORTS" == *" $_candidate "* ]] || break
+    done
+    GIVEN_PORTS+="$_candidate "
+    printf -v "$1" '%s' "$_candidate"
+}
 TMP=$(mktemp -d)
 KEY=bench-cluster-key
 SECRET=bench-token-secret
@@ -56,7 +67,7 @@ cleanup() {
 trap cleanup EXIT
 
 declare -A HTTP GOSSIP PID
-for n in n1 n2 n3; do HTTP[$n]=$(free_port); GOSSIP[$n]=$(free_port); done
+for n in n1 n2 n3; do take_port p; HTTP[$n]=$p; take_port p; GOSSIP[$n]=$p; done
 start_node() {
     local n=$1 join=()
     [ "$n" != n1 ] && join=(--join "127.0.0.1:${GOSSIP[n1]}")
@@ -92,9 +103,11 @@ declare -A GWPID GWADMIN
 start_gateway() {
     local var=$1 name=$2; shift 2
     local bin=${GATEWAY_BIN:-$STOA} port admin admin_args=()
-    port=$(free_port)
-    if "$bin" gateway --help 2>/dev/null | grep -q -- --admin-http; then
-        admin=$(free_port)
+    take_port port
+    # Read the whole help first: `grep -q` would close the pipe early, and under pipefail the
+    # help's SIGPIPE would make a build with the option look like one without it.
+    if [[ "$("$bin" gateway --help 2>/dev/null)" == *--admin-http* ]]; then
+        take_port admin
         admin_args=(--admin-http "127.0.0.1:$admin")
     else
         admin=$port
@@ -123,7 +136,7 @@ if [ -n "${BASELINE_STOA:-}" ]; then
     GATEWAY_BIN=$BASELINE_STOA start_gateway BASE_CACHE base-cache --no-rate-limit --cache-ttl-ms 600000
 fi
 
-NG_PROXY=$(free_port); NG_CACHE=$(free_port); NG_LIMIT=$(free_port)
+take_port NG_PROXY; take_port NG_CACHE; take_port NG_LIMIT
 mkdir -p "$TMP/nginx/cache" "$TMP/nginx/logs"
 cat >"$TMP/nginx.conf" <<CONF
 $( [ "$(id -u)" = 0 ] && echo "user root;" )
@@ -255,7 +268,7 @@ failover() {
 failover nginx-failover "$NG_PROXY"
 read -r nf_rps _ _ nf_err nf_total _ <"$TMP/nginx-failover.result"
 sleep 6 # nginx's fail_timeout, so it uses n3 again
-wait_routing "$GW_FAIL" || echo "the gateway did not re-admit n3" >&2
+wait_routing "${GWADMIN[gw-fail]}" || echo "the gateway did not re-admit n3" >&2
 failover stoa-failover "$GW_FAIL"
 read -r gf_rps _ _ gf_err gf_total _ <"$TMP/stoa-failover.result"
 

@@ -73,7 +73,7 @@ final class GatewayConnectionHandler: ChannelInboundHandler, @unchecked Sendable
             tooLarge = false
             // A subscription request is parsed by the gateway (to find the stream's node): its
             // body is bounded far below other bodies, which are passed on unread.
-            isSubscription = head.method == .POST && RequestRoute.isRealtimePath(Self.path(of: head.uri))
+            isSubscription = head.method == .POST && RequestRoute.isRealtimePath(GatewayRequest.path(of: head.uri))
             bodyLimit = isSubscription ? limits.maxRealtimeBodyBytes : limits.maxBodyBytes
             if let length = head.headers.first(name: "content-length").flatMap({ Int($0) }), length > bodyLimit {
                 return rejectTooLarge(head)
@@ -114,11 +114,6 @@ final class GatewayConnectionHandler: ChannelInboundHandler, @unchecked Sendable
         body = ByteBuffer()
         if isSubscription { counters?.realtimeBodyRefused.increment() } else { counters?.bodyRefused.increment() }
         write(GatewayResponse(PBError.tooLarge), for: head, keepAlive: false)
-    }
-
-    /// The path of a request target (before `?`).
-    static func path(of uri: String) -> Substring {
-        uri.firstIndex(of: "?").map { uri[..<$0] } ?? uri[...]
     }
 
     /// Writes `response` to the client; closes the connection after it unless `keepAlive`.

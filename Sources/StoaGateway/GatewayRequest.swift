@@ -18,15 +18,18 @@ public struct GatewayRequest: Sendable {
     }
 
     /// The target's path, as sent (`/api/collections/quotes/records`).
-    public var path: Substring {
-        let uri = head.uri
-        return uri.firstIndex(of: "?").map { uri[..<$0] } ?? uri[...]
-    }
+    public var path: Substring { Self.path(of: head.uri) }
 
     /// The target's query without `?`, or nil when there is none.
     public var query: Substring? {
         let uri = head.uri
-        return uri.firstIndex(of: "?").map { uri[uri.index(after: $0)...] }
+        // Searched as bytes: `?` is ASCII, and a Character search runs grapheme breaking.
+        return uri.utf8.firstIndex(of: UInt8(ascii: "?")).map { uri[uri.utf8.index(after: $0)...] }
+    }
+
+    /// The path of a request target (before `?`).
+    static func path(of uri: String) -> Substring {
+        uri.utf8.firstIndex(of: UInt8(ascii: "?")).map { uri[..<$0] } ?? uri[...]
     }
 
     /// Every value of a header, joined by ", " (nil when absent).

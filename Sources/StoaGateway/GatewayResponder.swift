@@ -50,7 +50,7 @@ public struct GatewayResponder: Sendable {
             counters.count(status: 400)
             return loop.makeSucceededFuture(GatewayResponse(PBError.badRequest()))
         }
-        let route = RequestRoute(method: request.head.method.rawValue, path: String(request.path))
+        let route = RequestRoute(method: request.head.method.rawValue, path: request.path)
         if route.isGatewayStatus { return gatewayStatus(request) }
         guard route.isPublic else {
             counters.count(status: 404)

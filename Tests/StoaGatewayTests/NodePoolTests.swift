@@ -212,3 +212,31 @@ struct WriterAffinityTests {
         #expect(pool.acquire(preferring: "n2", now: 5)?.name != "n2", "an ejected node is not preferred")
     }
 }
+
+@Suite("Request paths read as bytes")
+struct RequestPathBytesTests {
+    @Test("components(of:) gives what split(separator: \"/\") gives, for any text; path and query split at the first ?")
+    func sameAsSplit() {
+        var rng = SplitMix64Testing(seed: 7)
+        let alphabet: [String] = ["/", "/", "a", "pi", "é", "e\u{301}", "?", "%2F", "👍🏽", " ", "\u{0}"]
+        for _ in 0..<2000 {
+            let text = (0..<Int(rng.next() % 12)).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] }.joined()
+            #expect(RequestRoute.components(of: text[...]) == text.split(separator: "/", omittingEmptySubsequences: true), "\(text)")
+            let expectedPath = text.firstIndex(of: "?").map { text[..<$0] } ?? text[...]
+            #expect(GatewayRequest.path(of: text) == expectedPath, "\(text)")
+        }
+    }
+}
+
+/// A tiny deterministic generator for the property test above.
+struct SplitMix64Testing {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
