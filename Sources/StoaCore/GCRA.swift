@@ -47,6 +47,11 @@ public struct GCRA: Sendable, Hashable {
     @inlinable
     public func charged(tat: UInt128, now: UInt64) -> UInt128 { max(tat, units(now)) + interval }
 
+    /// The TAT after `count` requests admitted at `now` (by this process or, reported, by
+    /// another gateway sharing the policy): `count` intervals on from max(TAT, now).
+    @inlinable
+    public func charged(tat: UInt128, now: UInt64, count: UInt64) -> UInt128 { max(tat, units(now)) + UInt128(count) * interval }
+
     /// Whether the key is back at idle (a full burst available): its state can be forgotten.
     @inlinable
     public func isIdle(tat: UInt128, now: UInt64) -> Bool { tat <= units(now) }

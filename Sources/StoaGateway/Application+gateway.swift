@@ -47,6 +47,7 @@ public func buildGateway(
     let membership = GatewayMembership(configuration: configuration.membership, pool: pool, client: healthClient, logger: Logger(label: "stoa.gateway.gossip"))
     let tokens: TokenService? = if let secret = configuration.tokenSecret, !secret.isEmpty { await TokenService(secret: secret) } else { nil }
     let limiter = configuration.policies.isEmpty ? nil : GatewayRateLimit(policies: configuration.policies, trustedProxies: configuration.trustedProxies, maxKeys: configuration.maxLimiterKeys)
+    if let limiter { await membership.shareLimits(limiter) }
     let cache = configuration.cacheBytes > 0
         ? GatewayCache(byteBudget: configuration.cacheBytes, ttlNanos: configuration.cacheTTLNanos, staleForNanos: configuration.cacheStaleNanos) : nil
     let proxy = GatewayProxy(pool: pool, connections: connections, timeout: .seconds(configuration.upstreamTimeoutSeconds), logger: logger)

@@ -25,9 +25,17 @@ public actor GatewayMembership: Service {
         public var swim: SWIMConfiguration
         public var tickMillis: UInt64
         public var healthCheckMillis: UInt64
+        /// How often the rate-limit report goes to the other gateways (``RateLimiter+Sharing``).
+        public var limitExchangeMillis: UInt64
+        /// Another gateway not heard from for this long, while membership believes it alive, is
+        /// "silent": this one reserves it a share of every policy.
+        public var limitSilenceMillis: UInt64 = 500
 
+        /// - Parameter limitExchangeMillis: 0 sends no rate-limit reports (each gateway's limits
+        ///   are its own; the others, not hearing it, reserve it a share).
         public init(name: String = "gateway", gossipHost: String, gossipPort: Int, join: [MemberAddress], keyring: ClusterKeyring, httpURL: String,
-                    swim: SWIMConfiguration = .init(), tickMillis: UInt64 = 50, healthCheckMillis: UInt64 = 250) {
+                    swim: SWIMConfiguration = .init(), tickMillis: UInt64 = 50, healthCheckMillis: UInt64 = 250, limitExchangeMillis: UInt64 = 50) {
+            self.limitExchangeMillis = limitExchangeMillis
             self.name = name
             self.gossipHost = gossipHost
             self.gossipPort = gossipPort
@@ -52,6 +60,10 @@ public actor GatewayMembership: Service {
     /// for port 0).
     var httpURL: String?
     public private(set) var rejectedDatagrams = 0
+    /// The limiter whose admissions go to the other gateways (nil: limits are this gateway's own).
+    var limits: GatewayRateLimit?
+    /// When each other gateway's last rate-limit report arrived (monotonic ms).
+    var lastHeard: [String: UInt64] = [:]
 
     public init(configuration: Configuration, pool: NodePool, client: HTTPClient, logger: Logger) {
         self.configuration = configuration
@@ -85,6 +97,8 @@ public actor GatewayMembership: Service {
                             channel, host: self.configuration.gossipHost, port: port, group: MultiThreadedEventLoopGroup.singleton
                         ) { envelope in
                             await self.received(envelope)
+                        } onMessage: { message in
+                            await self.received(message)
                         } onReject: { _ in
                             await self.countRejected()
                         } onReopen: { error in
@@ -93,6 +107,7 @@ public actor GatewayMembership: Service {
                     }
                     tasks.addTask { try await self.tickLoop() }
                     tasks.addTask { try await self.healthLoop() }
+                    tasks.addTask { try await self.limitExchangeLoop() }
                 }
             }
         } catch is CancellationError {}
@@ -172,6 +187,69 @@ public actor GatewayMembership: Service {
             return
         }
         pool.update(name: id.name, url: url, membership: Self.membership(current.status), now: DispatchTime.now().uptimeNanoseconds)
+    }
+
+    // MARK: - Rate limits shared with the other gateways
+
+    /// Makes `limiter`'s policies hold for all gateways together: its admissions are reported to
+    /// the other gateways every ``Configuration/limitExchangeMillis`` and theirs charged to it.
+    public func shareLimits(_ limiter: GatewayRateLimit) {
+        guard configuration.limitExchangeMillis > 0 else { return }
+        limits = limiter
+        limiter.shareAdmissions(true)
+    }
+
+    private func limitExchangeLoop() async throws {
+        guard configuration.limitExchangeMillis > 0 else { return }
+        while !Task.isCancelled {
+            try await Task.sleep(for: .milliseconds(configuration.limitExchangeMillis))
+            exchangeLimits()
+        }
+    }
+
+    /// Sends this gateway's admissions since the last report (an empty report too: it tells the
+    /// others this one is heard) to every other gateway membership believes alive or suspect, and
+    /// reserves a share for each of them not heard from lately.
+    private func exchangeLimits() {
+        guard let limits, let instance = swim else { return }
+        let now = Self.nowMillis()
+        let peers = instance.members.filter { member in
+            guard member.status == .alive || member.status == .suspect, case .gateway = MemberRole(meta: member.meta) else { return false }
+            return true
+        }
+        let silent = peers.filter { peer in
+            guard let heard = lastHeard[peer.id.name], heard <= now else { return true }
+            return now - heard > configuration.limitSilenceMillis
+        }.count
+        limits.reserveShares(silent)
+        let entries = limits.takeReport()
+        guard !peers.isEmpty else { return }
+        for chunk in Self.datagramChunks(entries) {
+            for peer in peers { link.send(message: .limits(from: configuration.name, chunk), to: peer.id.address) }
+        }
+    }
+
+    /// `entries` in runs that each fit one datagram (at least one run, maybe empty).
+    static func datagramChunks(_ entries: [LimitReportEntry], budget: Int = 6000) -> [[LimitReportEntry]] {
+        var chunks: [[LimitReportEntry]] = [[]]
+        var size = 0
+        for entry in entries {
+            let bytes = entry.policy.utf8.count + entry.key.utf8.count + 14
+            if size + bytes > budget, !chunks[chunks.count - 1].isEmpty {
+                chunks.append([])
+                size = 0
+            }
+            chunks[chunks.count - 1].append(entry)
+            size += bytes
+        }
+        return chunks
+    }
+
+    /// An authenticated datagram other than SWIM: another gateway's rate-limit report.
+    private func received(_ message: WireMessage) {
+        guard case .limits(let from, let entries) = message, from != configuration.name else { return }
+        lastHeard[from] = Self.nowMillis()
+        limits?.absorb(entries, now: DispatchTime.now().uptimeNanoseconds)
     }
 
     /// Members as this gateway sees them (for the dashboard).

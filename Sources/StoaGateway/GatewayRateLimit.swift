@@ -1,4 +1,5 @@
 import Metrics
+import StoaGossip
 import Synchronization
 
 /// The shell around the pure ``RateLimiter``: one limiter behind a lock, the client key from
@@ -32,6 +33,29 @@ public final class GatewayRateLimit: Sendable {
     }
 
     public var statistics: RateLimitStatistics { limiter.withLock { $0.statistics } }
+
+    // MARK: - Shared with the other gateways (``RateLimiter+Sharing``)
+
+    /// Starts counting admissions for ``takeReport()``.
+    public func shareAdmissions(_ on: Bool) { limiter.withLock { $0.shareAdmissions(on) } }
+
+    /// The admissions since the last report, forgotten here.
+    public func takeReport() -> [LimitReportEntry] { limiter.withLock { $0.takeReport() } }
+
+    /// Charges another gateway's reported admissions.
+    public func absorb(_ entries: [LimitReportEntry], now: UInt64) {
+        guard !entries.isEmpty else { return }
+        limiter.withLock { $0.absorb(entries, now: now) }
+    }
+
+    /// Reserves shares for `silent` gateways believed alive and not heard from.
+    public func reserveShares(_ silent: Int) {
+        silentGateways.record(silent)
+        limiter.withLock { $0.reserveShares(silent) }
+    }
+
+    /// `stoa_gateway_ratelimit_silent_gateways`: other gateways believed alive and not heard from.
+    private let silentGateways = Gauge(label: "stoa_gateway_ratelimit_silent_gateways")
 
     struct RateSample: Sendable {
         let at: UInt64

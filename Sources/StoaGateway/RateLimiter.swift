@@ -49,6 +49,16 @@ public struct RateLimiter: Sendable {
     var scratchTAT: [UInt128] = []
     /// Table slot of each applicable policy's key, -1 when absent (reused between calls).
     private var scratchSlots: [Int] = []
+    /// Shared limits (``RateLimiter+Sharing``): admissions not yet reported to the other
+    /// gateways, per policy and key, while `recordsAdmissions`.
+    var unreported: [Key: UInt64] = [:]
+    var recordsAdmissions = false
+    /// Intervals charged per admission beyond its own: one for each other gateway believed alive
+    /// but not heard from (``RateLimiter/reserveShares(_:)``).
+    var reservedShares: UInt64 = 0
+    /// Requests other gateways reported admitting, per policy.
+    var absorbedByPolicy: [UInt64]
+    let policyIndex: [String: Int]
 
     /// - Precondition: `validate(policies, maxKeys:)` passes and `idleTTLNanos` > 0.
     public init(policies: [RateLimitPolicy], maxKeys: Int = 100_000, idleTTLNanos: UInt64 = 600_000_000_000) {
@@ -74,6 +84,8 @@ public struct RateLimiter: Sendable {
         self.policyHeaders = policyHeaders
         table = LRUTable(minimumCapacity: min(maxKeys, 4096))
         admittedByPolicy = Array(repeating: 0, count: policies.count)
+        absorbedByPolicy = Array(repeating: 0, count: policies.count)
+        policyIndex = Dictionary(uniqueKeysWithValues: policies.enumerated().map { ($1.name, $0) })
         rejectedByPolicy = Array(repeating: 0, count: policies.count)
         topKeys = Array(repeating: RateLimitTopKeys(capacity: 4 * Self.topKeysReported), count: policies.count)
         scratchTAT.reserveCapacity(policies.count)
@@ -146,9 +158,12 @@ public struct RateLimiter: Sendable {
             // Slots found above stay valid: they were just touched, so while the table holds at
             // least `policies.count` entries an eviction below never picks one of them.
             for (position, policy) in indices.enumerated() {
-                let tat = algorithms[policy].charged(tat: scratchTAT[position], now: now)
+                let tat = reservedShares == 0
+                    ? algorithms[policy].charged(tat: scratchTAT[position], now: now)
+                    : algorithms[policy].charged(tat: scratchTAT[position], now: now, count: 1 + reservedShares)
                 scratchTAT[position] = tat
                 admittedByPolicy[policy] += 1
+                if recordsAdmissions { unreported[limiterKey(policy, request), default: 0] += 1 }
                 let slot = scratchSlots[position]
                 if slot >= 0 {
                     table[slot].tat = tat
@@ -185,7 +200,7 @@ public struct RateLimiter: Sendable {
     }
 
     /// Inserts an entry for a key that has none, evicting the least recently used one when full.
-    private mutating func insert(_ key: Key, _ entry: Entry, now: UInt64) {
+    mutating func insert(_ key: Key, _ entry: Entry, now: UInt64) {
         if table.count >= maxKeys, let victim = table.leastRecent {
             if isForgettable(victim, now: now) { expiredKeys += 1 } else { evictedKeys += 1 }
             table.remove(victim)

@@ -3,7 +3,7 @@ import StoaCore
 /// The compact binary encoding of ``WireMessage``.
 ///
 /// Layout: one version byte (``version``), one tag byte (1 `swim`, 2 `vector`, 3 `changes`,
-/// 4 `snapshot`, 5 `hello`, 6 `loginFailures`),
+/// 4 `snapshot`, 5 `hello`, 6 `loginFailures`, 7 `limits`),
 /// then the fields in declaration order. Integers are LEB128 varints (signed ones zigzag
 /// mapped), strings a varint byte count followed by UTF-8, doubles 8 bytes little-endian,
 /// optionals a 0/1 byte. Sets and maps are written sorted (strings by UTF-8 bytes), so equal
@@ -30,6 +30,7 @@ public enum WireCodec {
         case snapshot = 4
         case hello = 5
         case loginFailures = 6
+        case limits = 7
     }
 
     // MARK: - Entry points
@@ -79,6 +80,15 @@ public enum WireCodec {
         case .hello(let from):
             writer.byte(Tag.hello.rawValue)
             writer.string(from)
+        case .limits(let from, let entries):
+            writer.byte(Tag.limits.rawValue)
+            writer.string(from)
+            writer.count(entries.count)
+            for entry in entries {
+                writer.string(entry.policy)
+                writer.string(entry.key)
+                writer.varint(entry.count)
+            }
         }
         return writer.bytes
     }
@@ -134,6 +144,17 @@ public enum WireCodec {
                 keys.append(try reader.raw(count: 32))
             }
             message = .loginFailures(from: from, keys)
+        case .limits:
+            let from = try reader.string()
+            let count = try reader.count()
+            var entries: [LimitReportEntry] = []
+            entries.reserveCapacity(min(count, 1024))
+            for _ in 0..<count {
+                let policy = try reader.string()
+                let key = try reader.string()
+                entries.append(LimitReportEntry(policy: policy, key: key, count: try reader.varint()))
+            }
+            message = .limits(from: from, entries)
         }
         try reader.finish()
         return message

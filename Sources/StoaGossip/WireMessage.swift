@@ -19,4 +19,23 @@ public enum WireMessage: Sendable, Hashable {
     /// of the lower-cased identity (no email crosses the wire): the others slow down guessing
     /// of those accounts too, whichever node the next attempt reaches. Not stored, not relayed.
     case loginFailures(from: String, [[UInt8]])
+    /// A gateway's rate-limit admissions since its last report (sent to the other gateways every
+    /// few tens of milliseconds, empty when it admitted nothing): each receiver charges them to
+    /// its own limiter, so a policy holds for all gateways together. Not stored, not relayed.
+    case limits(from: String, [LimitReportEntry])
+}
+
+/// Requests one gateway admitted under one rate-limit policy and key since its last report.
+public struct LimitReportEntry: Sendable, Hashable {
+    /// The policy's name (policies are matched by name across gateways).
+    public var policy: String
+    /// The limiter key: a user id, a client address, or `*` for a global policy.
+    public var key: String
+    public var count: UInt64
+
+    public init(policy: String, key: String, count: UInt64) {
+        self.policy = policy
+        self.key = key
+        self.count = count
+    }
 }

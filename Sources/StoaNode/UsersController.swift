@@ -6,10 +6,11 @@ import StoaStore
 /// An auth collection's Records API and password auth, as PocketBase's default rules have them.
 ///
 /// `users`: anyone signs up; a user views, lists, updates (`name`, `avatar`, `emailVisibility`)
-/// and deletes its own record (rule `id = @request.auth.id`); a user's quotes are deleted with it. `_superusers` (rules null): only a
-/// superuser creates, views, lists, updates or deletes one. A superuser token passes every rule of
-/// both, and may set `email`, `verified` and a new `password` (which rotates the token key, so
-/// every token issued before is refused).
+/// and deletes its own record (rule `id = @request.auth.id`); a user's quotes are deleted with
+/// it. `_superusers` (rules null): only a superuser creates, views, lists, updates or deletes
+/// one. A superuser token passes every rule of both, and may set `email`, `verified` and a new
+/// `password` (a new password or email rotates the token key, so every token issued before is
+/// refused).
 struct UsersController<Repository: RecordRepository>: Sendable {
     let repository: Repository
     let tokens: TokenService

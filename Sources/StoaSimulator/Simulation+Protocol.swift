@@ -133,6 +133,8 @@ extension Simulation {
             return "hello"
         case .loginFailures(_, let keys):
             return "login-failures n=\(keys.count)"
+        case .limits(_, let entries):
+            return "limits n=\(entries.count)"
         }
     }
 

@@ -38,8 +38,11 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: "The gateway's own gossip address HOST:PORT (UDP; default: the HTTP host, a free port).")
     var gossip: HostPort?
 
-    @Option(help: "Member name in the cluster's membership.")
+    @Option(help: "Member name in the cluster's membership (each gateway needs its own).")
     var name: String = "gateway"
+
+    @Option(help: "Milliseconds between the rate-limit reports sent to the other gateways, so limits hold for all gateways together; 0: this gateway's limits are its own.")
+    var limitExchangeMs: UInt64 = 50
 
     @Option(help: "Cluster file whose [gateway] table and nodes give defaults (read only when given).")
     var config: String?
@@ -173,7 +176,10 @@ struct GatewayCommand: AsyncParsableCommand {
         let limits = GatewayServerLimits(idleTimeout: .seconds(idleTimeout), headTimeout: .seconds(headTimeout), maxConnections: clientConnections)
         let configuration = GatewayConfiguration(
             httpHost: http.host, httpPort: http.port, adminHost: admin.host, adminPort: admin.port,
-            membership: .init(name: name, gossipHost: gossipAddress.host, gossipPort: gossipAddress.port, join: seeds, keyring: keyring, httpURL: "\(scheme)://\(http)"),
+            membership: .init(
+                name: name, gossipHost: gossipAddress.host, gossipPort: gossipAddress.port, join: seeds, keyring: keyring, httpURL: "\(scheme)://\(http)",
+                limitExchangeMillis: limitExchangeMs
+            ),
             tokenSecret: secret, policies: policies, trustedProxies: proxies, maxLimiterKeys: maxLimiterKeys,
             cacheBytes: cacheBytes ?? file?.gateway?.cacheBytes ?? (64 << 20), cacheTTLNanos: cacheTtlMs * 1_000_000,
             cacheStaleNanos: cacheStaleSeconds * 1_000_000_000, tlsCertificatePath: tlsCert, tlsKeyPath: tlsKey, limits: limits,

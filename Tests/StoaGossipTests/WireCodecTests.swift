@@ -206,4 +206,17 @@ struct WireCodecTests {
         short.removeLast()
         #expect(throws: WireCodecError.self) { try WireCodec.decode(short) }
     }
+
+    @Test("gateways' rate-limit reports round-trip; a truncated one is refused")
+    func limitReports() throws {
+        let message = WireMessage.limits(from: "g1", [
+            LimitReportEntry(policy: "user", key: "abc123def456ghi", count: 3),
+            LimitReportEntry(policy: "global", key: "*", count: 1_000_000),
+        ])
+        #expect(try WireCodec.decode(WireCodec.encode(message)) == message)
+        #expect(try WireCodec.decode(WireCodec.encode(.limits(from: "g1", []))) == .limits(from: "g1", []))
+        var short = WireCodec.encode(message)
+        short.removeLast()
+        #expect(throws: WireCodecError.self) { try WireCodec.decode(short) }
+    }
 }

@@ -215,6 +215,9 @@ public actor ClusterNode: Service {
             break
         case .loginFailures(_, let keys):
             loginFailureSink?(keys)
+        case .limits:
+            // Gateways' rate-limit reports go to gateways only.
+            transportCounters.reject(.malformed)
         case .vector(let peer, let vector):
             replication.onPeerVector(peer, vector: vector, now: Self.nowMillis())
             // Always answer (possibly with an empty batch) so the asker learns our vector.

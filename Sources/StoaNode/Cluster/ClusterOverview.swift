@@ -7,7 +7,7 @@ import StoaStore
 /// `GET /api/cluster/overview` (superusers only): every member as the dashboard's cluster page
 /// shows it — this node's view of its state, incarnation and lag, and what the member itself
 /// answers on its `/api/cluster?digest=1` (its vector, local sequence and replica digest), asked
-/// of every data node at once with a deadline; gateways in the membership are listed (role
+/// of every data node not dead in the membership at once with a deadline; gateways are listed (role
 /// `gateway`) and not asked. `digestsAgree` is whether every node that answered holds the same
 /// digest (nil when fewer than two answered).
 public struct ClusterOverview: Encodable, Sendable {
@@ -47,13 +47,14 @@ public struct ClusterOverview: Encodable, Sendable {
     static func gather(node: ClusterNode, database: StoaDatabase, client: HTTPClient = .shared) async throws -> ClusterOverview {
         let status = await node.status()
         var members = [Member(
-            name: status.node, role: "node", http: await node.httpURL ?? node.configuration.httpURL, status: "alive", incarnation: status.incarnation, lag: nil, reachable: true,
-            error: nil, localSequence: status.localSequence, versionVector: status.versionVector, digest: try await database.digest()
+            name: status.node, role: "node", http: await node.httpURL ?? node.configuration.httpURL, status: "alive",
+            incarnation: status.incarnation, lag: nil, reachable: true, error: nil, localSequence: status.localSequence,
+            versionVector: status.versionVector, digest: try await database.digest()
         )]
         let sorted = status.members.sorted { $0.name < $1.name }
         let others = sorted.filter { MemberRole(meta: $0.http).holdsData }
         let answers = await withTaskGroup(of: (Int, Result<Remote, any Error>).self) { group in
-            for (index, member) in others.enumerated() {
+            for (index, member) in others.enumerated() where member.status != "dead" {
                 group.addTask {
                     do {
                         var request = HTTPClientRequest(url: member.http + "/api/cluster?digest=1")
@@ -74,7 +75,7 @@ public struct ClusterOverview: Encodable, Sendable {
         for (index, member) in others.enumerated() {
             let answer = answers[index]
             let remote = try? answer?.get()
-            var problem: String?
+            var problem: String? = answer == nil ? "not asked: dead in the membership" : nil
             if case .failure(let error)? = answer { problem = OverviewError.describe(error) }
             members.append(Member(
                 name: member.name, role: "node", http: member.http, status: member.status, incarnation: member.incarnation, lag: member.lag,

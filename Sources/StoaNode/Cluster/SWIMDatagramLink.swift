@@ -54,9 +54,12 @@ public final class SWIMDatagramLink: Sendable {
 
     /// Reads datagrams until the channel closes, handing each authenticated SWIM envelope to
     /// `onEnvelope` in arrival order.
+    /// With `onMessage`, an authenticated message other than SWIM (a gateway's rate-limit
+    /// report) goes there; without it such a message is rejected as malformed.
     public func serve(
         _ channel: Channel,
         onEnvelope: @Sendable (SWIMEnvelope) async -> Void,
+        onMessage: (@Sendable (WireMessage) async -> Void)? = nil,
         onReject: @Sendable (Rejection) async -> Void
     ) async throws {
         try await channel.executeThenClose { inbound, outbound in
@@ -77,12 +80,15 @@ public final class SWIMDatagramLink: Sendable {
                     await onReject(.replay)
                     continue
                 }
-                guard case .swim(let envelope)? = try? WireCodec.decode(payload) else {
+                switch try? WireCodec.decode(payload) {
+                case .swim(let envelope)?:
+                    learnNames(envelope)
+                    await onEnvelope(envelope)
+                case let message? where onMessage != nil:
+                    await onMessage?(message)
+                default:
                     await onReject(.malformed)
-                    continue
                 }
-                learnNames(envelope)
-                await onEnvelope(envelope)
             }
         }
     }
@@ -96,13 +102,14 @@ public final class SWIMDatagramLink: Sendable {
     public func serveReopening(
         _ first: Channel, host: String, port: Int, group: any EventLoopGroup, retry: Duration = .milliseconds(200),
         onEnvelope: @Sendable (SWIMEnvelope) async -> Void,
+        onMessage: (@Sendable (WireMessage) async -> Void)? = nil,
         onReject: @Sendable (Rejection) async -> Void,
         onReopen: @Sendable ((any Error)?) async -> Void
     ) async throws {
         var channel: Channel? = first
         while !Task.isCancelled {
             if let open = channel {
-                try? await serve(open, onEnvelope: onEnvelope, onReject: onReject)
+                try? await serve(open, onEnvelope: onEnvelope, onMessage: onMessage, onReject: onReject)
                 channel = nil
                 guard !Task.isCancelled else { return }
             }
@@ -119,6 +126,12 @@ public final class SWIMDatagramLink: Sendable {
     /// Sends one SWIM envelope as a sealed datagram; dropped silently while not serving or
     /// when the address does not resolve (SWIM tolerates loss).
     public func send(_ envelope: SWIMEnvelope, to address: MemberAddress) {
+        send(message: .swim(envelope), to: address)
+    }
+
+    /// Sends any message as a sealed datagram (at most `maxDatagramBytes` once sealed: the
+    /// caller splits), as ``send(_:to:)`` does.
+    public func send(message: WireMessage, to address: MemberAddress) {
         guard let writer = writer.withLock({ $0 }) else { return }
         let target: SocketAddress
         if let known = resolved.withLock({ $0[address] }) {
@@ -129,7 +142,7 @@ public final class SWIMDatagramLink: Sendable {
             target = made
         }
         let destination = names.withLock { $0[address] }
-        let bytes = sealer.seal(WireCodec.encode(.swim(envelope)), to: destination, on: .datagram)
+        let bytes = sealer.seal(WireCodec.encode(message), to: destination, on: .datagram)
         Task { try? await writer.write(AddressedEnvelope(remoteAddress: target, data: ByteBuffer(bytes: bytes))) }
     }
 

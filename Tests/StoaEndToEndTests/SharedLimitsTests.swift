@@ -1,0 +1,97 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Testing
+
+/// Issue 17: several gateways, one set of limits. Gateway processes in front of one node; one
+/// user offered at 5x its rate, spread evenly over two gateways, is admitted within 10 % of
+/// rate × time + burst in total; a gateway that does not hear another one it believes alive keeps
+/// to its share.
+@Suite("Rate limits shared by several gateways", .serialized, .timeLimit(.minutes(3)))
+struct SharedLimitsTests {
+    static let policy = ["--rate-limit", "user:user:all:20:20", "--cache-bytes", "0"]
+
+    /// A node, a user with its token, and gateways named `names` with `extra` arguments each.
+    static func start(_ cluster: LocalCluster, gateways names: [String], extra: [[String]]) async throws -> (token: String, gateways: [GatewayProcess]) {
+        try cluster.start(["n1"])
+        let api = cluster.http("n1")
+        #expect(try await api.send("POST", "/api/collections/users/records", json: ["email": "lim@example.com", "password": "12345678", "passwordConfirm": "12345678"]).status == 200)
+        let token = try #require(try await api.send("POST", "/api/collections/users/auth-with-password", json: ["identity": "lim@example.com", "password": "12345678"]).json["token"] as? String)
+        var gateways: [GatewayProcess] = []
+        for (name, arguments) in zip(names, extra) {
+            let gateway = GatewayProcess(join: cluster.seedPorts(), extraArguments: ["--name", name] + policy + arguments)
+            try gateway.start()
+            gateways.append(gateway)
+        }
+        for gateway in gateways { #expect(try await gateway.waitUntilRouting(["n1"]), "\(gateway.logText)") }
+        return (token, gateways)
+    }
+
+    /// The gateway's `stoa_gateway_ratelimit_silent_gateways` gauge.
+    static func silent(_ gateway: GatewayProcess) async throws -> Double {
+        sample(try await prometheusText(gateway.adminURL), "stoa_gateway_ratelimit_silent_gateways")
+    }
+
+    /// Offers `perSecond` reads of the user's quotes for `seconds`, round-robin over `gateways`;
+    /// returns (admitted, elapsed seconds from the first request to the last).
+    static func offer(_ token: String, to gateways: [GatewayProcess], perSecond: Int, seconds: Double) async throws -> (admitted: Int, elapsed: Double) {
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.httpMaximumConnectionsPerHost = 16
+        let session = URLSession(configuration: configuration)
+        let start = ContinuousClock.now
+        let count = Int(Double(perSecond) * seconds)
+        let admitted = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for index in 0..<count {
+                try await Task.sleep(until: start + .nanoseconds(Int64(index) * 1_000_000_000 / Int64(perSecond)), clock: .continuous)
+                let gateway = gateways[index % gateways.count]
+                group.addTask {
+                    var request = URLRequest(url: URL(string: gateway.baseURL + "/api/collections/quotes/records?perPage=1")!)
+                    request.setValue(token, forHTTPHeaderField: "Authorization")
+                    let (_, response) = try await session.data(for: request)
+                    let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+                    #expect(status == 200 || status == 429, "status \(status)")
+                    return status == 200
+                }
+            }
+            return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        let elapsed = ContinuousClock.now - start
+        return (admitted, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+    }
+
+    @Test("one user at 5x its rate over two gateways: admitted within 10 % of rate × time + burst in total")
+    func sharedLimit() async throws {
+        let cluster = try LocalCluster(label: "shared-limits")
+        defer { cluster.stopAll() }
+        let (token, gateways) = try await Self.start(cluster, gateways: ["g1", "g2"], extra: [[], []])
+        defer { for gateway in gateways { gateway.kill(signal: SIGKILL) } }
+        // Each hears the other (no share reserved) before the load starts.
+        #expect(try await eventually {
+            let first = try await Self.silent(gateways[0])
+            let second = try await Self.silent(gateways[1])
+            return first == 0 && second == 0
+        })
+        let (admitted, elapsed) = try await Self.offer(token, to: gateways, perSecond: 100, seconds: 6)
+        let expected = 20 * elapsed + 20
+        print("shared limit, two gateways: \(admitted) admitted of \(Int(100 * 6)) offered in \(String(format: "%.2f", elapsed)) s; expected \(Int(expected))")
+        #expect(abs(Double(admitted) - expected) <= expected * 0.1, "\(admitted) admitted, expected \(expected)")
+    }
+
+    @Test("a gateway that cannot hear another it believes alive keeps to its share (half the rate with two)")
+    func fallbackShare() async throws {
+        let cluster = try LocalCluster(label: "shared-limits-fallback")
+        defer { cluster.stopAll() }
+        // g2 sends no reports: g1 hears nothing from a gateway membership says is alive.
+        let (token, gateways) = try await Self.start(cluster, gateways: ["g1", "g2"], extra: [[], ["--limit-exchange-ms", "0"]])
+        defer { for gateway in gateways { gateway.kill(signal: SIGKILL) } }
+        #expect(try await eventually { try await Self.silent(gateways[0]) == 1 })
+        let (admitted, elapsed) = try await Self.offer(token, to: [gateways[0]], perSecond: 100, seconds: 6)
+        let share = 10 * elapsed + 10
+        print("fallback share, one of two gateways silent: \(admitted) admitted in \(String(format: "%.2f", elapsed)) s; its share \(Int(share))")
+        #expect(abs(Double(admitted) - share) <= share * 0.15, "\(admitted) admitted, its share \(share)")
+        // Once membership declares the silent gateway dead, the whole rate is this gateway's again.
+        gateways[1].kill(signal: SIGKILL)
+        #expect(try await eventually(timeout: .seconds(40)) { try await Self.silent(gateways[0]) == 0 })
+    }
+}
