@@ -209,12 +209,15 @@ public actor GatewayMembership: Service {
 
     /// Sends this gateway's admissions since the last report (an empty report too: it tells the
     /// others this one is heard) to every other gateway membership believes alive or suspect, and
-    /// reserves a share for each of them not heard from lately.
+    /// reserves a share for each of them not heard from lately. A gateway with this one's name
+    /// cannot be told apart from it (reports are signed by name): it is left out, and its limits
+    /// and this one's stay separate.
     private func exchangeLimits() {
         guard let limits, let instance = swim else { return }
         let now = Self.nowMillis()
         let peers = instance.members.filter { member in
-            guard member.status == .alive || member.status == .suspect, case .gateway = MemberRole(meta: member.meta) else { return false }
+            guard member.id.name != configuration.name, member.status == .alive || member.status == .suspect,
+                  case .gateway = MemberRole(meta: member.meta) else { return false }
             return true
         }
         let silent = peers.filter { peer in

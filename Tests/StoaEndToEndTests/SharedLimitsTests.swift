@@ -94,4 +94,19 @@ struct SharedLimitsTests {
         gateways[1].kill(signal: SIGKILL)
         #expect(try await eventually(timeout: .seconds(40)) { try await Self.silent(gateways[0]) == 0 })
     }
+
+    @Test("gateways with the same name cannot tell their reports apart: each keeps its own limits, none waits for the other")
+    func sameName() async throws {
+        let cluster = try LocalCluster(label: "shared-limits-same-name")
+        defer { cluster.stopAll() }
+        let (token, gateways) = try await Self.start(cluster, gateways: ["gateway", "gateway"], extra: [[], []])
+        defer { for gateway in gateways { gateway.kill(signal: SIGKILL) } }
+        try await Task.sleep(for: .seconds(1))
+        #expect(try await Self.silent(gateways[0]) == 0)
+        #expect(try await Self.silent(gateways[1]) == 0)
+        // Through one of them: the whole policy (its limits are its own).
+        let (admitted, elapsed) = try await Self.offer(token, to: [gateways[0]], perSecond: 100, seconds: 3)
+        let whole = 20 * elapsed + 20
+        #expect(abs(Double(admitted) - whole) <= whole * 0.15, "\(admitted) admitted, the whole policy \(whole)")
+    }
 }
