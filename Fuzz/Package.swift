@@ -34,7 +34,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "FuzzWireCodec",
-            dependencies: ["FuzzSupport", .product(name: "StoaGossip", package: "stoa"), .product(name: "StoaCore", package: "stoa")]
+            dependencies: [
+                "FuzzSupport", .product(name: "StoaGossip", package: "stoa"), .product(name: "StoaCore", package: "stoa"),
+                .product(name: "StoaGateway", package: "stoa"),
+            ]
         ),
         .executableTarget(
             name: "FuzzGatewayRequest",

@@ -1,11 +1,14 @@
 import FuzzSupport
 import StoaCore
+import StoaGateway
 @testable import StoaGossip
 
 /// The checks of the wire-codec target (see main.swift).
 enum WireCodecTarget {
     static let myself = MemberID(name: "fuzz", host: "127.0.0.1", port: 7946)
     static let now: UInt64 = 1_764_000_000_000
+    /// A gateway's limiter with policies of every scope, for `limits` reports.
+    static let limiter = RateLimiter(policies: ["user:user:all:100:100", "ip:ip:all:0.5:2", "global:global:writes:1000000:1000"].map { try! RateLimitPolicy(parsing: $0) })
 
     static func check(_ message: WireMessage, bytes: [UInt8]) {
         let encoded = WireCodec.encode(message)
@@ -48,6 +51,16 @@ enum WireCodecTarget {
         case .loginFailures(_, let keys):
             // The decoder admits 32-byte keys only.
             precondition(keys.allSatisfy { $0.count == 32 }, "a login-failure key is not 32 bytes")
+        case .limits(_, let entries):
+            // What a gateway does with another's report: charge it, then decide requests.
+            var limiter = limiter
+            limiter.absorb(entries, now: now)
+            for entry in entries.prefix(8) {
+                _ = limiter.decide(RateLimitRequest(user: entry.key, clientKey: entry.key, isWrite: false), now: now)
+                _ = limiter.decide(RateLimitRequest(user: entry.key, clientKey: entry.key, isWrite: true), now: now &+ 1_000_000)
+            }
+            limiter.absorb(entries, now: now &+ 2_000_000)
+            _ = limiter.takeReport()
         }
     }
 
