@@ -83,7 +83,8 @@ struct ClusterUpCommand: AsyncParsableCommand {
             }
             if let gateway = file.gatewayHTTP {
                 lines.append("  gateway http://\(gateway)   (use this one: it balances, fails over, limits and caches)")
-                lines.append("  gateway dashboard http://\(file.gatewayAdminHTTP)/_/   (admin listener: also /api/gateway and /metrics)")
+                lines.append("  admin dashboard http://\(gateway)/_/   (a superuser signs in: make one with `stoa superuser upsert EMAIL PASSWORD --data DIR` while the cluster is stopped)")
+                lines.append("  gateway status http://\(file.gatewayAdminHTTP)/_/   (admin listener: also /api/gateway and /metrics)")
             }
             lines.append("Press Ctrl-C to stop.")
             // Written unbuffered, so the URLs show at once also when the output is piped.

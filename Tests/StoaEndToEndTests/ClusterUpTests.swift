@@ -61,7 +61,8 @@ struct ClusterUpTests {
         let banner = try waitForUp(pipe)
         for port in http { #expect(banner.contains("http://127.0.0.1:\(port)")) }
         #expect(banner.contains("gateway http://127.0.0.1:\(gatewayPort)"))
-        #expect(banner.contains("dashboard http://127.0.0.1:\(adminPort)/_/"), "\(banner)")
+        #expect(banner.contains("admin dashboard http://127.0.0.1:\(gatewayPort)/_/"), "\(banner)")
+        #expect(banner.contains("gateway status http://127.0.0.1:\(adminPort)/_/"), "\(banner)")
         let n1 = HTTPJSON(base: "http://127.0.0.1:\(http[0])")
         let n3 = HTTPJSON(base: "http://127.0.0.1:\(http[2])")
         _ = try await n1.send("POST", "/api/collections/users/records", json: ["email": "up@example.com", "password": "12345678", "passwordConfirm": "12345678"])
