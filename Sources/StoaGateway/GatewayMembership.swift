@@ -29,7 +29,7 @@ public actor GatewayMembership: Service {
         public var limitExchangeMillis: UInt64
         /// Another gateway not heard from for this long, while membership believes it alive, is
         /// "silent": this one reserves it a share of every policy.
-        public var limitSilenceMillis: UInt64 = 500
+        public var limitSilenceMillis: UInt64 = 2000
 
         /// - Parameter limitExchangeMillis: 0 sends no rate-limit reports (each gateway's limits
         ///   are its own; the others, not hearing it, reserve it a share).
