@@ -52,10 +52,13 @@ struct GossipPortTests {
         #expect(attacker.opened >= 127)
         let metrics = try await prometheusText(n1.baseURL)
         // Every attacking connection but the newest four was closed: at once for a frame over
-        // 64 KiB, else for a newer one from the same address.
+        // 64 KiB, else for a newer one from the same address — or, when a loaded machine slowed
+        // the renewal, for sending no sealed hello within 5 s.
         let oversized = sample(metrics, #"stoa_cluster_messages_rejected_total{reason="oversized_unauthenticated"}"#)
         let evicted = sample(metrics, #"stoa_cluster_messages_rejected_total{reason="address_limit"}"#)
-        #expect(oversized >= 1 && evicted >= 1 && oversized + evicted >= Double(attacker.opened - 4), "\(oversized) + \(evicted) of \(attacker.opened)")
+        let silent = max(0, sample(metrics, #"stoa_cluster_messages_rejected_total{reason="hello_timeout"}"#))
+        #expect(oversized >= 1 && evicted >= 1 && oversized + evicted + silent >= Double(attacker.opened - 4),
+                "\(oversized) + \(evicted) + \(silent) of \(attacker.opened)")
         #expect(sample(metrics, #"stoa_cluster_stream_connections{state="unauthenticated"}"#) <= 4)
         #expect(sample(metrics, "stoa_cluster_stream_incomplete_frame_bytes") <= 4 * 65540)
         #expect(try await cluster.http("n1").send("GET", "/api/health").status == 200)
