@@ -196,7 +196,6 @@ public actor GatewayMembership: Service {
     public func shareLimits(_ limiter: GatewayRateLimit) {
         guard configuration.limitExchangeMillis > 0 else { return }
         limits = limiter
-        limiter.shareAdmissions(true)
     }
 
     private func limitExchangeLoop() async throws {
@@ -225,6 +224,9 @@ public actor GatewayMembership: Service {
             return now - heard > configuration.limitSilenceMillis
         }.count
         limits.reserveShares(silent)
+        // Admissions are counted only while there is someone to tell (a lone gateway's hot path
+        // keeps no report); the first report after a peer appears starts from then.
+        limits.shareAdmissions(!peers.isEmpty)
         let entries = limits.takeReport()
         guard !peers.isEmpty else { return }
         for chunk in Self.datagramChunks(entries) {

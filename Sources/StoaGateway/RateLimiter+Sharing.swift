@@ -16,6 +16,7 @@ import StoaGossip
 extension RateLimiter {
     /// Starts (or stops) counting admissions for ``takeReport()``; off, nothing is kept.
     public mutating func shareAdmissions(_ on: Bool) {
+        guard on != recordsAdmissions else { return }
         recordsAdmissions = on
         if !on { unreported.removeAll() }
     }
