@@ -102,7 +102,9 @@ public func buildRouter(
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer()))
         )
     }
-    let throttle = LoginThrottle(burst: configuration.loginFailureLimit, perMinute: Double(configuration.loginFailureLimit))
+    let throttle = configuration.loginThrottleClock.map {
+        LoginThrottle(burst: configuration.loginFailureLimit, perMinute: Double(configuration.loginFailureLimit), clock: $0)
+    } ?? LoginThrottle(burst: configuration.loginFailureLimit, perMinute: Double(configuration.loginFailureLimit))
     if let cluster {
         // Failed logins count on every node: ours are told to the others, theirs counted here.
         throttle.share { key in cluster.reportLoginFailure(key) }

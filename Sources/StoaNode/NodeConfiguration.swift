@@ -25,6 +25,9 @@ public struct NodeConfiguration: Sendable {
     public var realtimeTotalByteLimit: Int
     /// Failed logins one identity may make at once, and then per minute (``LoginThrottle``).
     public var loginFailureLimit: Int = 10
+    /// The login throttle's monotonic clock in nanoseconds; nil is the system's (tests freeze it
+    /// so a slow machine's pauses cannot refill the budget mid-test).
+    public var loginThrottleClock: (@Sendable () -> UInt64)? = nil
     /// How often the change log is compacted when the node runs alone (in a cluster the
     /// replication configuration's interval applies).
     public var compactionIntervalMillis: UInt64 = 10_000

@@ -5,7 +5,7 @@ import FoundationNetworking
 import Testing
 
 /// Issue 17: several gateways, one set of limits. Gateway processes in front of one node; one
-/// user offered at 5x its rate, spread evenly over two gateways, is admitted within 10 % of
+/// user offered at 10x its rate, spread evenly over two gateways, is admitted within 10 % of
 /// rate × time + burst in total; a gateway that does not hear another one it believes alive keeps
 /// to its share.
 @Suite("Rate limits shared by several gateways", .serialized, .timeLimit(.minutes(3)))
@@ -33,34 +33,45 @@ struct SharedLimitsTests {
         sample(try await prometheusText(gateway.adminURL), "stoa_gateway_ratelimit_silent_gateways")
     }
 
-    /// Offers `perSecond` reads of the user's quotes for `seconds`, round-robin over `gateways`;
-    /// returns (admitted, elapsed seconds from the first request to the last).
-    static func offer(_ token: String, to gateways: [GatewayProcess], perSecond: Int, seconds: Double) async throws -> (admitted: Int, elapsed: Double) {
+    /// Keeps offering reads of the user's quotes for `seconds`: `workers` clients, each sending
+    /// its next request 1/`perWorker` s after its last one started (or at once when the answer
+    /// came later), round-robin over `gateways`. Demand never stops while the clock runs, so a
+    /// loaded machine's pauses do not leave the limit's capacity unused (a pause under 1 s is
+    /// covered by the burst); returns (admitted, offered, elapsed seconds).
+    static func offer(_ token: String, to gateways: [GatewayProcess], workers: Int = 8, perWorker: Int = 25, seconds: Double) async throws -> (admitted: Int, offered: Int, elapsed: Double) {
         let configuration = URLSessionConfiguration.ephemeral
-        configuration.httpMaximumConnectionsPerHost = 16
+        configuration.httpMaximumConnectionsPerHost = workers
         let session = URLSession(configuration: configuration)
         let start = ContinuousClock.now
-        let count = Int(Double(perSecond) * seconds)
-        let admitted = try await withThrowingTaskGroup(of: Bool.self) { group in
-            for index in 0..<count {
-                try await Task.sleep(until: start + .nanoseconds(Int64(index) * 1_000_000_000 / Int64(perSecond)), clock: .continuous)
-                let gateway = gateways[index % gateways.count]
+        let end = start + .milliseconds(Int64(seconds * 1000))
+        let period = Duration.nanoseconds(1_000_000_000 / Int64(perWorker))
+        let counts = try await withThrowingTaskGroup(of: (Int, Int).self) { group in
+            for worker in 0..<workers {
                 group.addTask {
-                    var request = URLRequest(url: URL(string: gateway.baseURL + "/api/collections/quotes/records?perPage=1")!)
-                    request.setValue(token, forHTTPHeaderField: "Authorization")
-                    let (_, response) = try await session.data(for: request)
-                    let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-                    #expect(status == 200 || status == 429, "status \(status)")
-                    return status == 200
+                    var admitted = 0
+                    var offered = 0
+                    while ContinuousClock.now < end {
+                        let sent = ContinuousClock.now
+                        let gateway = gateways[(worker + offered) % gateways.count]
+                        var request = URLRequest(url: URL(string: gateway.baseURL + "/api/collections/quotes/records?perPage=1")!)
+                        request.setValue(token, forHTTPHeaderField: "Authorization")
+                        let (_, response) = try await session.data(for: request)
+                        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+                        #expect(status == 200 || status == 429, "status \(status)")
+                        offered += 1
+                        if status == 200 { admitted += 1 }
+                        try await Task.sleep(until: min(sent + period, end), clock: .continuous)
+                    }
+                    return (admitted, offered)
                 }
             }
-            return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+            return try await group.reduce((0, 0)) { ($0.0 + $1.0, $0.1 + $1.1) }
         }
         let elapsed = ContinuousClock.now - start
-        return (admitted, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        return (counts.0, counts.1, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
     }
 
-    @Test("one user at 5x its rate over two gateways: admitted near rate × time + burst in total, never the 2x of separate limits")
+    @Test("one user at 10x its rate over two gateways: admitted near rate × time + burst in total, never the 2x of separate limits")
     func sharedLimit() async throws {
         let cluster = try LocalCluster(label: "shared-limits")
         defer { cluster.stopAll() }
@@ -72,12 +83,13 @@ struct SharedLimitsTests {
             let second = try await Self.silent(gateways[1])
             return first == 0 && second == 0
         })
-        let (admitted, elapsed) = try await Self.offer(token, to: gateways, perSecond: 100, seconds: 6)
+        let (admitted, offered, elapsed) = try await Self.offer(token, to: gateways, seconds: 6)
         let expected = 20 * elapsed + 20
-        print("shared limit, two gateways: \(admitted) admitted of \(Int(100 * 6)) offered in \(String(format: "%.2f", elapsed)) s; expected \(Int(expected))")
-        // Never more than 10 % over (separate limits give 2x). On a loaded machine the client
-        // cannot keep the offered rate steady (a stall leaves capacity unused), so fewer may be
-        // admitted; the ±10 % figure is the benchmark's on a quiet one (benchmarks/shared_limits.py).
+        print("shared limit, two gateways: \(admitted) admitted of \(offered) offered in \(String(format: "%.2f", elapsed)) s; expected \(Int(expected))")
+        #expect(offered >= admitted * 3, "the load stays well above the limit: \(offered) offered")
+        // Never more than 10 % over (separate limits give 2x). A loaded machine may delay the
+        // gateways' reports past 2 s (each then keeps to half the rate for a while), so the bound
+        // below is looser; the ±10 % figure is the benchmark's (benchmarks/shared_limits.py).
         #expect(Double(admitted) <= expected * 1.1, "\(admitted) admitted, expected \(expected)")
         #expect(Double(admitted) >= expected * 0.7, "\(admitted) admitted, expected \(expected)")
     }
@@ -90,7 +102,7 @@ struct SharedLimitsTests {
         let (token, gateways) = try await Self.start(cluster, gateways: ["g1", "g2"], extra: [[], ["--limit-exchange-ms", "0"]])
         defer { for gateway in gateways { gateway.kill(signal: SIGKILL) } }
         #expect(try await eventually { try await Self.silent(gateways[0]) == 1 })
-        let (admitted, elapsed) = try await Self.offer(token, to: [gateways[0]], perSecond: 100, seconds: 6)
+        let (admitted, _, elapsed) = try await Self.offer(token, to: [gateways[0]], seconds: 6)
         let share = 10 * elapsed + 10
         print("fallback share, one of two gateways silent: \(admitted) admitted in \(String(format: "%.2f", elapsed)) s; its share \(Int(share))")
         #expect(abs(Double(admitted) - share) <= share * 0.15, "\(admitted) admitted, its share \(share)")
@@ -109,7 +121,7 @@ struct SharedLimitsTests {
         #expect(try await Self.silent(gateways[0]) == 0)
         #expect(try await Self.silent(gateways[1]) == 0)
         // Through one of them: the whole policy (its limits are its own).
-        let (admitted, elapsed) = try await Self.offer(token, to: [gateways[0]], perSecond: 100, seconds: 3)
+        let (admitted, _, elapsed) = try await Self.offer(token, to: [gateways[0]], seconds: 3)
         let whole = 20 * elapsed + 20
         #expect(abs(Double(admitted) - whole) <= whole * 0.15, "\(admitted) admitted, the whole policy \(whole)")
     }

@@ -71,22 +71,56 @@ def test_superuser_passes_every_quote_rule(alice, where):
     mine = alice.new_quote(content=f"su quote via {where}", author="Epictetus", tags=["su"])
     pb = superuser(URLS[where])
     quotes = pb.collection("quotes")
+    # Writes land on one node and reach the other by replication; the gateway may send the
+    # superuser's next request to either node, so each step waits until both nodes have the last.
+    everywhere(alice, mine.id, lambda q: q is not None, "alice's quote")
     page = quotes.get_list(1, 50, {"filter": f'userId = "{alice.id}" && author = "Epictetus"', "sort": "-created,userId"})
     assert mine.id in [q.id for q in page.items]
     assert {getattr(q, "user_id", None) or getattr(q, "userId", None) for q in page.items} == {alice.id}
     edited = quotes.update(mine.id, {"content": "fixed by support"})
     assert edited.content == "fixed by support"
-    assert alice.quotes().get_one(mine.id).content == "fixed by support"
+    everywhere(alice, mine.id, lambda q: q is not None and q.content == "fixed by support", "the superuser's edit")
     made = quotes.create({"content": "added by support", "userId": alice.id})
-    assert alice.quotes().get_one(made.id).content == "added by support"
+    everywhere(alice, made.id, lambda q: q is not None and q.content == "added by support", "the superuser's quote")
     with pytest.raises(ClientResponseError) as moved:
         quotes.update(mine.id, {"userId": made.id})
     assert moved.value.status == 400
     quotes.delete(mine.id)
     quotes.delete(made.id)
-    with pytest.raises(ClientResponseError) as gone:
-        alice.quotes().get_one(mine.id)
-    assert gone.value.status == 404
+    for gone in (mine.id, made.id):
+        everywhere(alice, gone, lambda q: q is None, "the superuser's delete")
+
+
+def everywhere(user, record_id: str, accept, what: str) -> None:
+    """Waits until `accept` takes the record (None when the node answers 404) as `user` reads it
+    on each node."""
+    for url in (URLS["node1"], URLS["node2"]):
+        client = PocketBase(url, timeout=30)
+        client.auth_store.save(user.pb.auth_store.token, user.pb.auth_store.model)
+        eventually(lambda: found(client.collection("quotes"), record_id), accept, f"{what} on {url}")
+
+
+def found(collection, record_id: str):
+    """The record, or None when the node answers 404."""
+    try:
+        return collection.get_one(record_id)
+    except ClientResponseError as error:
+        if error.status == 404:
+            return None
+        raise
+
+
+def eventually(fetch, accept, what: str, timeout_s: float = 20):
+    """`fetch()` again every 0.1 s until `accept` takes its value (returned); fails after
+    `timeout_s` with the last value."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = fetch()
+        if accept(value):
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}; last: {value!r}")
+        time.sleep(0.1)
 
 
 def test_superuser_manages_users_and_users_never_pass_superuser_rules(alice):
