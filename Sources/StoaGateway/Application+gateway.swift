@@ -50,6 +50,11 @@ public func buildGateway(
     if let limiter { await membership.shareLimits(limiter) }
     let cache = configuration.cacheBytes > 0
         ? GatewayCache(byteBudget: configuration.cacheBytes, ttlNanos: configuration.cacheTTLNanos, staleForNanos: configuration.cacheStaleNanos) : nil
+    // With a cache, writes are announced to the other gateways (their caches drop what they
+    // cached of it, their writer affinity follows) before they are answered.
+    let affinity = WriterAffinity()
+    let sync = cache.map { GatewayCacheSync(name: configuration.membership.name, cache: $0, affinity: affinity) }
+    if let sync { await membership.shareCache(sync) }
     let proxy = GatewayProxy(pool: pool, connections: connections, timeout: .seconds(configuration.upstreamTimeoutSeconds), logger: logger)
     let status = GatewayStatusSource(pool: pool, membership: membership, limiter: limiter, cache: cache, startedAt: DispatchTime.now().uptimeNanoseconds)
     var tls: NIOSSLContext?
@@ -57,7 +62,8 @@ public func buildGateway(
         let chain = try NIOSSLCertificate.fromPEMFile(certificate).map { NIOSSLCertificateSource.certificate($0) }
         tls = try NIOSSLContext(configuration: .makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))))
     }
-    let responder = GatewayResponder(proxy: proxy, tokens: tokens, limiter: limiter, cache: cache, status: status, registry: registry, scheme: tls != nil ? "https" : "http")
+    let responder = GatewayResponder(proxy: proxy, tokens: tokens, limiter: limiter, cache: cache, status: status, registry: registry, scheme: tls != nil ? "https" : "http",
+                                  affinity: affinity, sync: sync)
     let server = GatewayServer(
         host: configuration.httpHost, port: configuration.httpPort, group: group, tls: tls, responder: responder,
         limits: configuration.limits, logger: logger

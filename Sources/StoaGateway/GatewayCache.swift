@@ -11,10 +11,16 @@ import Synchronization
 ///
 /// A write also moves the user's generation on: a fetch that began before the write finished
 /// does not store its (possibly older) answer.
+///
+/// With other gateways, hits are served only within the lease ``GatewayCacheSync`` publishes
+/// (``setLease(until:)``): outside it a read is fetched as on a miss. ``flush()`` drops
+/// everything and moves every user's generation on.
 public final class GatewayCache: Sendable {
     private let cache: Mutex<ResponseCache>
     private let coalescer = RequestCoalescer<CacheKey, ProxiedResponse>()
-    private let generations = Mutex<[String: UInt64]>([:])
+    private let generations = Mutex<(all: UInt64, users: [String: UInt64])>((0, [:]))
+    /// Until when (monotonic nanoseconds) hits may be served.
+    private let leaseUntil = Atomic<UInt64>(.max)
     private let outcomes: [String: Metrics.Counter] = Dictionary(uniqueKeysWithValues: ["HIT", "MISS", "BYPASS", "STALE"].map {
         ($0, Metrics.Counter(label: "stoa_gateway_cache_total", dimensions: [("status", $0.lowercased())]))
     })
@@ -37,17 +43,33 @@ public final class GatewayCache: Sendable {
 
     /// Drops what a write by `user` affects (see ``ResponseCache/invalidate(user:collection:recordID:)``).
     public func invalidate(user: String, collection: String, recordID: String?) {
-        generations.withLock { $0[user, default: 0] &+= 1 }
+        generations.withLock { $0.users[user, default: 0] &+= 1 }
         cache.withLock { _ = $0.invalidate(user: user, collection: collection, recordID: recordID) }
     }
 
     /// Drops every list and view of `user` in `collection` (see ``ResponseCache/invalidateAll(user:collection:)``).
     public func invalidateAll(user: String, collection: String) {
-        generations.withLock { $0[user, default: 0] &+= 1 }
+        generations.withLock { $0.users[user, default: 0] &+= 1 }
         cache.withLock { _ = $0.invalidateAll(user: user, collection: collection) }
     }
 
-    private func generation(of user: String) -> UInt64 { generations.withLock { $0[user] ?? 0 } }
+    /// Drops every entry; fetches under way store nothing.
+    public func flush() {
+        generations.withLock { $0.all &+= 1 }
+        cache.withLock { _ = $0.removeAll() }
+    }
+
+    /// Hits may be served until `until` (monotonic nanoseconds; `.max`: always).
+    public func setLease(until: UInt64) {
+        leaseUntil.store(until, ordering: .releasing)
+    }
+
+    /// True while hits may be served.
+    func leased(now: UInt64) -> Bool { now < leaseUntil.load(ordering: .acquiring) }
+
+    private func generation(of user: String) -> (all: UInt64, user: UInt64) {
+        generations.withLock { ($0.all, $0.users[user] ?? 0) }
+    }
 
     /// Counts an answer's cache status (hits and misses are counted by the cache's lookups;
     /// bypasses and stale answers only the shell sees).
@@ -66,6 +88,7 @@ public final class GatewayCache: Sendable {
     func hit(key: CacheKey, headers: HTTPHeaders) -> GatewayResponse? {
         if Self.asksNoCache(headers) { return nil }
         let now = Self.now()
+        guard leased(now: now) else { return nil }
         let lookup = cache.withLock { cache -> CacheLookup? in
             guard case .fresh = cache.peek(key, now: now) else { return nil }
             return cache.lookup(key, now: now)
@@ -84,7 +107,8 @@ public final class GatewayCache: Sendable {
                 return await staleOr(error, key: key)
             }
         }
-        let lookup = cache.withLock { $0.lookup(key, now: Self.now()) }
+        let now = Self.now()
+        let lookup = leased(now: now) ? cache.withLock { $0.lookup(key, now: now) } : .miss
         if case .fresh(let entry, let age) = lookup {
             record("HIT")
             return Self.tag(Self.response(entry), "HIT", age: age)

@@ -64,6 +64,8 @@ public actor GatewayMembership: Service {
     var limits: GatewayRateLimit?
     /// When each other gateway's last rate-limit report arrived (monotonic ms).
     var lastHeard: [String: UInt64] = [:]
+    /// The cache's invalidations shared with the other gateways (nil: no cache).
+    var cacheSync: GatewayCacheSync?
 
     public init(configuration: Configuration, pool: NodePool, client: HTTPClient, logger: Logger) {
         self.configuration = configuration
@@ -198,11 +200,36 @@ public actor GatewayMembership: Service {
         limits = limiter
     }
 
+    /// Makes `sync`'s notices go to the other gateways and theirs reach it.
+    public func shareCache(_ sync: GatewayCacheSync) {
+        let link = link
+        sync.sendThrough { message, address in link.send(message: message, to: address) }
+        cacheSync = sync
+    }
+
+    /// Every exchange interval (50 ms when rate-limit reports are off): the rate-limit report,
+    /// then the cache's beats.
     private func limitExchangeLoop() async throws {
-        guard configuration.limitExchangeMillis > 0 else { return }
+        guard configuration.limitExchangeMillis > 0 || cacheSync != nil else { return }
+        let interval = configuration.limitExchangeMillis > 0 ? configuration.limitExchangeMillis : 50
         while !Task.isCancelled {
-            try await Task.sleep(for: .milliseconds(configuration.limitExchangeMillis))
-            exchangeLimits()
+            try await Task.sleep(for: .milliseconds(interval))
+            if configuration.limitExchangeMillis > 0 { exchangeLimits() }
+            if let cacheSync {
+                cacheSync.setPeers(Dictionary(gatewayPeers().map { ($0.id.name, $0.id.address) }, uniquingKeysWith: { first, _ in first }))
+                cacheSync.tick()
+            }
+        }
+    }
+
+    /// The other gateways membership believes alive or suspect, under other names than this
+    /// one's (one with the same name cannot be told apart from this one).
+    private func gatewayPeers() -> [Member] {
+        guard let instance = swim else { return [] }
+        return instance.members.filter { member in
+            guard member.id.name != configuration.name, member.status == .alive || member.status == .suspect,
+                  case .gateway = MemberRole(meta: member.meta) else { return false }
+            return true
         }
     }
 
@@ -212,13 +239,9 @@ public actor GatewayMembership: Service {
     /// cannot be told apart from it (reports are signed by name): it is left out, and its limits
     /// and this one's stay separate.
     private func exchangeLimits() {
-        guard let limits, let instance = swim else { return }
+        guard let limits, swim != nil else { return }
         let now = Self.nowMillis()
-        let peers = instance.members.filter { member in
-            guard member.id.name != configuration.name, member.status == .alive || member.status == .suspect,
-                  case .gateway = MemberRole(meta: member.meta) else { return false }
-            return true
-        }
+        let peers = gatewayPeers()
         let silent = peers.filter { peer in
             guard let heard = lastHeard[peer.id.name], heard <= now else { return true }
             return now - heard > configuration.limitSilenceMillis
@@ -250,15 +273,42 @@ public actor GatewayMembership: Service {
         return chunks
     }
 
-    /// An authenticated datagram other than SWIM: another gateway's rate-limit report.
+    /// An authenticated datagram other than SWIM: another gateway's rate-limit report or cache
+    /// notice.
     private func received(_ message: WireMessage) {
-        guard case .limits(let from, let entries) = message, from != configuration.name else { return }
-        lastHeard[from] = Self.nowMillis()
-        limits?.absorb(entries, now: DispatchTime.now().uptimeNanoseconds)
+        switch message {
+        case .limits(let from, let entries) where from != configuration.name:
+            lastHeard[from] = Self.nowMillis()
+            limits?.absorb(entries, now: DispatchTime.now().uptimeNanoseconds)
+        case .cacheNotice, .cacheAck:
+            cacheSync?.received(message)
+        default:
+            break
+        }
     }
 
     /// Members as this gateway sees them (for the dashboard).
     public var members: [Member] { swim?.members ?? [] }
+
+    /// Another gateway as this one sees it (for `/api/gateway`).
+    public struct PeerView: Encodable, Sendable {
+        public let name: String
+        /// alive, suspect, dead or left, as membership says.
+        public let status: String
+        public let url: String
+        /// Seconds since its last rate-limit report (nil: none heard).
+        public let limitReportSecondsAgo: Double?
+    }
+
+    /// The other gateways in the membership, by name.
+    func peerViews() -> [PeerView] {
+        let now = Self.nowMillis()
+        return members.compactMap { member -> PeerView? in
+            guard member.id.name != configuration.name, case .gateway(let url) = MemberRole(meta: member.meta) else { return nil }
+            let heard = lastHeard[member.id.name].map { Double(now &- $0) / 1000 }
+            return PeerView(name: member.id.name, status: member.status.rawValue, url: url, limitReportSecondsAgo: heard)
+        }.sorted { $0.name < $1.name }
+    }
 
     // MARK: - Health checks (re-admission)
 

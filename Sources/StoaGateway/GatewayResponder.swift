@@ -4,6 +4,7 @@ import Metrics
 import NIOCore
 import NIOHTTP1
 import Prometheus
+import StoaGossip
 import StoaNode
 
 /// Answers every request reaching the gateway. On the public (client) port: the public API
@@ -26,10 +27,14 @@ public struct GatewayResponder: Sendable {
     let registry: PrometheusCollectorRegistry
     let scheme: String
     let counters = GatewayCounters()
-    let affinity = WriterAffinity()
+    let affinity: WriterAffinity
+    /// Tells the other gateways of each write (nil without a cache).
+    let sync: GatewayCacheSync?
 
     public init(proxy: GatewayProxy, tokens: TokenService?, limiter: GatewayRateLimit?, cache: GatewayCache?, status: GatewayStatusSource,
-                registry: PrometheusCollectorRegistry, scheme: String = "http") {
+                registry: PrometheusCollectorRegistry, scheme: String = "http", affinity: WriterAffinity = WriterAffinity(), sync: GatewayCacheSync? = nil) {
+        self.affinity = affinity
+        self.sync = sync
         self.proxy = proxy
         self.tokens = tokens
         self.limiter = limiter
@@ -152,7 +157,7 @@ public struct GatewayResponder: Sendable {
             }.map(finish)
         }
         let isGet = request.head.method == .GET
-        return proxy.send(forwardedRequest(request, route: route), preferring: preferred, on: loop)
+        let answered = proxy.send(forwardedRequest(request, route: route), preferring: preferred, on: loop)
             .map { [affinity, cache] answer in
                 if route.isWrite { affinity.wrote(user: writer, on: answer.node, now: Self.now()) }
                 // A write invalidates the writer's cached views of what it touched before the
@@ -160,13 +165,37 @@ public struct GatewayResponder: Sendable {
                 if let cache { Self.invalidate(cache, after: route, by: user) }
                 var response = GatewayResponse(answer)
                 if cache != nil, isGet { response.headers.replaceOrAdd(name: "X-Cache-Status", value: "BYPASS") }
-                return finish(response)
+                return (finish(response), answer.node)
             }
             .recover { [cache] error in
                 // A write may have been applied before the node failed.
                 if let cache { Self.invalidate(cache, after: route, by: user) }
-                return finish(Self.unavailable(error))
+                return (finish(Self.unavailable(error)), "")
             }
+        // With other gateways, the write is answered once they have dropped what they cached of it.
+        guard let sync, sync.hasPeers, let invalidation = Self.invalidation(after: route, by: user, writer: writer) else {
+            return answered.map(\.0)
+        }
+        return answered.flatMap { response, node in
+            var invalidation = invalidation
+            invalidation.node = node
+            return loop.makeFutureWithTask { [invalidation] in
+                await sync.announce([invalidation])
+                return response
+            }
+        }
+    }
+
+    /// What a write by `user` (nil: a guest, `writer` its affinity key) tells the other
+    /// gateways' caches, as ``invalidate(_:after:by:)`` applies it here; nil for requests that
+    /// change nothing cached. The node is filled in once known.
+    static func invalidation(after route: RequestRoute, by user: String?, writer: String) -> CacheInvalidation? {
+        guard route.isWrite else { return nil }
+        if let collection = route.collection {
+            return CacheInvalidation(user: user ?? "", writer: writer, collection: collection, recordID: route.recordID, everyRecord: false, node: "")
+        }
+        guard route.isSync else { return nil }
+        return CacheInvalidation(user: user ?? "", writer: writer, collection: RequestRoute.syncedCollection, recordID: nil, everyRecord: true, node: "")
     }
 
     /// Drops from the cache what a write by `user` (nil: a guest) may have changed, before its

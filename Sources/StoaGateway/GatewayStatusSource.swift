@@ -18,7 +18,11 @@ public struct GatewayStatusSource: Sendable {
 
     public struct Snapshot: Encodable, Sendable {
         public let uptimeSeconds: Double
+        /// This gateway's member name.
+        public let name: String?
         public let gossip: String?
+        /// The other gateways in the membership (they share limits and caches with this one).
+        public let gateways: [GatewayMembership.PeerView]
         public let nodes: [NodePool.Snapshot]
         public let rateLimit: RateLimitView?
         public let cache: CacheView?
@@ -28,7 +32,8 @@ public struct GatewayStatusSource: Sendable {
         var gossip: String?
         if let membership, let port = await membership.gossipPort { gossip = "\(membership.configuration.gossipHost):\(port)" }
         return Snapshot(
-            uptimeSeconds: Double(now &- startedAt) / 1e9, gossip: gossip, nodes: pool.snapshot(now: now),
+            uptimeSeconds: Double(now &- startedAt) / 1e9, name: membership?.configuration.name, gossip: gossip,
+            gateways: await membership?.peerViews() ?? [], nodes: pool.snapshot(now: now),
             rateLimit: limiter.map { RateLimitView($0, now: now) }, cache: cache.map { CacheView($0.statistics) }
         )
     }

@@ -144,6 +144,15 @@ public struct ResponseCache: Sendable {
         return dropped
     }
 
+    /// Drops every entry (counted as invalidations); returns how many.
+    @discardableResult
+    public mutating func removeAll() -> Int {
+        let dropped = table.count
+        while let slot = table.leastRecent { remove(slot) }
+        invalidations += UInt64(dropped)
+        return dropped
+    }
+
     /// Drops every entry past the TTL and the stale window; O(entries). The shell MAY call it
     /// periodically to return memory early (the budget holds without it).
     public mutating func removeExpired(now: UInt64) {

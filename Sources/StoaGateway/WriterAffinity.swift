@@ -3,12 +3,12 @@ import Synchronization
 /// Which node took each user's last write, for `windowNanos` after it: the user's requests go
 /// there meanwhile (when it is routable), so a client reads its own write even before the write
 /// has replicated to the other nodes. Bounded: cleared when it holds `capacity` users.
-final class WriterAffinity: Sendable {
+public final class WriterAffinity: Sendable {
     let windowNanos: UInt64
     let capacity: Int
     private let table = Mutex<[String: (node: String, until: UInt64)]>([:])
 
-    init(windowNanos: UInt64 = 2_000_000_000, capacity: Int = 100_000) {
+    public init(windowNanos: UInt64 = 2_000_000_000, capacity: Int = 100_000) {
         self.windowNanos = windowNanos
         self.capacity = capacity
     }

@@ -3,7 +3,7 @@ import StoaCore
 /// The compact binary encoding of ``WireMessage``.
 ///
 /// Layout: one version byte (``version``), one tag byte (1 `swim`, 2 `vector`, 3 `changes`,
-/// 4 `snapshot`, 5 `hello`, 6 `loginFailures`, 7 `limits`),
+/// 4 `snapshot`, 5 `hello`, 6 `loginFailures`, 7 `limits`, 8 `cacheNotice`, 9 `cacheAck`),
 /// then the fields in declaration order. Integers are LEB128 varints (signed ones zigzag
 /// mapped), strings a varint byte count followed by UTF-8, doubles 8 bytes little-endian,
 /// optionals a 0/1 byte. Sets and maps are written sorted (strings by UTF-8 bytes), so equal
@@ -31,6 +31,8 @@ public enum WireCodec {
         case hello = 5
         case loginFailures = 6
         case limits = 7
+        case cacheNotice = 8
+        case cacheAck = 9
     }
 
     // MARK: - Entry points
@@ -89,6 +91,30 @@ public enum WireCodec {
                 writer.string(entry.key)
                 writer.varint(entry.count)
             }
+        case .cacheNotice(let from, let notice):
+            writer.byte(Tag.cacheNotice.rawValue)
+            writer.string(from)
+            writer.varint(notice.epoch)
+            writer.varint(notice.sequence)
+            writer.count(notice.invalidations.count)
+            for invalidation in notice.invalidations {
+                writer.string(invalidation.user)
+                writer.string(invalidation.writer)
+                writer.string(invalidation.collection)
+                if let recordID = invalidation.recordID {
+                    writer.bool(true)
+                    writer.string(recordID)
+                } else {
+                    writer.bool(false)
+                }
+                writer.bool(invalidation.everyRecord)
+                writer.string(invalidation.node)
+            }
+        case .cacheAck(let from, let epoch, let sequence):
+            writer.byte(Tag.cacheAck.rawValue)
+            writer.string(from)
+            writer.varint(epoch)
+            writer.varint(sequence)
         }
         return writer.bytes
     }
@@ -155,6 +181,28 @@ public enum WireCodec {
                 entries.append(LimitReportEntry(policy: policy, key: key, count: try reader.varint()))
             }
             message = .limits(from: from, entries)
+        case .cacheNotice:
+            let from = try reader.string()
+            let epoch = try reader.varint()
+            let sequence = try reader.varint()
+            let count = try reader.count()
+            var invalidations: [CacheInvalidation] = []
+            invalidations.reserveCapacity(min(count, 1024))
+            for _ in 0..<count {
+                let user = try reader.string()
+                let writer = try reader.string()
+                let collection = try reader.string()
+                let recordID = try reader.bool() ? try reader.string() : nil
+                let everyRecord = try reader.bool()
+                invalidations.append(CacheInvalidation(
+                    user: user, writer: writer, collection: collection, recordID: recordID, everyRecord: everyRecord, node: try reader.string()
+                ))
+            }
+            message = .cacheNotice(from: from, CacheNotice(epoch: epoch, sequence: sequence, invalidations: invalidations))
+        case .cacheAck:
+            let from = try reader.string()
+            let epoch = try reader.varint()
+            message = .cacheAck(from: from, epoch: epoch, sequence: try reader.varint())
         }
         try reader.finish()
         return message

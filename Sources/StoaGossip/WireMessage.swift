@@ -23,6 +23,55 @@ public enum WireMessage: Sendable, Hashable {
     /// few tens of milliseconds, empty when it admitted nothing): each receiver charges them to
     /// its own limiter, so a policy holds for all gateways together. Not stored, not relayed.
     case limits(from: String, [LimitReportEntry])
+    /// A gateway's cache notice to another gateway: the invalidations of one write through it
+    /// (to apply and acknowledge before that write is answered), or, with none, a beat that
+    /// carries the sequence of its last notice (a receiver that lacks it drops its whole cache).
+    /// Not stored, not relayed.
+    case cacheNotice(from: String, CacheNotice)
+    /// A gateway's answer to a ``cacheNotice(from:_:)`` with invalidations: applied.
+    case cacheAck(from: String, epoch: UInt64, sequence: UInt64)
+}
+
+/// What one gateway tells another of its writes (see `CacheInvalidationExchange`).
+public struct CacheNotice: Sendable, Hashable {
+    /// The sender's run (a new random value each start): sequences count within it.
+    public var epoch: UInt64
+    /// The notice's number in the sender's run (1, 2, …); a beat carries the last one sent.
+    public var sequence: UInt64
+    /// Empty for a beat.
+    public var invalidations: [CacheInvalidation]
+
+    public init(epoch: UInt64, sequence: UInt64, invalidations: [CacheInvalidation]) {
+        self.epoch = epoch
+        self.sequence = sequence
+        self.invalidations = invalidations
+    }
+}
+
+/// What one write through a gateway may have changed, for the other gateways' caches and their
+/// writer affinity.
+public struct CacheInvalidation: Sendable, Hashable {
+    /// The cache's user: a user's principal, "" for guests.
+    public var user: String
+    /// The writer-affinity key: the principal, or `address <ip>` for a guest.
+    public var writer: String
+    /// The collection as the path spelled it.
+    public var collection: String
+    /// The record written, when the write named one.
+    public var recordID: String?
+    /// True for a write that may touch any of the user's records in `collection` (`POST /api/sync`).
+    public var everyRecord: Bool
+    /// The node that took the write ("" when unknown: the node failed).
+    public var node: String
+
+    public init(user: String, writer: String, collection: String, recordID: String?, everyRecord: Bool, node: String) {
+        self.user = user
+        self.writer = writer
+        self.collection = collection
+        self.recordID = recordID
+        self.everyRecord = everyRecord
+        self.node = node
+    }
 }
 
 /// Requests one gateway admitted under one rate-limit policy and key since its last report.

@@ -135,6 +135,10 @@ extension Simulation {
             return "login-failures n=\(keys.count)"
         case .limits(_, let entries):
             return "limits n=\(entries.count)"
+        case .cacheNotice(_, let notice):
+            return "cache-notice seq=\(notice.sequence) n=\(notice.invalidations.count)"
+        case .cacheAck(_, _, let sequence):
+            return "cache-ack seq=\(sequence)"
         }
     }
 

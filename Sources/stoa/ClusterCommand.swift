@@ -61,15 +61,16 @@ struct ClusterUpCommand: AsyncParsableCommand {
         }
 
         var ready = await Self.waitUntilJoined(file.nodes, timeout: timeout, supervisor: supervisor)
-        if ready, file.gatewayHTTP != nil, !supervisor.stopping {
-            // The gateway joins through the nodes' gossip addresses and takes its settings from the file.
+        // Each gateway joins through the nodes' gossip addresses and takes its settings from its
+        // table of the file; they find each other through the membership.
+        for gateway in file.gateways where ready && !supervisor.stopping {
             do {
                 try supervisor.start(
-                    name: "gateway", executable: executable,
-                    arguments: ["gateway", "--config", config, "--cluster-key-file", keyFile.path],
+                    name: gateway.name, executable: executable,
+                    arguments: ["gateway", "--config", config, "--name", gateway.name, "--cluster-key-file", keyFile.path],
                     environment: ["STOA_TOKEN_SECRET": tokenSecret]
                 )
-                ready = await Self.waitUntilRouting(admin: file.gatewayAdminHTTP, nodes: file.nodes.count, timeout: timeout, supervisor: supervisor)
+                ready = await Self.waitUntilRouting(admin: ClusterFile.adminHTTP(of: gateway), nodes: file.nodes.count, timeout: timeout, supervisor: supervisor)
             } catch {
                 supervisor.stopAll()
                 _ = await supervisor.waitUntilStopped()
@@ -81,16 +82,22 @@ struct ClusterUpCommand: AsyncParsableCommand {
             for node in file.nodes {
                 lines.append("  \(node.name)  http://\(node.http)   (gossip \(node.gossip))")
             }
-            if let gateway = file.gatewayHTTP {
-                lines.append("  gateway http://\(gateway)   (use this one: it balances, fails over, limits and caches)")
-                lines.append("  admin dashboard http://\(gateway)/_/   (a superuser signs in: make one with `stoa superuser upsert EMAIL PASSWORD --data DIR` while the cluster is stopped)")
-                lines.append("  gateway status http://\(file.gatewayAdminHTTP)/_/   (admin listener: also /api/gateway and /metrics)")
+            for gateway in file.gateways {
+                let label = file.gateways.count == 1 ? "gateway" : "gateway \(gateway.name)"
+                lines.append("  \(label) http://\(gateway.http)   (use this one: it balances, fails over, limits and caches)")
+            }
+            if let gateway = file.gateways.first {
+                lines.append("  admin dashboard http://\(gateway.http)/_/   (a superuser signs in: make one with `stoa superuser upsert EMAIL PASSWORD --data DIR` while the cluster is stopped)")
+            }
+            for gateway in file.gateways {
+                let label = file.gateways.count == 1 ? "gateway status" : "gateway \(gateway.name) status"
+                lines.append("  \(label) http://\(ClusterFile.adminHTTP(of: gateway))/_/   (admin listener: also /api/gateway and /metrics)")
             }
             lines.append("Press Ctrl-C to stop.")
             // Written unbuffered, so the URLs show at once also when the output is piped.
             FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n\n").utf8))
         } else if !supervisor.stopping {
-            FileHandle.standardError.write(Data("the nodes (and gateway) were not all ready within \(Int(timeout)) s; stopping\n".utf8))
+            FileHandle.standardError.write(Data("the nodes (and gateways) were not all ready within \(Int(timeout)) s; stopping\n".utf8))
             supervisor.stopAll()
         }
         let status = await supervisor.waitUntilStopped()

@@ -38,8 +38,8 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: "The gateway's own gossip address HOST:PORT (UDP; default: the HTTP host, a free port).")
     var gossip: HostPort?
 
-    @Option(help: "Member name in the cluster's membership (each gateway needs its own).")
-    var name: String = "gateway"
+    @Option(help: "Member name in the cluster's membership (each gateway needs its own; default: the name of the --config gateway, else gateway). With several [[gateway]] tables in --config it picks one.")
+    var name: String?
 
     @Option(help: "Milliseconds between the rate-limit reports sent to the other gateways, so limits hold for all gateways together; 0: this gateway's limits are its own.")
     var limitExchangeMs: UInt64 = 50
@@ -127,8 +127,11 @@ struct GatewayCommand: AsyncParsableCommand {
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
 
         let file = try config.map { try ClusterFile(path: $0) }
-        guard let http = http ?? file?.gateway?.http ?? HostPort(argument: "127.0.0.1:8090") else { throw ValidationError("--http") }
-        guard let admin = adminHttp ?? file?.gateway?.adminHTTP ?? HostPort(argument: GatewayConfiguration.defaultAdminHTTP) else {
+        let defaults: ClusterFile.Gateway?
+        do { defaults = try file?.gateway(named: self.name, path: config ?? "") } catch { throw ValidationError("--config: \(error)") }
+        let name = self.name ?? defaults?.name ?? "gateway"
+        guard let http = http ?? defaults?.http ?? HostPort(argument: "127.0.0.1:8090") else { throw ValidationError("--http") }
+        guard let admin = adminHttp ?? defaults?.adminHTTP ?? HostPort(argument: GatewayConfiguration.defaultAdminHTTP) else {
             throw ValidationError("--admin-http")
         }
         if admin.port != 0, admin.port == http.port, admin.host == http.host {
@@ -142,7 +145,7 @@ struct GatewayCommand: AsyncParsableCommand {
             return MemberAddress(host: address.host, port: address.port)
         }
         guard !seeds.isEmpty else { throw ValidationError("the gateway needs --join (gossip addresses of nodes) or --config") }
-        let gossipAddress = gossip ?? file?.gateway?.gossip ?? HostPort(argument: "\(http.host):0")!
+        let gossipAddress = gossip ?? defaults?.gossip ?? HostPort(argument: "\(http.host):0")!
         if ["0.0.0.0", "::", ""].contains(gossipAddress.host) {
             throw ValidationError("--gossip must be a concrete address: it is announced to the nodes")
         }
@@ -153,12 +156,12 @@ struct GatewayCommand: AsyncParsableCommand {
         if secret == nil, let tokenSecretFile { secret = try ClusterKeyOptions.firstLine(ofFile: tokenSecretFile, option: "--token-secret-file") }
         if secret == nil { secret = ProcessInfo.processInfo.environment["STOA_TOKEN_SECRET"].flatMap { $0.isEmpty ? nil : $0 } }
 
-        let policyTexts = noRateLimit ? [] : (!rateLimits.isEmpty ? rateLimits : (file?.gateway?.rateLimits ?? GatewayConfiguration.defaultPolicies))
+        let policyTexts = noRateLimit ? [] : (!rateLimits.isEmpty ? rateLimits : (defaults?.rateLimits ?? GatewayConfiguration.defaultPolicies))
         let policies = try policyTexts.map { text in
             do { return try RateLimitPolicy(parsing: text) } catch { throw ValidationError("--rate-limit \(text): \(error)") }
         }
         do { try RateLimiter.validate(policies, maxKeys: maxLimiterKeys) } catch { throw ValidationError("rate limits: \(error)") }
-        let proxies = try (trustedProxies.isEmpty ? (file?.gateway?.trustedProxies ?? []) : trustedProxies).map { text in
+        let proxies = try (trustedProxies.isEmpty ? (defaults?.trustedProxies ?? []) : trustedProxies).map { text in
             do { return try CIDR(parsing: text) } catch { throw ValidationError("--trusted-proxy \(text): \(error)") }
         }
 
@@ -181,7 +184,7 @@ struct GatewayCommand: AsyncParsableCommand {
                 limitExchangeMillis: limitExchangeMs
             ),
             tokenSecret: secret, policies: policies, trustedProxies: proxies, maxLimiterKeys: maxLimiterKeys,
-            cacheBytes: cacheBytes ?? file?.gateway?.cacheBytes ?? (64 << 20), cacheTTLNanos: cacheTtlMs * 1_000_000,
+            cacheBytes: cacheBytes ?? defaults?.cacheBytes ?? (64 << 20), cacheTTLNanos: cacheTtlMs * 1_000_000,
             cacheStaleNanos: cacheStaleSeconds * 1_000_000_000, tlsCertificatePath: tlsCert, tlsKeyPath: tlsKey, limits: limits,
             upstreamTimeoutSeconds: upstreamTimeout
         )

@@ -97,4 +97,81 @@ struct ClusterUpTests {
         second.waitUntilExit()
         #expect(second.terminationStatus == 0)
     }
+
+    @Test("[[gateway]] tables: cluster up starts each gateway, lists them all, and they invalidate each other's caches")
+    func severalGateways() async throws {
+        let folder = try temporaryDirectory("cluster-up-gateways")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let http = (0..<2).map { _ in Self.freePort() }
+        var toml = "data = \"data\"\n"
+        for index in 0..<2 {
+            toml += "\n[[node]]\nname = \"n\(index + 1)\"\nhttp = \"127.0.0.1:\(http[index])\"\ngossip = \"127.0.0.1:\(Self.freePort())\"\n"
+        }
+        let gateways = (1...2).map { (name: "g\($0)", http: Self.freePort(), admin: Self.freePort()) }
+        for gateway in gateways {
+            toml += "\n[[gateway]]\nname = \"\(gateway.name)\"\nhttp = \"127.0.0.1:\(gateway.http)\"\nadmin_http = \"127.0.0.1:\(gateway.admin)\"\n"
+            toml += "cache_bytes = 1048576\n"
+        }
+        try toml.write(to: folder.appendingPathComponent("local.toml"), atomically: true, encoding: .utf8)
+
+        let (process, pipe) = try start(in: folder)
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        let banner = try waitForUp(pipe)
+        for gateway in gateways {
+            #expect(banner.contains("gateway \(gateway.name) http://127.0.0.1:\(gateway.http)"), "\(banner)")
+            #expect(banner.contains("gateway \(gateway.name) status http://127.0.0.1:\(gateway.admin)/_/"), "\(banner)")
+        }
+        // Each gateway's status page lists the other gateway.
+        for (gateway, other) in [(gateways[0], gateways[1]), (gateways[1], gateways[0])] {
+            #expect(try await eventually {
+                let status = try await HTTPJSON(base: "http://127.0.0.1:\(gateway.admin)").send("GET", "/api/gateway")
+                return status.json["name"] as? String == gateway.name
+                    && (status.json["gateways"] as? [[String: Any]] ?? []).contains { ($0["name"] as? String) == other.name && ($0["status"] as? String) == "alive" }
+            }, "\(gateway.name) sees \(other.name)")
+        }
+        let n1 = HTTPJSON(base: "http://127.0.0.1:\(http[0])")
+        _ = try await n1.send("POST", "/api/collections/users/records", json: ["email": "two@example.com", "password": "12345678", "passwordConfirm": "12345678"])
+        let token = try #require(try await n1.send("POST", "/api/collections/users/auth-with-password", json: ["identity": "two@example.com", "password": "12345678"]).json["token"] as? String)
+        let g1 = HTTPJSON(base: "http://127.0.0.1:\(gateways[0].http)")
+        let g2 = HTTPJSON(base: "http://127.0.0.1:\(gateways[1].http)")
+        let id = try #require(try await g1.send("POST", "/api/collections/quotes/records", token: token, json: ["content": "one"]).json["id"] as? String)
+        let view = "/api/collections/quotes/records/\(id)"
+        #expect(try await eventually { try await g2.send("GET", view, token: token).json["content"] as? String == "one" })
+        _ = try await g2.send("GET", view, token: token)
+        #expect(try await g1.send("PATCH", view, token: token, json: ["content": "two"]).status == 200)
+        #expect(try await g2.send("GET", view, token: token).json["content"] as? String == "two", "read back at once through the other gateway")
+
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        for gateway in gateways { #expect(await (try? HTTPJSON(base: "http://127.0.0.1:\(gateway.http)").send("GET", "/api/health")) == nil) }
+    }
+
+    @Test("a cluster file with both gateway forms, twice a gateway name or a shared address is refused with the reason")
+    func badGatewayTables() throws {
+        let node = "data = \"data\"\n[[node]]\nname = \"n1\"\nhttp = \"127.0.0.1:18091\"\ngossip = \"127.0.0.1:17946\"\n"
+        let cases = [
+            ("[gateway]\nhttp = \"127.0.0.1:18090\"\n[[gateway]]\nname = \"g2\"\nhttp = \"127.0.0.1:18080\"\n", "not both"),
+            ("[[gateway]]\nname = \"g\"\nhttp = \"127.0.0.1:18090\"\nadmin_http = \"127.0.0.1:18089\"\n[[gateway]]\nname = \"g\"\nhttp = \"127.0.0.1:18080\"\nadmin_http = \"127.0.0.1:18079\"\n", "names must be unique"),
+            ("[[gateway]]\nname = \"g1\"\nhttp = \"127.0.0.1:18090\"\n[[gateway]]\nname = \"g2\"\nhttp = \"127.0.0.1:18080\"\n", "every address must be distinct"),
+            ("[[gateway]]\nhttp = \"127.0.0.1:18090\"\nadmin_http = \"127.0.0.1:18089\"\n[[gateway]]\nname = \"g2\"\nhttp = \"127.0.0.1:18080\"\nadmin_http = \"127.0.0.1:18079\"\n", "needs name"),
+        ]
+        for (gatewayTables, reason) in cases {
+            let folder = try temporaryDirectory("cluster-up-bad")
+            defer { try? FileManager.default.removeItem(at: folder) }
+            try (node + gatewayTables).write(to: folder.appendingPathComponent("local.toml"), atomically: true, encoding: .utf8)
+            let process = Process()
+            process.executableURL = NodeProcess.binary
+            process.arguments = ["cluster", "up", "--config", "local.toml"]
+            process.currentDirectoryURL = folder
+            let errors = Pipe()
+            process.standardError = errors
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            #expect(process.terminationStatus != 0)
+            #expect(text.contains(reason), "\(reason): \(text)")
+        }
+    }
 }

@@ -219,4 +219,20 @@ struct WireCodecTests {
         short.removeLast()
         #expect(throws: WireCodecError.self) { try WireCodec.decode(short) }
     }
+
+    @Test("gateways' cache notices and acks round-trip; a truncated notice is refused")
+    func cacheNotices() throws {
+        let notice = WireMessage.cacheNotice(from: "g1", CacheNotice(epoch: 0xdead_beef_0000_0001, sequence: 42, invalidations: [
+            CacheInvalidation(user: "users/abc", writer: "users/abc", collection: "quotes", recordID: "q1", everyRecord: false, node: "n2"),
+            CacheInvalidation(user: "", writer: "address 10.0.0.7", collection: "quotes", recordID: nil, everyRecord: true, node: ""),
+        ]))
+        #expect(try WireCodec.decode(WireCodec.encode(notice)) == notice)
+        let beat = WireMessage.cacheNotice(from: "g2", CacheNotice(epoch: 7, sequence: 0, invalidations: []))
+        #expect(try WireCodec.decode(WireCodec.encode(beat)) == beat)
+        let ack = WireMessage.cacheAck(from: "g2", epoch: .max, sequence: 42)
+        #expect(try WireCodec.decode(WireCodec.encode(ack)) == ack)
+        var short = WireCodec.encode(notice)
+        short.removeLast()
+        #expect(throws: WireCodecError.self) { try WireCodec.decode(short) }
+    }
 }

@@ -28,7 +28,8 @@ struct AuthHardeningTests {
 
     @Test("failed logins for one email are refused with 429 and Retry-After past the limit; other emails are unaffected")
     func failedLoginThrottle() async throws {
-        try await withNode { api in
+        // The throttle's clock stands still: a slow machine cannot refill the budget mid-test.
+        try await withNode(loginThrottleClock: { 1_000_000_000_000 }) { api in
             _ = try await api.user("victim@b.co", password: "12345678")
             _ = try await api.user("other@b.co", password: "12345678")
             for _ in 0..<10 { #expect(try await login(api, "victim@b.co", "wrong-guess").status == .badRequest) }

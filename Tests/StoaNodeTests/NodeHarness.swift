@@ -53,11 +53,13 @@ struct API {
 
 /// Runs `body` against a fresh in-memory node: in process without sockets, or `live` on a
 /// loopback port (`API.client.port`) with the node's services (realtime) running.
-func withNode(maxBodyBytes: Int = 64 * 1024, live: Bool = false, _ body: @Sendable (API) async throws -> Void) async throws {
+func withNode(maxBodyBytes: Int = 64 * 1024, live: Bool = false, loginThrottleClock: (@Sendable () -> UInt64)? = nil,
+              _ body: @Sendable (API) async throws -> Void) async throws {
     let database = try StoaDatabase.inMemory(nodeName: "n1")
-    let configuration = NodeConfiguration(
+    var configuration = NodeConfiguration(
         name: "n1", dataDirectory: "/nonexistent", httpPort: 0, maxBodyBytes: maxBodyBytes, tokenSecret: "test-secret", bcryptCost: 4
     )
+    configuration.loginThrottleClock = loginThrottleClock
     let app = try await buildApplication(configuration: configuration, database: database)
     try await app.test(live ? .live : .router) { client in try await body(API(client: client)) }
 }

@@ -71,9 +71,13 @@ def stack():
                 args += ["--join", f"127.0.0.1:{gossip[0]}"]
             urls.append(launch(args, data / f"{name}.log", processes))
         gateway_log = data / "gateway.log"
-        gateway = launch([STOA_BIN, "gateway", "--http", "127.0.0.1:0", "--admin-http", "127.0.0.1:0",
+        gateway = launch([STOA_BIN, "gateway", "--name", "dash-g1", "--http", "127.0.0.1:0", "--admin-http", "127.0.0.1:0",
                           "--join", f"127.0.0.1:{gossip[0]},127.0.0.1:{gossip[1]}", "--cluster-key", CLUSTER_KEY,
                           "--token-secret", TOKEN_SECRET], gateway_log, processes)
+        # A second gateway: the cluster page shows every gateway's figures.
+        launch([STOA_BIN, "gateway", "--name", "dash-g2", "--http", "127.0.0.1:0", "--admin-http", "127.0.0.1:0",
+                "--join", f"127.0.0.1:{gossip[0]},127.0.0.1:{gossip[1]}", "--cluster-key", CLUSTER_KEY,
+                "--token-secret", TOKEN_SECRET], data / "gateway2.log", processes)
 
         def both_alive():
             members = httpx.get(urls[0] + "/api/cluster", timeout=5).json().get("members", [])
@@ -296,6 +300,10 @@ def test_dashboard_through_the_gateway(stack, seeded, browser):
         for name in ["dash1", "dash2"]:
             page.wait_for_selector(f"#members-table tr[data-member={name}][data-status=alive]", timeout=20_000)
         assert page.locator("#members-table tbody tr[data-role=node]").count() == 2
+        # Every gateway in the membership, with its own figures (asked by the node for the page).
+        for name in ["dash-g1", "dash-g2"]:
+            page.wait_for_selector(f"#members-table tr[data-member={name}][data-role=gateway] [data-gateway-figures={name}]", timeout=20_000)
+            wait_js(page, f"document.querySelector('[data-gateway-figures={name}]').textContent.includes('routes 2/2 nodes')", timeout=20)
         page.wait_for_selector("#digests-agree.equal", timeout=20_000)
         assert page.locator("#gateway-nodes tbody tr").count() == 2
         assert page.is_visible("#gateway-limits") and page.is_visible("#gateway-cache")

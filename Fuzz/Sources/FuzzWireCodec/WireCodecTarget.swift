@@ -61,6 +61,27 @@ enum WireCodecTarget {
             }
             limiter.absorb(entries, now: now &+ 2_000_000)
             _ = limiter.takeReport()
+        case .cacheNotice(let from, let notice):
+            // What a gateway does with another's notice: apply, track the sequence, beat on.
+            var exchange = CacheInvalidationExchange(epoch: 1)
+            _ = exchange.setPeers([from], now: now)
+            for step in 0..<3 {
+                let at = now &+ UInt64(step) * 20_000_000
+                let directives = exchange.received(notice, from: from, now: at)
+                fuzzCheck(notice.invalidations.isEmpty || directives.contains(.ack(epoch: notice.epoch, sequence: notice.sequence, to: from)),
+                          "a notice with invalidations is not acknowledged")
+                fuzzCheck(exchange.leaseUntil == 0 || exchange.leaseUntil > at, "a lease that ended before it was renewed")
+            }
+            _ = exchange.tick(now: now &+ 1_000_000_000)
+            _ = exchange.received(CacheNotice(epoch: notice.epoch, sequence: notice.sequence &+ 1, invalidations: []), from: from, now: now &+ 1_100_000_000)
+            _ = exchange.tick(now: now &+ 2_000_000_000)
+        case .cacheAck(let from, let epoch, let sequence):
+            var exchange = CacheInvalidationExchange(epoch: epoch)
+            _ = exchange.setPeers([from], now: now)
+            _ = exchange.received(CacheNotice(epoch: 2, sequence: 0, invalidations: []), from: from, now: now)
+            let (written, _) = exchange.wrote([], now: now)
+            let directives = exchange.acknowledged(epoch: epoch, sequence: sequence, by: from, now: now &+ 1)
+            fuzzCheck(directives == (sequence == written ? [.resolved(written)] : []), "an acknowledgement resolved the wrong write")
         }
     }
 

@@ -49,6 +49,11 @@ enum WireSeeds {
         seeds.append(("changes", WireCodec.encode(.changes(from: "n2", changes, vector: vector))))
         seeds.append(("changes-one", WireCodec.encode(.changes(from: "n2", [changes[0]], vector: nil))))
         seeds.append(("hello", WireCodec.encode(.hello(from: "n2"))))
+        let edit = CacheInvalidation(user: "users/abc", writer: "users/abc", collection: "quotes", recordID: "q1", everyRecord: false, node: "n2")
+        let sync = CacheInvalidation(user: "", writer: "address 10.0.0.7", collection: "quotes", recordID: nil, everyRecord: true, node: "")
+        seeds.append(("cache-notice", WireCodec.encode(.cacheNotice(from: "g2", CacheNotice(epoch: 2, sequence: 1, invalidations: [edit, sync])))))
+        seeds.append(("cache-beat", WireCodec.encode(.cacheNotice(from: "g2", CacheNotice(epoch: 2, sequence: 3, invalidations: [])))))
+        seeds.append(("cache-ack", WireCodec.encode(.cacheAck(from: "g2", epoch: 1, sequence: 1))))
         return seeds
     }
 }

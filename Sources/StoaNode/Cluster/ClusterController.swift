@@ -16,9 +16,10 @@ struct ClusterController: Sendable {
             }
             return try Response.json(status)
         }
-        router.get("api/cluster/overview") { _, context in
+        router.get("api/cluster/overview") { request, context in
             guard context.identity?.isSuperuser == true else { throw PBError(.forbidden, "Only superusers can perform this action.") }
-            return try Response.json(try await ClusterOverview.gather(node: node, database: database))
+            let authorization = request.headers[.authorization]
+            return try Response.json(try await ClusterOverview.gather(node: node, database: database, authorization: authorization))
         }
     }
 }

@@ -215,8 +215,8 @@ public actor ClusterNode: Service {
             break
         case .loginFailures(_, let keys):
             loginFailureSink?(keys)
-        case .limits:
-            // Gateways' rate-limit reports go to gateways only.
+        case .limits, .cacheNotice, .cacheAck:
+            // Gateways' rate-limit reports and cache notices go to gateways only.
             transportCounters.reject(.malformed)
         case .vector(let peer, let vector):
             replication.onPeerVector(peer, vector: vector, now: Self.nowMillis())

@@ -644,7 +644,7 @@ function viewCluster(root) {
         h("td", {}, h("span", { class: "state " + m.status }, m.status)),
         h("td", { class: "num" }, fmt(m.incarnation)),
         h("td", { class: "mono" }, String(m.http).replace(/^gateway;/, "")),
-        h("td", { colspan: 4, class: "hint" }, "holds no data (not part of replication)")) : h("tr", { "data-member": m.name, "data-status": m.status, "data-role": "node" },
+        h("td", { colspan: 4, class: "gateway-figures" }, gatewayFigures(m))) : h("tr", { "data-member": m.name, "data-status": m.status, "data-role": "node" },
         h("td", {}, h("b", {}, m.name), m.name === o.node ? h("span", { class: "hint" }, " (this node)") : null),
         h("td", {}, h("span", { class: "state " + m.status }, m.status), m.reachable === false ? h("div", { class: "hint error", title: m.error || "" }, "unreachable") : null),
         h("td", { class: "num" }, fmt(m.incarnation)),
@@ -657,6 +657,17 @@ function viewCluster(root) {
     } catch (error) {
       if (alive && error.status !== 401) membersError.textContent = "Cannot load the cluster overview: " + error.message;
     }
+  }
+
+  /** A gateway's own figures as the overview gathered them (it holds no data). */
+  function gatewayFigures(m) {
+    const g = m.gateway;
+    if (!g) return h("span", { class: "hint error", title: m.error || "" }, m.status === "dead" ? "holds no data · dead" : "holds no data · figures unavailable" + (m.error ? ": " + m.error : ""));
+    const parts = [`routes ${g.nodesRouted}/${g.nodesKnown} nodes`, `${fmt(g.requests)} requests (${fmt(g.requestsPerSecond, 1)}/s)`];
+    if (g.admitted != null) parts.push(`admitted ${fmt(g.admitted)}, rejected ${fmt(g.rejected)}`);
+    if (g.cacheHitRatio != null) parts.push(`cache hits ${fmt(100 * g.cacheHitRatio, 0)} % (${fmt(g.cacheEntries)} cached)`);
+    parts.push(`up ${fmt(g.uptimeSeconds, 0)} s`);
+    return h("span", { "data-gateway-figures": m.name }, parts.join(" · "));
   }
 
   async function loadGateway() {
@@ -679,7 +690,7 @@ function viewCluster(root) {
     charts.p99.draw(series("p99"), now);
     charts.rejected.draw(series("rejected"), now);
     gatewayBody.replaceChildren(
-      h("p", { id: "gateway-meta", class: "hint" }, `Up ${fmt(g.uptimeSeconds, 0)} s · gossip ${g.gossip || "–"}`),
+      h("p", { id: "gateway-meta", class: "hint" }, `${g.name ? "This page came through " + g.name + " · " : ""}Up ${fmt(g.uptimeSeconds, 0)} s · gossip ${g.gossip || "–"}`),
       h("h3", {}, "Nodes"),
       table("gateway-nodes", ["Node", "State", "In flight", "Requests", "Req/s", "p50 ms", "p99 ms", "Errors", "URL"], g.nodes.map((n) => [
         h("b", {}, n.name), h("span", { class: "state " + n.state }, n.state + (n.ejected ? " (ejected)" : "")), n.inFlight, n.requests,
