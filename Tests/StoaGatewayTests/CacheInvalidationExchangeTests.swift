@@ -5,7 +5,7 @@ import Testing
 @testable import StoaGateway
 
 /// The cache-invalidation exchange between gateways (issue 17), as a pure state machine.
-@Suite("Cache invalidation across gateways: the exchange")
+@Suite("Cache invalidation across gateways: the exchange", .serialized)
 struct CacheInvalidationExchangeTests {
     typealias Exchange = CacheInvalidationExchange
     static let ms: UInt64 = 1_000_000
@@ -114,7 +114,9 @@ struct CacheInvalidationExchangeTests {
         #expect(directives.contains(.send(CacheNotice(epoch: 1, sequence: second, invalidations: [Self.edit]), to: "b")), "but told")
     }
 
-    /// Scenarios over many seeds: three gateways, one node (no replication lag), users reading
+    /// Scenarios over many seeds (one loss level at a time: the suite is serialized, so it does
+    /// not take both cores from the end-to-end tests running beside it): three gateways, one node
+    /// (no replication lag), users reading
     /// through any gateway and writing through any, a network that delays (up to 100 ms), loses
     /// datagrams and cuts pairs of gateways apart for seconds at a time. The check: once a write
     /// is answered, no gateway serves a cached answer from before it.
@@ -124,7 +126,7 @@ struct CacheInvalidationExchangeTests {
         var waited: UInt64 = 0
         var flushes = 0
         for seed in 1...50 {
-            let outcome = CacheSyncSimulation.outcome(seed: UInt64(seed), loss: loss, seconds: 30)
+            let outcome = CacheSyncSimulation.outcome(seed: UInt64(seed), loss: loss, seconds: 20)
             #expect(outcome.violations.isEmpty, "seed \(seed), loss \(loss): \(outcome.violations.prefix(3))")
             #expect(outcome.writesAnswered == outcome.writes, "seed \(seed): every write is answered")
             served += outcome.hits
