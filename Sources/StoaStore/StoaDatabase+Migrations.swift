@@ -144,6 +144,34 @@ extension StoaDatabase {
                 CREATE INDEX _superusers_claimed_email ON _superusers (claimedEmail COLLATE NOCASE);
                 """)
         }
+        migrator.registerMigration("v6-logged-changes") { db in
+            // Each record's state row names the changes of it the log holds (`logged`, see
+            // `LoggedChanges`); the index over the log by record goes (a random page per write).
+            try db.execute(sql: "ALTER TABLE record_state ADD COLUMN logged BLOB")
+            var record: (collection: String, id: String)?
+            var logged = LoggedChanges()
+            func store() throws {
+                guard let record, let stored = logged.stored else { return }
+                try db.execute(
+                    sql: "UPDATE record_state SET logged = ? WHERE collection = ? AND id = ?", arguments: [Data(stored), record.collection, record.id]
+                )
+            }
+            let rows = try Row.fetchCursor(
+                db, sql: "SELECT collection, record_id, origin, owner, MAX(seq) FROM changes GROUP BY collection, record_id, origin, owner ORDER BY collection, record_id"
+            )
+            while let row = try rows.next() {
+                let collection: String = row[0]
+                let id: String = row[1]
+                if record?.collection != collection || record?.id != id {
+                    try store()
+                    record = (collection, id)
+                    logged = LoggedChanges()
+                }
+                logged = logged.noting(origin: row[2], owner: row[3], seq: UInt64(row[4] as Int64), floor: VersionVector())
+            }
+            try store()
+            try db.execute(sql: "DROP INDEX changes_record")
+        }
         return migrator
     }
 }

@@ -27,11 +27,36 @@ extension StoaDatabase {
     /// Stores a record's visible state (without the values its materialized row holds, when
     /// live: see ``encodeStoredState(_:schema:)``), filed under its lineage's `owner`. The caller
     /// materializes the same state in the same transaction.
-    func saveState(_ db: Database, collection: String, id: String, state: RecordState, owner: String) throws {
+    ///
+    /// - Parameter logged: when given, also the record's ``LoggedChanges`` (else they are kept).
+    func saveState(_ db: Database, collection: String, id: String, state: RecordState, owner: String, logged: LoggedChanges? = nil) throws {
         guard let schema = CollectionSchema.named(collection) else { return }
-        try db.cachedStatement(
-            sql: "INSERT INTO record_state (collection, id, state, owner, live) VALUES (?, ?, ?, ?, ?) ON CONFLICT (collection, id) DO UPDATE SET state = excluded.state, owner = excluded.owner, live = excluded.live"
-        ).execute(arguments: [collection, id, Self.encodeStoredState(state, schema: schema), owner, state.isLive ? 1 : 0])
+        let encoded = Self.encodeStoredState(state, schema: schema)
+        if let logged {
+            try db.cachedStatement(
+                sql: "INSERT INTO record_state (collection, id, state, owner, live, logged) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (collection, id) DO UPDATE SET state = excluded.state, owner = excluded.owner, live = excluded.live, logged = excluded.logged"
+            ).execute(arguments: [collection, id, encoded, owner, state.isLive ? 1 : 0, logged.stored.map { Data($0) }])
+        } else {
+            try db.cachedStatement(
+                sql: "INSERT INTO record_state (collection, id, state, owner, live) VALUES (?, ?, ?, ?, ?) ON CONFLICT (collection, id) DO UPDATE SET state = excluded.state, owner = excluded.owner, live = excluded.live"
+            ).execute(arguments: [collection, id, encoded, owner, state.isLive ? 1 : 0])
+        }
+    }
+
+    /// Which changes of record `id` the log holds (see ``LoggedChanges``); none without a state.
+    func loggedChanges(_ db: Database, collection: String, id: String) throws -> LoggedChanges {
+        let stored = try Data.fetchOne(db.cachedStatement(sql: "SELECT logged FROM record_state WHERE collection = ? AND id = ?"), arguments: [collection, id])
+        return LoggedChanges(stored: stored.map { Array($0) })
+    }
+
+    /// Stores that the log took change `seq` of `origin` to lineage `owner` of record `id`, whose
+    /// state row exists (saved in this transaction); `before` is what ``loggedChanges(_:collection:id:)``
+    /// read before the change.
+    func noteLogged(_ db: Database, collection: String, id: String, before: LoggedChanges, origin: String, owner: String, seq: UInt64) throws {
+        let after = before.noting(origin: origin, owner: owner, seq: seq, floor: floorVector())
+        guard after != before else { return }
+        try db.cachedStatement(sql: "UPDATE record_state SET logged = ? WHERE collection = ? AND id = ?")
+            .execute(arguments: [after.stored.map { Data($0) }, collection, id])
     }
 
     /// Writes the materialized row of a record from its state: upserted when live, removed when
@@ -173,50 +198,56 @@ extension StoaDatabase {
         // it names. Taking the owner from the merged state instead would re-file a lineage whose
         // create has not arrived under "" on this node only.
         let owner = filedUnder ?? schema.owner(of: merged, id: id)
-        try saveState(db, collection: schema.name, id: id, state: merged, owner: owner)
-        try materialize(db, schema: schema, id: id, state: merged)
         // Numbers stay dense: after the newest change of ours in the log (this transaction's
         // included), or after the compacted prefix when the log holds none.
-        let logged = try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(seq) FROM changes WHERE origin = ?"), arguments: [origin]).map { UInt64($0) } ?? 0
-        let seq = max(logged, floorVector().entries[origin]?.contiguous ?? 0) + 1
+        let newest = try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(seq) FROM changes WHERE origin = ?"), arguments: [origin]).map { UInt64($0) } ?? 0
+        let seq = max(newest, floorVector().entries[origin]?.contiguous ?? 0) + 1
         var change = Change(origin: origin, seq: seq, collection: schema.name, recordID: id, delta: delta, owner: owner)
-        if let previous = try loggedChange(db, origin: origin, collection: schema.name, recordID: id, owner: owner) {
+        let logged = try loggedChanges(db, collection: schema.name, id: id)
+        if let previous = try loggedChange(db, in: logged, origin: origin, collection: schema.name, recordID: id, owner: owner) {
             change.delta = previous.delta.merged(delta)
             change.covers = previous.covers + [previous.seq]
         }
-        try insertChange(db, change, owner: owner, ownDelta: delta)
+        try insertChange(db, change, owner: owner, logged: logged, ownDelta: delta)
+        let nowLogged = logged.noting(origin: origin, owner: owner, seq: seq, floor: floorVector())
+        try saveState(db, collection: schema.name, id: id, state: merged, owner: owner, logged: nowLogged)
+        try materialize(db, schema: schema, id: id, state: merged)
         if wantsRecordEvents, let event = RecordEvent.between(current, merged, schema: schema, id: id) {
             publishAfterCommit(db, [event])
         }
         return merged
     }
 
-    /// The newest change of `origin` to a record's lineage `owner` the log holds, or nil.
-    func loggedChange(_ db: Database, origin: String, collection: String, recordID: String, owner: String) throws -> Change? {
-        guard let row = try Row.fetchOne(
-            // INDEXED BY: left to itself SQLite walked the primary key (origin, seq) backwards
-            // through every change of the origin (ORDER BY seq), a scan per local write that cut
-            // creates from 4,100 to 1,000 per second.
-            db.cachedStatement(sql: "SELECT seq, delta, covers FROM changes INDEXED BY changes_record WHERE collection = ? AND record_id = ? AND origin = ? AND owner = ? ORDER BY seq DESC LIMIT 1"),
-            arguments: [collection, recordID, origin, owner]
-        ) else { return nil }
-        let seq = UInt64(row[0] as Int64)
+    /// The newest change of `origin` to a record's lineage `owner` the log holds, or nil: the
+    /// one `logged` names, when it is still in the log.
+    func loggedChange(_ db: Database, in logged: LoggedChanges, origin: String, collection: String, recordID: String, owner: String) throws -> Change? {
+        guard let seq = logged.seq(origin: origin, owner: owner),
+              let row = try Row.fetchOne(
+                  db.cachedStatement(sql: "SELECT delta, covers, collection, record_id, owner FROM changes WHERE origin = ? AND seq = ?"),
+                  arguments: [origin, Int64(seq)]
+              ),
+              row[2] as String == collection, row[3] as String == recordID, row[4] as String == owner
+        else { return nil }
         return Change(
-            origin: origin, seq: seq, collection: collection, recordID: recordID, delta: try decodeState(row[1] as Data),
-            covers: try CoversCodec.decode((row[2] as Data?).map { Array($0) }, below: seq), owner: owner
+            origin: origin, seq: seq, collection: collection, recordID: recordID, delta: try decodeState(row[0] as Data),
+            covers: try CoversCodec.decode((row[1] as Data?).map { Array($0) }, below: seq), owner: owner
         )
     }
 
     /// Appends a change to the log, filed under the id of the user who owns the record (for
     /// ``syncPage(owner:since:limit:)``), and removes the changes of its origin to the record it
-    /// covers; after commit its number and covered numbers count as present. Covered numbers at
-    /// or below the floor are dropped (the floor holds them). Returns the encoded delta (callers
-    /// may reuse it).
+    /// covers that `logged` (the record's, read before) names; after commit its number and
+    /// covered numbers count as present. Covered numbers at or below the floor are dropped (the
+    /// floor holds them). The caller then records the change in the record's ``LoggedChanges``.
+    /// Returns the encoded delta (callers may reuse it).
+    ///
+    /// A covered change `logged` does not name can only be one every member held when its origin
+    /// compacted (the bounded-history check allows it): compaction removes it.
     ///
     /// - Parameter ownDelta: for a local write, the write's own delta (observers get it; the
     ///   logged delta may have earlier writes merged in).
     @discardableResult
-    func insertChange(_ db: Database, _ change: Change, owner: String, ownDelta: RecordState? = nil) throws -> Data {
+    func insertChange(_ db: Database, _ change: Change, owner: String, logged: LoggedChanges, ownDelta: RecordState? = nil) throws -> Data {
         let floorMark = floorVector().entries[change.origin]?.contiguous ?? 0
         let covers = change.covers.filter { $0 > floorMark }
         let committed = CommittedChange(
@@ -230,16 +261,13 @@ extension StoaDatabase {
             }
             for observer in self.observers.withLock({ $0 }) { observer(committed) }
         }
-        if !covers.isEmpty, let low = covers.first, let high = covers.last {
+        if !covers.isEmpty {
             // Only changes it covers: the log may hold another of the origin's changes to the
             // record that is not (the origin compacted its own before writing this one).
-            let candidates = try Int64.fetchAll(
-                db.cachedStatement(sql: "SELECT seq FROM changes WHERE collection = ? AND record_id = ? AND origin = ? AND seq BETWEEN ? AND ?"),
-                arguments: [change.collection, change.recordID, change.origin, Int64(low), Int64(high)]
-            )
             let covered = Set(covers)
-            for seq in candidates where covered.contains(UInt64(seq)) {
-                try db.cachedStatement(sql: "DELETE FROM changes WHERE origin = ? AND seq = ?").execute(arguments: [change.origin, seq])
+            for seq in logged.seqs(origin: change.origin) where covered.contains(seq) {
+                try db.cachedStatement(sql: "DELETE FROM changes WHERE origin = ? AND seq = ? AND collection = ? AND record_id = ?")
+                    .execute(arguments: [change.origin, Int64(seq), change.collection, change.recordID])
             }
         }
         let encoded = Self.encodeState(change.delta)

@@ -95,10 +95,13 @@ extension StoaDatabase {
                     : change.owner.isEmpty ? schema.owner(of: change.delta, id: change.recordID) : change.owner
                 var logged = change
                 logged.owner = owner
-                try self.insertChange(db, logged, owner: owner)
+                let loggedBefore = try self.loggedChanges(db, collection: change.collection, id: change.recordID)
+                try self.insertChange(db, logged, owner: owner, logged: loggedBefore)
                 // What it covers is held now too: an older change of the batch it covers is skipped.
                 for seq in change.covers { inBatch.insert(ChangeKey(origin: change.origin, seq: seq)) }
                 let outcome = try self.mergeLineage(db, schema: schema, id: change.recordID, owner: owner, delta: change.delta, merge: merge)
+                // The record's state row exists now (merging saved it, or it was there).
+                try self.noteLogged(db, collection: change.collection, id: change.recordID, before: loggedBefore, origin: change.origin, owner: owner, seq: change.seq)
                 if outcome.hidden { result.hidden += 1 }
                 guard outcome.changed else { continue }
                 let record = RecordKey(collection: change.collection, id: change.recordID)

@@ -67,6 +67,57 @@ struct HistoryTests {
         #expect(try await logSeqs(n2) == [2, 51])
     }
 
+    @Test("a record's logged changes: stored and read back, the newest per origin and lineage, none at or below the floor")
+    func loggedChangesEntries() {
+        let floor = VersionVector(entries: ["n2": VersionVector.Entry(contiguous: 10)])
+        let logged = LoggedChanges()
+            .noting(origin: "n1~a", owner: "alice", seq: 7, floor: floor)
+            .noting(origin: "n1~a", owner: "bob", seq: 3, floor: floor)
+            .noting(origin: "n1~a", owner: "alice", seq: 5, floor: floor)
+            .noting(origin: "n2", owner: "alice", seq: 12, floor: floor)
+        #expect(logged.seq(origin: "n1~a", owner: "alice") == 7)
+        #expect(logged.seqs(origin: "n1~a").sorted() == [3, 7])
+        #expect(LoggedChanges(stored: logged.stored) == logged)
+        #expect(LoggedChanges(stored: [0xff, 0xff]) == LoggedChanges())
+        let raised = VersionVector(entries: ["n2": VersionVector.Entry(contiguous: 12)])
+        let pruned = logged.noting(origin: "n1~a", owner: "alice", seq: 8, floor: raised)
+        #expect(pruned.seq(origin: "n2", owner: "alice") == nil)
+        #expect(pruned.seq(origin: "n1~a", owner: "alice") == 8)
+    }
+
+    @Test("a database from before records named their logged changes is upgraded: the next edit supersedes the change logged before")
+    func upgradeNamesLoggedChanges() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("stoa-logged-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("stoa.sqlite").path
+        do {
+            let db = try StoaDatabase(path: path, nodeName: "n1", physicalMillis: clock.now)
+            try await create(db, 1)
+            try await create(db, 2)
+            clock.advance(1)
+            _ = try await db.update(.quotes, id: id(1), owner: nil, fields: ["content": .string("v1")])
+            // Back to the shape before `v6-logged-changes`: the log indexed by record.
+            try await db.writer.write { sql in
+                try sql.execute(sql: """
+                    ALTER TABLE record_state DROP COLUMN logged; CREATE INDEX changes_record ON changes (collection, record_id, origin);
+                    DELETE FROM grdb_migrations WHERE identifier = 'v6-logged-changes'
+                    """)
+            }
+            try db.markCleanShutdown()
+        }
+        let reopened = try StoaDatabase(path: path, nodeName: "n1", physicalMillis: clock.now)
+        #expect(try await logSeqs(reopened) == [2, 3])
+        clock.advance(1)
+        _ = try await reopened.update(.quotes, id: id(1), owner: nil, fields: ["content": .string("v2")])
+        _ = try await reopened.update(.quotes, id: id(2), owner: nil, fields: ["content": .string("v2")])
+        #expect(try await logSeqs(reopened) == [4, 5])
+        let change = try #require(try await reopened.localChanges(4...4).first)
+        #expect(change.covers == [1, 3])
+        let index = try await reopened.writer.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM sqlite_master WHERE name = 'changes_record'") }
+        #expect(index == 0)
+    }
+
     @Test("an older change arriving after the newer one that covers it is skipped; before it, it leaves the log")
     func coveredChanges() async throws {
         let n1 = try node("n1")

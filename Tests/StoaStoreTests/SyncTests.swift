@@ -270,7 +270,8 @@ struct SyncTests {
                 try sql.execute(sql: """
                     DROP INDEX record_state_deleted; ALTER TABLE record_state DROP COLUMN owner; ALTER TABLE record_state DROP COLUMN live;
                     DROP TABLE record_rivals; DROP TABLE log_floor;
-                    DROP INDEX changes_record; ALTER TABLE changes DROP COLUMN covers; CREATE INDEX changes_hlc ON changes (hlc);
+                    ALTER TABLE record_state DROP COLUMN logged; DELETE FROM grdb_migrations WHERE identifier = 'v6-logged-changes';
+                    ALTER TABLE changes DROP COLUMN covers; CREATE INDEX changes_hlc ON changes (hlc);
                     DELETE FROM grdb_migrations WHERE identifier = 'v3-bounded-history';
                     DROP INDEX changes_owner; ALTER TABLE changes DROP COLUMN owner; DELETE FROM grdb_migrations WHERE identifier = 'v2-change-owner'
                     """)
