@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "stoa", targets: ["stoa"]),
+        .executable(name: "stoa-http-floor", targets: ["stoa-http-floor"]),
         .library(name: "StoaCore", targets: ["StoaCore"]),
         .library(name: "StoaGossip", targets: ["StoaGossip"]),
         .library(name: "StoaStore", targets: ["StoaStore"]),
@@ -120,6 +121,17 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
+        ),
+        /// Benchmark only: a SwiftNIO server answering one fixed response, the floor under the
+        /// gateway's cache hit (benchmarks/gateway-vs-nginx.sh).
+        .executableTarget(
+            name: "stoa-http-floor",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "benchmarks/http-floor"
         ),
         .testTarget(name: "StoaCoreTests", dependencies: ["StoaCore"]),
         .testTarget(name: "StoaGossipTests", dependencies: ["StoaGossip"]),

@@ -8,7 +8,10 @@
 #     stopped, and the requests each limiter admitted (nginx: its access log of that server;
 #     the gateway: its admitted counter in /metrics), which also counts requests admitted but
 #     still in flight when wrk stopped;
-#   - failover: a get load while one of the three nodes is SIGKILLed; failed requests.
+#   - failover: a get load while one of the three nodes is SIGKILLed; failed requests;
+#   - with FLOOR (the stoa-http-floor binary; built here when STOA is): the floor under a cache
+#     hit, the gateway's hit answered byte for byte by SwiftNIO alone, through NIO's HTTP/1 server
+#     pipeline and with no HTTP codec, beside nginx's cache hits.
 #
 # The proxied and cache-hit runs also report the proxy's CPU per request: utime+stime of the
 # gateway process, or of nginx's workers, from /proc before and after the wrk run, divided by the
@@ -40,6 +43,12 @@ NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 if [ -z "${STOA:-}" ]; then
     swift build -c release --product stoa 2>&1 | grep -E "error|Build complete" || true
     STOA=.build/release/stoa
+fi
+# FLOOR: the stoa-http-floor binary (benchmarks/http-floor), a SwiftNIO server answering a copy of
+# the gateway's cache hit and doing nothing else; built here when unset and STOA was built here.
+if [ -z "${FLOOR:-}" ] && [ "$STOA" = .build/release/stoa ]; then
+    swift build -c release --product stoa-http-floor 2>&1 | grep -E "error|Build complete" || true
+    FLOOR=.build/release/stoa-http-floor
 fi
 
 # take_port VAR: sets VAR to a port free now and not handed out before in this run (the OS may
@@ -239,6 +248,21 @@ read -r gp_rps gp_p50 gp_p99 gp_err _ _ gp_cpu <<<"$(run stoa-proxy "$GW_PROXY" 
 read -r nc_rps nc_p50 nc_p99 nc_err _ _ nc_cpu <<<"$(run nginx-cache "$NG_CACHE" 16 $NGINX_WORKERS)"
 read -r gc_rps gc_p50 gc_p99 gc_err _ _ gc_cpu <<<"$(run stoa-cache "$GW_CACHE" 16 "${GWPID[gw-cache]}")"
 [ -n "${BASELINE_STOA:-}" ] && read -r bc_rps bc_p50 bc_p99 bc_err _ _ bc_cpu <<<"$(run base-cache "$BASE_CACHE" 16 "${GWPID[base-cache]}")"
+# The floor: the gateway's cache hit, byte for byte, answered by SwiftNIO alone, through NIO's
+# HTTP/1 codec as the gateway configures it (codec) and with no HTTP codec at all (raw).
+if [ -n "${FLOOR:-}" ]; then
+    curl -s -i -H "Authorization: $TOKEN" "http://127.0.0.1:$GW_CACHE/api/collections/quotes/records/$QUOTE" >"$TMP/hit.http"
+    for mode in codec raw; do
+        take_port p
+        "$FLOOR" "$mode" "$p" "$TMP/hit.http" >>"$TMP/floor-$mode.log" 2>&1 &
+        PIDS+=($!)
+        fpid=$!
+        for _ in $(seq 1 100); do curl -sf -o /dev/null "http://127.0.0.1:$p/" && break; sleep 0.1; done
+        read -r rps p50 p99 err _ _ cpu <<<"$(run "floor-$mode" "$p" 16 "$fpid")"
+        printf -v "floor_$mode" '%s' "$rps ($p50, $p99) | $cpu | $(ratio "$rps" "$nc_rps") | errors $err"
+        kill "$fpid" 2>/dev/null || true
+    done
+fi
 # The gateway's admitted counter. On a build without the admin listener /metrics is on the client
 # port, where the request for it is one more admitted request.
 admitted_metric() { curl -sf "http://127.0.0.1:${GWADMIN[gw-limit]}/metrics" | awk '/^stoa_gateway_ratelimit_admitted_total/ {print $2}'; }
@@ -283,6 +307,17 @@ echo "| limiter 1000 r/s burst 100, 32 clients, answers wrk got | | $(accuracy "
 echo "| limiter: admitted as the limiter counted | | $(counted "$nl_counted" "$nl_elapsed") | $(counted "$gl_counted" "$gl_elapsed") | |"
 echo "| failover: n3 SIGKILLed at 3 s | | $nf_err failed of $nf_total ($nf_rps req/s) | $gf_err failed of $gf_total ($gf_rps req/s) | |"
 echo "| errors in the other runs | $d_err | proxy $np_err, cache $nc_err | proxy $gp_err, cache $gc_err | |"
+if [ -n "${FLOOR:-}" ]; then
+    echo
+    echo "The floor under a cache hit: the gateway's hit response, byte for byte, answered by SwiftNIO alone ($FLOOR), same wrk:"
+    echo
+    echo "| server | req/s (p50, p99 ms) | CPU µs/req | / nginx cache hit | |"
+    echo "|---|---|---|---|---|"
+    echo "| nginx, cache hit | $nc_rps ($nc_p50, $nc_p99) | $nc_cpu | 1.00x | |"
+    echo "| Stoa gateway, cache hit | $gc_rps ($gc_p50, $gc_p99) | $gc_cpu | $(ratio "$gc_rps" "$nc_rps") | |"
+    echo "| SwiftNIO HTTP/1 server pipeline, fixed answer, no other work | $floor_codec |"
+    echo "| SwiftNIO, no HTTP codec (writes the bytes per blank line read) | $floor_raw |"
+fi
 if [ -n "${BASELINE_STOA:-}" ]; then
     echo
     echo "Baseline gateway ($BASELINE_STOA) in the same run, same nodes:"

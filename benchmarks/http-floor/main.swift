@@ -1,0 +1,112 @@
+// The floor under the gateway's cache hit: a SwiftNIO server that answers every request with one
+// fixed response and does nothing else, to measure what SwiftNIO itself costs per request beside
+// nginx in the same run (`benchmarks/gateway-vs-nginx.sh` runs it when FLOOR is set or built).
+//
+//   stoa-http-floor codec PORT RESPONSE_FILE   NIO's HTTP/1.1 server pipeline, as the gateway
+//                                              configures it (llhttp decoder, pipelining
+//                                              handler, response encoder, header validation);
+//                                              writes the response's head, body and end as the
+//                                              gateway does
+//   stoa-http-floor raw PORT RESPONSE_FILE     no HTTP codec: counts "\r\n\r\n" in the bytes
+//                                              read and writes the response's bytes once per
+//                                              request (bodiless requests only; not a server
+//                                              anyone should ship: it parses nothing)
+//
+// RESPONSE_FILE holds a whole HTTP/1.1 response as sent (`curl -s -i` of a cache hit). Two
+// event loops (System.coreCount here), as the gateway. Runs until killed.
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+let arguments = CommandLine.arguments
+guard arguments.count == 4, ["codec", "raw"].contains(arguments[1]), let port = Int(arguments[2]) else {
+    print("usage: stoa-http-floor codec|raw PORT RESPONSE_FILE")
+    exit(2)
+}
+let raw = try String(contentsOfFile: arguments[3], encoding: .utf8)
+guard let split = raw.range(of: "\r\n\r\n") else {
+    print("\(arguments[3]): no blank line after the head")
+    exit(2)
+}
+let headLines = raw[..<split.lowerBound].components(separatedBy: "\r\n")
+let bodyText = String(raw[split.upperBound...])
+let statusCode = Int(headLines[0].split(separator: " ")[1]) ?? 200
+let headers: HTTPHeaders = {
+    var headers = HTTPHeaders()
+    for line in headLines.dropFirst() {
+        guard let colon = line.firstIndex(of: ":") else { continue }
+        headers.add(name: String(line[..<colon]), value: line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces))
+    }
+    return headers
+}()
+let body = ByteBuffer(string: bodyText)
+let whole = ByteBuffer(string: raw)
+
+/// Answers each request with the fixed head and body, through NIO's HTTP/1 codec.
+final class CannedHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard case .end = unwrapInboundIn(data) else { return }
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: statusCode), headers: headers))), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+    }
+}
+
+/// Writes the fixed response's bytes once per "\r\n\r\n" read (no HTTP parsing at all).
+final class CannedBytesHandler: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+    private var matched = 0
+    private var pending = false
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let buffer = unwrapInboundIn(data)
+        for byte in buffer.readableBytesView {
+            let expected: UInt8 = matched % 2 == 0 ? 13 : 10
+            if byte == expected {
+                matched += 1
+                if matched == 4 {
+                    matched = 0
+                    context.write(wrapOutboundOut(whole), promise: nil)
+                    pending = true
+                }
+            } else {
+                matched = byte == 13 ? 1 : 0
+            }
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if pending {
+            pending = false
+            context.flush()
+        }
+    }
+}
+
+let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+let codec = arguments[1] == "codec"
+let channel = try ServerBootstrap(group: group)
+    .serverChannelOption(.backlog, value: 256)
+    .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+    .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
+    .childChannelOption(.maxMessagesPerRead, value: 16)
+    .childChannelInitializer { channel in
+        channel.eventLoop.makeCompletedFuture {
+            let pipeline = channel.pipeline.syncOperations
+            if codec {
+                try pipeline.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
+                try pipeline.addHandler(CannedHTTPHandler())
+            } else {
+                try pipeline.addHandler(CannedBytesHandler())
+            }
+        }
+    }
+    .bind(host: "127.0.0.1", port: port)
+    .wait()
+print("listening on 127.0.0.1:\(channel.localAddress?.port ?? port) (\(arguments[1]))")
+try channel.closeFuture.wait()
