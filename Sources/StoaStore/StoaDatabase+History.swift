@@ -62,24 +62,58 @@ extension StoaDatabase {
         return removed
     }
 
+    /// Changes one compaction transaction removes at most (``compact(upTo:chunk:)``).
+    public static let compactionChunk = 2_000
+    /// Free pages one `incremental_vacuum` transaction gives back at most (4 MiB).
+    static let vacuumChunkPages = 1_000
+
     /// Compacts the log: removes every change at or below `stable` (what every member holds,
     /// ``StoaGossip/ReplicationMachine/stablePoint(own:now:)``; clipped to what this replica
     /// holds itself), raises the floor to it and gives the freed pages back to the file system.
     ///
+    /// The work goes in transactions of at most `chunk` changes (the floor rises through
+    /// intermediate marks, each one held) and of at most ``vacuumChunkPages`` freed pages, so
+    /// writes queued meanwhile run between them: one transaction removing a whole log (tens of
+    /// thousands of changes after a burst of writes) held every write back and grew the
+    /// write-ahead log by its size.
+    ///
     /// - Returns: how many changes left the log.
     @discardableResult
-    public func compact(upTo stable: VersionVector) async throws -> Int {
+    public func compact(upTo stable: VersionVector, chunk: Int = StoaDatabase.compactionChunk) async throws -> Int {
+        precondition(chunk > 0, "chunk must be positive")
         let own = versionVector()
-        var marks: [String: VersionVector.Entry] = [:]
+        var marks: [String: UInt64] = [:]
         for (origin, entry) in stable.entries {
             let held = own.entries[origin]?.contiguous ?? 0
             let mark = min(entry.contiguous, held)
-            if mark > 0 { marks[origin] = VersionVector.Entry(contiguous: mark) }
+            if mark > 0 { marks[origin] = mark }
         }
-        let target = VersionVector(entries: marks)
-        let removed = try await writer.write { db in try self.raiseFloor(db, to: target) }
+        var removed = 0
+        for (origin, mark) in marks.sorted(by: { $0.key < $1.key }) {
+            while (floorVector().entries[origin]?.contiguous ?? 0) < mark {
+                removed += try await writer.write { db in
+                    let floor = self.floorVector().entries[origin]?.contiguous ?? 0
+                    // The mark after at most `chunk` logged changes above the floor.
+                    let step = try Int64.fetchOne(
+                        db.cachedStatement(sql: "SELECT seq FROM changes WHERE origin = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT 1 OFFSET ?"),
+                        arguments: [origin, Int64(floor), Int64(min(mark, VersionVector.maxSeq)), chunk - 1]
+                    ).map { UInt64($0) } ?? mark
+                    return try self.raiseFloor(db, to: VersionVector(entries: [origin: VersionVector.Entry(contiguous: min(step, mark))]))
+                }
+            }
+        }
         if removed > 0 {
-            try await writer.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA incremental_vacuum") }
+            // Until no free page is left, or a pass frees none (a file without auto-vacuum, which
+            // reuses its free pages instead).
+            var free = Int.max
+            while free > 0 {
+                let left = try await writer.writeWithoutTransaction { db -> Int in
+                    try db.execute(sql: "PRAGMA incremental_vacuum(\(Self.vacuumChunkPages))")
+                    return try Int.fetchOne(db, sql: "PRAGMA freelist_count") ?? 0
+                }
+                guard left < free else { break }
+                free = left
+            }
         }
         return removed
     }

@@ -140,6 +140,26 @@ struct HistoryTests {
         #expect(try await reversed.digest() == n1.digest())
     }
 
+    @Test("compaction in chunks of a few changes, with superseded numbers in the log's gaps, ends where one transaction would; the file gives its pages back")
+    func compactionInChunks() async throws {
+        let folder = try makeTemporaryFolder("stoa-history")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let n1 = try StoaDatabase(path: folder.appendingPathComponent("db.sqlite").path, nodeName: "n1", physicalMillis: clock.now)
+        for n in 1...40 { try await create(n1, n, content: String(repeating: "x", count: 2_000)) }
+        for n in stride(from: 1, through: 40, by: 3) {
+            clock.advance(1)
+            _ = try await n1.update(.quotes, id: id(n), owner: nil, fields: ["content": .string("edited")])
+        }
+        let logged = try await logSeqs(n1)
+        let stable = VersionVector(entries: [n1.origin: .init(contiguous: 45)])
+        let expected = logged.filter { $0 <= 45 }.count
+        #expect(try await n1.compact(upTo: stable, chunk: 4) == expected)
+        #expect(try await logSeqs(n1) == logged.filter { $0 > 45 })
+        #expect(n1.floorVector() == stable)
+        let free = try await n1.writer.read { try Int.fetchOne($0, sql: "PRAGMA freelist_count") }
+        #expect(free == 0)
+    }
+
     @Test("compaction removes what every member holds; the floor, the vector, the clock and the numbering survive a restart")
     func compactionSurvivesRestart() async throws {
         let folder = try makeTemporaryFolder("stoa-history")
