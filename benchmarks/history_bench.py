@@ -3,7 +3,7 @@
 node holds everything, how big the write-ahead log gets, and creates/s (a benchmark, not a test).
 
     python3 benchmarks/history_bench.py --stoa .build/release/stoa [--cases 2000x1,2000x20,20000x20]
-        [--catch-up 2000,100000] [--creates-seconds 10] [--baseline path/to/older/stoa] [--json out.json]
+        [--catch-up 2000,100000] [--creates-seconds 10] [--creates-rounds 1] [--baseline path/to/older/stoa] [--json out.json]
 
 In one run, on this machine:
   1. database bytes after N quotes x E edits: one fresh single Stoa node and one fresh PocketBase
@@ -15,7 +15,8 @@ In one run, on this machine:
   2. catch-up: a node (in a cluster of one) holds N quotes, its log compacted; an empty node joins it; the time from
      the new node's start until its version vector covers the first node's (then the digests are
      compared).
-  3. creates/s, 16 clients, Stoa vs PocketBase (and --baseline, an older Stoa build) in turn.
+  3. creates/s, 16 clients, Stoa vs PocketBase (and --baseline, an older Stoa build) in turn,
+     --creates-rounds times (default 1), with the Stoa builds' CPU per create and WAL peak.
 Prints a table (markdown) and writes the figures as JSON.
 """
 import argparse
@@ -214,17 +215,44 @@ def catch_up_case(stoa, quotes, root):
         first.stop()
 
 
-def creates(stoa, seconds, root, baseline=None):
-    rows = {}
-    for server, binary in [("stoa", stoa), ("pocketbase", None)] + ([("baseline", baseline)] if baseline else []):
-        data = tempfile.mkdtemp(dir=root)
-        node = StoaNode(binary, "k1", data) if binary else PocketBase(data)
-        try:
-            rows[server] = round(requests_per_second(stoa_bench(stoa, node.url, "create", 0, seconds=seconds)))
-        finally:
-            node.stop()
-            shutil.rmtree(data, ignore_errors=True)
-        log(f"creates/s {server}: {rows[server]}")
+def cpu_ticks(pid):
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def creates(stoa, seconds, root, baseline=None, rounds=1):
+    """Creates/s of each server, 16 clients: Stoa, PocketBase, then --baseline, `rounds` times in
+    turn (the order rotating each round); per server the median creates/s, the median CPU of the
+    server process per create (Stoa builds only) and the largest WAL peak, plus the median of the
+    per-round ratios of Stoa to each other server (this machine is shared: a ratio within one
+    round is steadier than one of medians)."""
+    servers = [("stoa", stoa), ("pocketbase", None)] + ([("baseline", baseline)] if baseline else [])
+    runs = {name: [] for name, _ in servers}
+    for r in range(rounds):
+        for name, binary in servers[r % len(servers):] + servers[:r % len(servers)]:
+            data = tempfile.mkdtemp(dir=root)
+            node = StoaNode(binary, "k1", data) if binary else PocketBase(data)
+            peak = WalSampler(os.path.join(data, "stoa.sqlite-wal")) if binary else None
+            try:
+                before = cpu_ticks(node.proc.pid) if binary else 0
+                rate = requests_per_second(stoa_bench(stoa, node.url, "create", 0, seconds=seconds))
+                cpu = (cpu_ticks(node.proc.pid) - before) / os.sysconf("SC_CLK_TCK") * 1e6 / (rate * seconds) if binary else None
+            finally:
+                if peak:
+                    peak.stop()
+                node.stop()
+                shutil.rmtree(data, ignore_errors=True)
+            runs[name].append({"rate": rate, "cpu_us": cpu, "wal_peak": peak.peak if peak else None})
+            log(f"creates/s round {r + 1} {name}: {rate:.0f}" + (f", {cpu:.0f} us CPU per create, WAL peak {peak.peak / 1e6:.1f} MB" if binary else ""))
+    median = lambda values: sorted(values)[len(values) // 2] if len(values) % 2 else sum(sorted(values)[len(values) // 2 - 1:len(values) // 2 + 1]) / 2
+    rows = {name: round(median([run["rate"] for run in runs[name]])) for name in runs}
+    for name, _ in servers[1:]:
+        rows[f"stoa_per_{name}"] = round(median([a["rate"] / b["rate"] for a, b in zip(runs["stoa"], runs[name])]), 3)
+    for name, binary in servers:
+        if binary:
+            rows[f"{name}_cpu_us"] = round(median([run["cpu_us"] for run in runs[name]]))
+            rows[f"{name}_wal_peak"] = max(run["wal_peak"] for run in runs[name])
+    rows["rounds"] = rounds
     return rows
 
 
@@ -235,13 +263,14 @@ def main():
     parser.add_argument("--catch-up", default="2000,100000")
     parser.add_argument("--creates-seconds", type=int, default=10)
     parser.add_argument("--baseline")
+    parser.add_argument("--creates-rounds", type=int, default=1)
     parser.add_argument("--json")
     args = parser.parse_args()
     root = tempfile.mkdtemp(prefix="stoa-history-bench-")
     try:
         storage = [storage_case(args.stoa, int(q), int(e), root) for q, e in (c.split("x") for c in args.cases.split(",") if c)]
         catch_up = [catch_up_case(args.stoa, int(n), root) for n in args.catch_up.split(",") if n]
-        rates = creates(args.stoa, args.creates_seconds, root, args.baseline) if args.creates_seconds > 0 else {}
+        rates = creates(args.stoa, args.creates_seconds, root, args.baseline, args.creates_rounds) if args.creates_seconds > 0 else {}
     finally:
         shutil.rmtree(root, ignore_errors=True)
     result = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "storage": storage, "catch_up": catch_up, "creates": rates}
@@ -261,9 +290,15 @@ def main():
         print(f"| {row['quotes']:,} quotes | {row['seconds']} | {row['state_transfers']} | {row['digests_equal']} |")
     if rates:
         print()
-        line = f"creates/s, 16 clients: Stoa {rates['stoa']:,}, PocketBase {rates['pocketbase']:,} = {rates['stoa'] / rates['pocketbase']:.2f}x"
+        many = rates["rounds"] > 1
+        line = (f"creates/s, 16 clients{' (medians of ' + str(rates['rounds']) + ' rounds)' if many else ''}: Stoa {rates['stoa']:,} "
+                f"({rates['stoa_cpu_us']} us CPU per create, WAL peak {rates['stoa_wal_peak'] / 1e6:.1f} MB), "
+                f"PocketBase {rates['pocketbase']:,} = {rates['stoa_per_pocketbase']:.2f}x")
         if "baseline" in rates:
-            line += f"; baseline {rates['baseline']:,} = {rates['stoa'] / rates['baseline']:.2f}x of it"
+            line += (f"; baseline {rates['baseline']:,} ({rates['baseline_cpu_us']} us CPU per create, WAL peak "
+                     f"{rates['baseline_wal_peak'] / 1e6:.1f} MB): Stoa {rates['stoa_per_baseline']:.2f}x of it")
+        if many:
+            line += " (ratios: medians of the per-round ratios)"
         print(line)
 
 
