@@ -12,8 +12,9 @@ import StoaCore
 /// when the record is next written (the floor removed those changes).
 ///
 /// Why not an index: `changes_record (collection, record_id, origin)` put one random B-tree page
-/// per write into the write-ahead log (record ids are random), which cost creates/s 5-7 % against
-/// the build before bounded history; the record's state row is written by the same write anyway.
+/// per write into the write-ahead log (record ids are random), which cost creates/s 4-10 % in
+/// alternating runs (benchmarks/RESULTS.md, "Bounded history, run 3"); the record's state row is
+/// written by the same write anyway.
 struct LoggedChanges: Equatable, Sendable {
     struct Key: Hashable, Sendable {
         var origin: String
