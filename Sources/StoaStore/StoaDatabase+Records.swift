@@ -156,6 +156,16 @@ extension StoaDatabase {
         return tags
     }
 
+    /// The record a local write just materialized from `state` (in this transaction): built from
+    /// the state, as its row was (``writeRow(_:schema:id:state:)``), without reading the row back;
+    /// read back when the schema has a unique field, whose column the record may not hold
+    /// (``resolveUnique(_:schema:value:)``).
+    func writtenRecord(_ db: Database, schema: CollectionSchema, id: String, state: RecordState) throws -> StoredRecord {
+        if schema.uniqueField == nil, state.isLive { return StoredRecord(schema: schema, id: id, state: state) }
+        guard let record = try fetchRecord(db, schema: schema, id: id) else { throw StoreError.notFound }
+        return record
+    }
+
     func fetchRecord(_ db: Database, schema: CollectionSchema, id: String) throws -> StoredRecord? {
         guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT \(schema.selectList) FROM \(schema.name) WHERE id = ?"), arguments: [id]) else {
             return nil
@@ -203,7 +213,8 @@ extension StoaDatabase {
         let newest = try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(seq) FROM changes WHERE origin = ?"), arguments: [origin]).map { UInt64($0) } ?? 0
         let seq = max(newest, floorVector().entries[origin]?.contiguous ?? 0) + 1
         var change = Change(origin: origin, seq: seq, collection: schema.name, recordID: id, delta: delta, owner: owner)
-        let logged = try loggedChanges(db, collection: schema.name, id: id)
+        // No state row (a create): no logged change of the record either.
+        let logged = filedUnder == nil ? LoggedChanges() : try loggedChanges(db, collection: schema.name, id: id)
         if let previous = try loggedChange(db, in: logged, origin: origin, collection: schema.name, recordID: id, owner: owner) {
             change.delta = previous.delta.merged(delta)
             change.covers = previous.covers + [previous.seq]
@@ -295,13 +306,12 @@ extension StoaDatabase {
                     throw StoreError.notUnique(field: name)
                 }
             }
-            try self.commitLocal(db, schema: schema, id: id, current: RecordState(), filedUnder: nil) { current, stamp in
+            let state = try self.commitLocal(db, schema: schema, id: id, current: RecordState(), filedUnder: nil) { current, stamp in
                 var values = fields
                 values["created"] = .string(PocketBaseDate.format(millis: stamp.hlc.millis))
                 return .createDelta(fields: values, tags: tags, stamp: stamp, over: current)
             }
-            guard let record = try self.fetchRecord(db, schema: schema, id: id) else { throw StoreError.notFound }
-            return record
+            return try self.writtenRecord(db, schema: schema, id: id, state: state)
         }
     }
 
@@ -325,11 +335,10 @@ extension StoaDatabase {
                     throw StoreError.notUnique(field: name)
                 }
             }
-            try self.commitLocal(db, schema: schema, id: id, current: current, filedUnder: filed) { current, stamp in
+            let state = try self.commitLocal(db, schema: schema, id: id, current: current, filedUnder: filed) { current, stamp in
                 .updateDelta(fields: fields, tagEdit: tags, stamp: stamp, over: current)
             }
-            guard let record = try self.fetchRecord(db, schema: schema, id: id) else { throw StoreError.notFound }
-            return record
+            return try self.writtenRecord(db, schema: schema, id: id, state: state)
         }
     }
 
@@ -359,11 +368,10 @@ extension StoaDatabase {
             guard let (current, filed) = try self.loadVisible(db, collection: schema.name, id: id), !current.isLive,
                   owner == nil || Self.columnText(current[schema.ownerField] ?? (schema.ownerField == "id" ? .string(id) : nil)) == owner
             else { throw StoreError.notFound }
-            try self.commitLocal(db, schema: schema, id: id, current: current, filedUnder: filed) { current, stamp in
+            let state = try self.commitLocal(db, schema: schema, id: id, current: current, filedUnder: filed) { current, stamp in
                 .restoreDelta(stamp: stamp, over: current)
             }
-            guard let record = try self.fetchRecord(db, schema: schema, id: id) else { throw StoreError.notFound }
-            return record
+            return try self.writtenRecord(db, schema: schema, id: id, state: state)
         }
     }
 

@@ -102,6 +102,32 @@ struct RecordIDAndDateTests {
         #expect(RecordID.isValid("a1b2c3d4e5f6g7h"))
     }
 
+    /// Every character of the alphabet is about equally likely, ids do not repeat, and an id
+    /// costs two or three draws from the generator (not one per character).
+    @Test func recordIDsAreUniformAndCheap() {
+        struct Counting: RandomNumberGenerator {
+            var inner = SplitMix64(seed: 11)
+            var draws = 0
+            mutating func next() -> UInt64 { draws += 1; return inner.next() }
+        }
+        var rng = Counting()
+        var counts: [UInt8: Int] = [:]
+        var seen = Set<String>()
+        let ids = 2000
+        for _ in 0..<ids {
+            let id = RecordID.generate(using: &rng)
+            seen.insert(id)
+            for byte in id.utf8 { counts[byte, default: 0] += 1 }
+        }
+        #expect(seen.count == ids)
+        #expect(counts.count == 36)
+        let expected = Double(ids * RecordID.length) / 36
+        for (byte, count) in counts {
+            #expect(abs(Double(count) - expected) < expected * 0.15, "\(UnicodeScalar(byte)): \(count) of about \(Int(expected))")
+        }
+        #expect(rng.draws <= ids * 3 && rng.draws >= ids * 2)
+    }
+
     @Test("PocketBase date format matches Foundation for many instants")
     func dates() {
         let formatter = DateFormatter()
