@@ -24,11 +24,14 @@ public final class GatewayCache: Sendable {
     private let outcomes: [String: Metrics.Counter] = Dictionary(uniqueKeysWithValues: ["HIT", "MISS", "BYPASS", "STALE"].map {
         ($0, Metrics.Counter(label: "stoa_gateway_cache_total", dimensions: [("status", $0.lowercased())]))
     })
+    /// `outcomes["HIT"]`, held apart: a hit looks up nothing.
+    private let hits: Metrics.Counter
     /// Headers of a node's answer kept with a cached entry.
     static let keptHeaders: Set<String> = ["content-type", "cache-control", "etag", "last-modified", "vary"]
 
     public init(byteBudget: Int, ttlNanos: UInt64, staleForNanos: UInt64) {
         cache = Mutex(ResponseCache(byteBudget: byteBudget, ttlNanos: ttlNanos, staleForNanos: staleForNanos))
+        hits = outcomes["HIT"]!
     }
 
     static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
@@ -89,13 +92,15 @@ public final class GatewayCache: Sendable {
         if Self.asksNoCache(headers) { return nil }
         let now = Self.now()
         guard leased(now: now) else { return nil }
-        let lookup = cache.withLock { cache -> CacheLookup? in
-            guard case .fresh = cache.peek(key, now: now) else { return nil }
-            return cache.lookup(key, now: now)
-        }
-        guard case .fresh(let entry, let age) = lookup else { return nil }
-        record("HIT")
-        return Self.tag(Self.response(entry), "HIT", age: age)
+        guard let (entry, age) = cache.withLock({ $0.freshHit(key, now: now) }) else { return nil }
+        hits.increment()
+        return Self.hitResponse(entry, age: age)
+    }
+
+    /// A fresh entry's answer as a HIT with its `Age`.
+    static func hitResponse(_ entry: CachedResponse, age: Int) -> GatewayResponse {
+        if let prepared = entry.prepared as? PreparedHit { return prepared.response(ageSeconds: age) }
+        return tag(response(entry), "HIT", age: age)
     }
 
     /// Answers a cacheable read: from the cache when fresh, else from `fetch` (coalesced per
@@ -110,8 +115,8 @@ public final class GatewayCache: Sendable {
         let now = Self.now()
         let lookup = leased(now: now) ? cache.withLock { $0.lookup(key, now: now) } : .miss
         if case .fresh(let entry, let age) = lookup {
-            record("HIT")
-            return Self.tag(Self.response(entry), "HIT", age: age)
+            hits.increment()
+            return Self.hitResponse(entry, age: age)
         }
         let generation = generation(of: key.user)
         do {
@@ -121,7 +126,12 @@ public final class GatewayCache: Sendable {
                 if case .buffer(let body) = answer.body, self.generation(of: key.user) == generation {
                     let headers = answer.headers.filter { Self.keptHeaders.contains($0.name.lowercased()) }.map { ($0.name, $0.value) }
                     let now = Self.now()
-                    let entry = CachedResponse(status: Int(answer.status.code), headers: headers, body: Array(body.readableBytesView), storedAt: now)
+                    // The body is kept once, in the prepared answer (and counted as such).
+                    let prepared = PreparedHit(status: answer.status, kept: headers, body: body)
+                    let entry = CachedResponse(
+                        status: Int(answer.status.code), headers: headers, body: [], storedAt: now,
+                        prepared: prepared, preparedBytes: body.readableBytes
+                    )
                     self.cache.withLock { $0.store(key, entry, now: now) }
                 }
                 return answer
@@ -157,7 +167,8 @@ public final class GatewayCache: Sendable {
     static func response(_ entry: CachedResponse) -> GatewayResponse {
         var headers = HTTPHeaders()
         for (name, value) in entry.headers { headers.add(name: name, value: value) }
-        return GatewayResponse(status: HTTPResponseStatus(statusCode: entry.status), headers: headers, body: .buffer(ByteBuffer(bytes: entry.body)))
+        let body = (entry.prepared as? PreparedHit)?.body ?? ByteBuffer(bytes: entry.body)
+        return GatewayResponse(status: HTTPResponseStatus(statusCode: entry.status), headers: headers, body: .buffer(body))
     }
 
     static func tag(_ response: GatewayResponse, _ status: String, age: Int?) -> GatewayResponse {

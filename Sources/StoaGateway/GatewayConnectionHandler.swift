@@ -95,13 +95,17 @@ final class GatewayConnectionHandler: ChannelInboundHandler, @unchecked Sendable
             self.head = nil
             let request = GatewayRequest(head: head, body: body, peerIP: peerIP, eventLoop: context.eventLoop)
             body = ByteBuffer()
-            awaitingAnswer = true
-            let answer = role == .admin ? responder.respondAdmin(to: request) : responder.respond(to: request)
-            answer.whenComplete { [self] result in
-                awaitingAnswer = false
-                switch result {
-                case .success(let response): write(response, for: head, keepAlive: head.isKeepAlive)
-                case .failure(let error): write(GatewayResponder.unavailable(error), for: head, keepAlive: head.isKeepAlive)
+            switch role == .admin ? .later(responder.respondAdmin(to: request)) : responder.answer(to: request) {
+            case .now(let response):
+                write(response, for: head, keepAlive: head.isKeepAlive)
+            case .later(let answer):
+                awaitingAnswer = true
+                answer.whenComplete { [self] result in
+                    awaitingAnswer = false
+                    switch result {
+                    case .success(let response): write(response, for: head, keepAlive: head.isKeepAlive)
+                    case .failure(let error): write(GatewayResponder.unavailable(error), for: head, keepAlive: head.isKeepAlive)
+                    }
                 }
             }
         }
@@ -133,7 +137,10 @@ final class GatewayConnectionHandler: ChannelInboundHandler, @unchecked Sendable
         }
         switch response.body {
         case .buffer(let buffer):
-            if request.method != .HEAD || !headers.contains(name: "content-length") {
+            // Most answers carry no Content-Length yet (a hit never does): added, not replaced.
+            if !headers.contains(name: "content-length") {
+                headers.add(name: "Content-Length", value: String(buffer.readableBytes))
+            } else if request.method != .HEAD {
                 headers.replaceOrAdd(name: "Content-Length", value: String(buffer.readableBytes))
             }
             context.write(wrapOutboundOut(.head(HTTPResponseHead(version: request.version, status: response.status, headers: headers))), promise: nil)

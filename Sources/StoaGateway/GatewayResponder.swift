@@ -48,26 +48,32 @@ public struct GatewayResponder: Sendable {
 
     /// The answer to `request` on the public port, completed on `request.eventLoop`.
     public func respond(to request: GatewayRequest) -> EventLoopFuture<GatewayResponse> {
+        answer(to: request).future(on: request.eventLoop)
+    }
+
+    /// The answer to `request` on the public port: at once when decided on the request's loop
+    /// (a cache hit, a rejection), else a future completed on `request.eventLoop`.
+    func answer(to request: GatewayRequest) -> GatewayAnswer {
         let loop = request.eventLoop
         // Origin-form targets only (`/path?query`): an absolute-form target would reach the
         // node's router by another spelling than the one checked here.
         guard request.head.uri.utf8.first == UInt8(ascii: "/") else {
             counters.count(status: 400)
-            return loop.makeSucceededFuture(GatewayResponse(PBError.badRequest()))
+            return .now(GatewayResponse(PBError.badRequest()))
         }
         let route = RequestRoute(method: request.head.method.rawValue, path: request.path)
-        if route.isGatewayStatus { return gatewayStatus(request) }
+        if route.isGatewayStatus { return .later(gatewayStatus(request)) }
         guard route.isPublic else {
             counters.count(status: 404)
-            return loop.makeSucceededFuture(GatewayResponse(PBError.notFound))
+            return .now(GatewayResponse(PBError.notFound))
         }
         let authorization = request.header("Authorization")
         guard let tokens, authorization != nil else { return proxied(request, route: route, user: nil) }
         if let known = tokens.rememberedIdentity(fromAuthorization: authorization) {
             return proxied(request, route: route, user: Self.principal(known))
         }
-        return loop.makeFutureWithTask { await tokens.identity(fromAuthorization: authorization) }
-            .flatMap { identity in proxied(request, route: route, user: identity.map(Self.principal)) }
+        return .later(loop.makeFutureWithTask { await tokens.identity(fromAuthorization: authorization) }
+            .flatMap { identity in proxied(request, route: route, user: identity.map(Self.principal)).future(on: loop) })
     }
 
     /// Who a request is from, for rate limits, the cache and writer affinity: a user's id, or
@@ -123,7 +129,7 @@ public struct GatewayResponder: Sendable {
 
     // MARK: - Proxying
 
-    private func proxied(_ request: GatewayRequest, route: RequestRoute, user: String?) -> EventLoopFuture<GatewayResponse> {
+    private func proxied(_ request: GatewayRequest, route: RequestRoute, user: String?) -> GatewayAnswer {
         let loop = request.eventLoop
         let path = request.path
         let peer = request.peerIP
@@ -132,7 +138,7 @@ public struct GatewayResponder: Sendable {
         let decision = limiter?.decide(
             user: user, peer: peer, forwardedFor: request.header("X-Forwarded-For"), isWrite: route.isWrite, isAuth: route.isAuth, now: Self.now()
         )
-        if let decision, !decision.admitted { return loop.makeSucceededFuture(Self.tooManyRequests(decision)) }
+        if let decision, !decision.admitted { return .now(Self.tooManyRequests(decision)) }
         let limitHeaders = decision?.headers ?? []
         let finish: @Sendable (GatewayResponse) -> GatewayResponse = { [counters] response in
             let response = Self.adding(limitHeaders, to: response)
@@ -145,17 +151,23 @@ public struct GatewayResponder: Sendable {
         // A user (a guest: an address) who just wrote is served by the node that took the write
         // for a moment, so they read it before it has replicated.
         let writer = user ?? "address " + peer
-        let preferred = affinity.node(for: writer, now: Self.now())
         if let cache, route.isRecordRead, identityKnown {
             let key = GatewayCache.key(user: user, path: String(path), query: request.query.map(String.init))
-            // A hit needs no forwarded request and no task.
-            if let hit = cache.hit(key: key, headers: request.head.headers) { return loop.makeSucceededFuture(finish(hit)) }
-            return loop.makeFutureWithTask { [proxy] in
+            // A hit needs no forwarded request, no task and no future. Its headers are the
+            // node's kept ones and the cache's: the limiter's are added, not replaced.
+            if var hit = cache.hit(key: key, headers: request.head.headers) {
+                for header in limitHeaders { hit.headers.add(name: header.name, value: header.value) }
+                counters.count(status: Int(hit.status.code))
+                return .now(hit)
+            }
+            let preferred = affinity.node(for: writer, now: Self.now())
+            return .later(loop.makeFutureWithTask { [proxy] in
                 await cache.respond(key: key, headers: request.head.headers) {
                     try await proxy.forward(forwardedRequest(request, route: route), preferring: preferred, on: loop)
                 }
-            }.map(finish)
+            }.map(finish))
         }
+        let preferred = affinity.node(for: writer, now: Self.now())
         let isGet = request.head.method == .GET
         let answered = proxy.send(forwardedRequest(request, route: route), preferring: preferred, on: loop)
             .map { [affinity, cache] answer in
@@ -174,16 +186,16 @@ public struct GatewayResponder: Sendable {
             }
         // With other gateways, the write is answered once they have dropped what they cached of it.
         guard let sync, sync.hasPeers, let invalidation = Self.invalidation(after: route, by: user, writer: writer) else {
-            return answered.map(\.0)
+            return .later(answered.map(\.0))
         }
-        return answered.flatMap { response, node in
+        return .later(answered.flatMap { response, node in
             var invalidation = invalidation
             invalidation.node = node
             return loop.makeFutureWithTask { [invalidation] in
                 await sync.announce([invalidation])
                 return response
             }
-        }
+        })
     }
 
     /// What a write by `user` (nil: a guest, `writer` its affinity key) tells the other

@@ -72,6 +72,19 @@ public struct ResponseCache: Sendable {
         return answer
     }
 
+    /// The entry for `key` when fresh, with its age in whole seconds (marked recently used and
+    /// counted as a hit, as `lookup` would); nil otherwise, and then nothing is counted, marked
+    /// or dropped (the caller looks again with `lookup`). One search of the table.
+    public mutating func freshHit(_ key: CacheKey, now: UInt64) -> (response: CachedResponse, ageSeconds: Int)? {
+        guard let slot = table.slot(of: key) else { return nil }
+        let response = table[slot].response
+        let age = now > response.storedAt ? now - response.storedAt : 0
+        guard age < ttlNanos else { return nil }
+        hits += 1
+        table.touch(slot)
+        return (response, Int(age / 1_000_000_000))
+    }
+
     /// What `lookup` would answer, without counting it, marking it used or dropping it: for a
     /// second look at a key in the same request (e.g. for a stale copy after the upstream failed).
     public func peek(_ key: CacheKey, now: UInt64) -> CacheLookup {

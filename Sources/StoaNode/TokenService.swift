@@ -186,17 +186,23 @@ public struct TokenService: Sendable {
     static func token(fromAuthorization header: String?) -> String? {
         guard let header else { return nil }
         var token = Self.trimmed(Substring(header))
-        if token.utf8.count > 7, token.prefix(7).lowercased() == "bearer " {
-            token = Self.trimmed(token.dropFirst(7))
+        if token.utf8.count > 7, token.utf8.prefix(7).elementsEqual("bearer ".utf8, by: { Self.asciiLowercased($0) == $1 }) {
+            token = Self.trimmed(Substring(token.utf8.dropFirst(7)))
         }
         guard !token.isEmpty, token.utf8.count <= 4096 else { return nil }
         return String(token)
     }
 
-    /// `text` without leading and trailing spaces and tabs.
+    private static func asciiLowercased(_ byte: UInt8) -> UInt8 {
+        (0x41...0x5A).contains(byte) ? byte | 0x20 : byte
+    }
+
+    /// `text` without leading and trailing spaces and tabs (compared as bytes: every request
+    /// with a token comes through here).
     static func trimmed(_ text: Substring) -> Substring {
-        let blank: (Character) -> Bool = { $0 == " " || $0 == "\t" }
-        guard let first = text.firstIndex(where: { !blank($0) }), let last = text.lastIndex(where: { !blank($0) }) else { return "" }
-        return text[first...last]
+        let utf8 = text.utf8
+        let blank: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x09 }
+        guard let first = utf8.firstIndex(where: { !blank($0) }), let last = utf8.lastIndex(where: { !blank($0) }) else { return "" }
+        return Substring(utf8[first..<utf8.index(after: last)])
     }
 }

@@ -146,6 +146,26 @@ struct GatewayCacheTests {
         #expect(short.hit(key: key, headers: [:]) == nil, "a stale entry is not a hit")
     }
 
+    @Test("a hit is the prepared answer: the node's kept headers, X-Cache-Status and Age once each, the body counted once against the budget; hits share nothing a caller changes")
+    func preparedHits() async throws {
+        let answer = ProxiedResponse(
+            status: .ok, headers: ["Content-Type": "application/json", "ETag": "\"e1\"", "Set-Cookie": "a=b", "X-Node": "n1"],
+            body: .buffer(ByteBuffer(string: "{\"id\":1}")), node: "n1"
+        )
+        _ = await cache.respond(key: key, headers: [:], fetch: { answer })
+        var first = try #require(cache.hit(key: key, headers: [:]))
+        #expect(first.headers.map(\.name) == ["Content-Type", "ETag", "X-Cache-Status", "Age"])
+        #expect(first.headers.first(name: "Age") == "0" && first.headers.first(name: "ETag") == "\"e1\"")
+        #expect(try Self.body(first) == "{\"id\":1}")
+        first.headers.add(name: "RateLimit", value: "x")
+        if case .buffer(var body) = first.body { body.writeString("tail") }
+        let second = try #require(cache.hit(key: key, headers: [:]))
+        #expect(second.headers.map(\.name) == ["Content-Type", "ETag", "X-Cache-Status", "Age"])
+        #expect(try Self.body(second) == "{\"id\":1}")
+        let kept = "Content-Type".utf8.count + "application/json".utf8.count + "ETag".utf8.count + "\"e1\"".utf8.count
+        #expect(cache.statistics.bytes == key.byteCount + kept + "{\"id\":1}".utf8.count)
+    }
+
     @Test("Cache-Control: no-cache bypasses the cache")
     func bypass() async throws {
         let fetch: @Sendable () async throws -> ProxiedResponse = { Self.answer("fresh") }

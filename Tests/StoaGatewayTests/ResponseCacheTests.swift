@@ -54,6 +54,28 @@ struct ResponseCacheTests {
         #expect(stats.hits == 3 && stats.misses == 5 && stats.expirations == 1 && stats.bytes == 0)
     }
 
+    @Test("freshHit answers a fresh entry as lookup does (counted, marked used); otherwise nil, counting, marking and dropping nothing")
+    func freshHitIsLookupOfFreshOnly() {
+        var cache = ResponseCache(byteBudget: 1 << 20, ttlNanos: 10 * second, staleForNanos: 60 * second)
+        let key = list("ann")
+        #expect(cache.freshHit(key, now: 0) == nil)
+        cache.store(key, response("[1]"), now: 5 * second)
+        let hit = cache.freshHit(key, now: 15 * second - 1)
+        #expect(hit.map { String(decoding: $0.response.body, as: UTF8.self) } == "[1]" && hit?.ageSeconds == 9)
+        #expect(cache.statistics.hits == 1 && cache.statistics.misses == 0)
+        #expect(cache.freshHit(key, now: 15 * second) == nil, "stale")
+        #expect(cache.freshHit(key, now: 80 * second) == nil, "expired")
+        #expect(cache.statistics.hits == 1 && cache.statistics.misses == 0 && cache.statistics.entries == 1)
+        // Marked used: with room for two entries, storing a third evicts the other one.
+        let budget = ResponseCache.byteCount(key, response("[1]")) * 2
+        var small = ResponseCache(byteBudget: budget, ttlNanos: 10 * second, staleForNanos: 0)
+        small.store(key, response("[1]"), now: 0)
+        small.store(list("bob"), response("[2]"), now: 1)
+        #expect(small.freshHit(key, now: 2) != nil)
+        small.store(list("cid"), response("[3]"), now: 3)
+        #expect(kind(small.peek(key, now: 4)) == "fresh 0" && kind(small.peek(list("bob"), now: 4)) == "miss")
+    }
+
     @Test("keys differ by user, path and query; storing again replaces; only 200s are stored, a 4xx drops the key")
     func keysAndReplacement() {
         var cache = ResponseCache(byteBudget: 1 << 20, ttlNanos: 10 * second, staleForNanos: 0)

@@ -29,6 +29,20 @@ struct TokenServiceTests {
         #expect(await other.identity(fromAuthorization: token, now: now) == nil, "a token signed with another secret")
     }
 
+    @Test("the token of an Authorization value: with or without Bearer (any case), blanks around it trimmed; none when empty or over 4096 bytes")
+    func tokenFromAuthorization() {
+        let cases: [(String?, String?)] = [
+            ("Bearer abc.def", "abc.def"), ("bearer abc", "abc"), ("BeArEr \t abc \t", "abc"), (" \tabc  ", "abc"),
+            ("abc", "abc"), ("Bearer ü.é", "ü.é"), ("Bearer", "Bearer"), ("Bearerabc", "Bearerabc"), ("Bearer\tabc", "Bearer\tabc"),
+            ("", nil), ("  \t ", nil), ("Bearer    ", "Bearer"), (nil, nil),
+            ("Bearer " + String(repeating: "a", count: 4096), String(repeating: "a", count: 4096)),
+            ("Bearer " + String(repeating: "a", count: 4097), nil),
+        ]
+        for (header, token) in cases {
+            #expect(TokenService.token(fromAuthorization: header) == token, "\(String(describing: header).prefix(40))")
+        }
+    }
+
     @Test("the cache is bounded: it is emptied when full")
     func bounded() {
         let cache = VerifiedTokenCache(capacity: 3)

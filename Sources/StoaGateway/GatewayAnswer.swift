@@ -1,0 +1,24 @@
+import NIOCore
+
+/// What the gateway answers a request with: a response decided at once on the request's event
+/// loop (a cache hit, a rejection), written without a future, or one that comes later.
+enum GatewayAnswer {
+    case now(GatewayResponse)
+    case later(EventLoopFuture<GatewayResponse>)
+
+    /// The answer as a future on `loop`.
+    func future(on loop: any EventLoop) -> EventLoopFuture<GatewayResponse> {
+        switch self {
+        case .now(let response): loop.makeSucceededFuture(response)
+        case .later(let future): future
+        }
+    }
+
+    /// `transform` applied to the answer, now or when it comes.
+    func map(_ transform: @escaping @Sendable (GatewayResponse) -> GatewayResponse) -> GatewayAnswer {
+        switch self {
+        case .now(let response): .now(transform(response))
+        case .later(let future): .later(future.map(transform))
+        }
+    }
+}
