@@ -88,9 +88,8 @@ public final class GatewayCache: Sendable {
     /// The fresh entry for `key` as a HIT, or nil when the client asks for no cache or there is
     /// none (nothing counted then: ``respond(key:headers:fetch:)`` looks again and counts).
     /// Answers a hit without leaving the caller's thread.
-    func hit(key: CacheKey, headers: HTTPHeaders) -> GatewayResponse? {
+    func hit(key: CacheKey, headers: HTTPHeaders, now: UInt64 = GatewayCache.now()) -> GatewayResponse? {
         if Self.asksNoCache(headers) { return nil }
-        let now = Self.now()
         guard leased(now: now) else { return nil }
         guard let (entry, age) = cache.withLock({ $0.freshHit(key, now: now) }) else { return nil }
         hits.increment()

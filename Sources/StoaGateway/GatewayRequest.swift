@@ -4,27 +4,30 @@ import NIOHTTP1
 /// A client's request as the gateway's server read it: the head, the whole body, the TCP peer
 /// and the event loop of the client's connection (the request is answered on it).
 public struct GatewayRequest: Sendable {
-    public var head: HTTPRequestHead
+    public let head: HTTPRequestHead
     public var body: ByteBuffer
     /// The TCP peer's IP address as text (`127.0.0.1`, `::1`), or "" when unknown.
     public var peerIP: String
     public var eventLoop: any EventLoop
+    /// The target's path, as sent (`/api/collections/quotes/records`).
+    public let path: Substring
+    /// The target's query without `?`, or nil when there is none.
+    public let query: Substring?
 
     public init(head: HTTPRequestHead, body: ByteBuffer = ByteBuffer(), peerIP: String, eventLoop: any EventLoop) {
         self.head = head
         self.body = body
         self.peerIP = peerIP
         self.eventLoop = eventLoop
-    }
-
-    /// The target's path, as sent (`/api/collections/quotes/records`).
-    public var path: Substring { Self.path(of: head.uri) }
-
-    /// The target's query without `?`, or nil when there is none.
-    public var query: Substring? {
+        // Found once, as bytes: `?` is ASCII, and a Character search runs grapheme breaking.
         let uri = head.uri
-        // Searched as bytes: `?` is ASCII, and a Character search runs grapheme breaking.
-        return uri.utf8.firstIndex(of: UInt8(ascii: "?")).map { uri[uri.utf8.index(after: $0)...] }
+        if let mark = uri.utf8.firstIndex(of: UInt8(ascii: "?")) {
+            path = uri[..<mark]
+            query = uri[uri.utf8.index(after: mark)...]
+        } else {
+            path = uri[...]
+            query = nil
+        }
     }
 
     /// The path of a request target (before `?`).

@@ -135,8 +135,9 @@ public struct GatewayResponder: Sendable {
         let peer = request.peerIP
 
         // Rate limiting: decided at once, never queued.
+        let now = Self.now()
         let decision = limiter?.decide(
-            user: user, peer: peer, forwardedFor: request.header("X-Forwarded-For"), isWrite: route.isWrite, isAuth: route.isAuth, now: Self.now()
+            user: user, peer: peer, forwardedFor: request.header("X-Forwarded-For"), isWrite: route.isWrite, isAuth: route.isAuth, now: now
         )
         if let decision, !decision.admitted { return .now(Self.tooManyRequests(decision)) }
         let limitHeaders = decision?.headers ?? []
@@ -155,7 +156,7 @@ public struct GatewayResponder: Sendable {
             let key = GatewayCache.key(user: user, path: String(path), query: request.query.map(String.init))
             // A hit needs no forwarded request, no task and no future. Its headers are the
             // node's kept ones and the cache's: the limiter's are added, not replaced.
-            if var hit = cache.hit(key: key, headers: request.head.headers) {
+            if var hit = cache.hit(key: key, headers: request.head.headers, now: now) {
                 for header in limitHeaders { hit.headers.add(name: header.name, value: header.value) }
                 counters.count(status: Int(hit.status.code))
                 return .now(hit)

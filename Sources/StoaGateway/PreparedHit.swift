@@ -4,8 +4,9 @@ import NIOHTTP1
 /// A cached answer in the form the gateway writes it, built once when the answer is stored
 /// (``CachedResponse/prepared``): its status, the kept headers with `X-Cache-Status: HIT`, and
 /// its body in a `ByteBuffer`. A hit then copies neither: the headers are shared until `Age` is
-/// added, the body is shared by every write of it.
-struct PreparedHit: Sendable {
+/// added, the body is shared by every write of it. A class: finding it in an entry is a cast
+/// of a class reference, cheaper than one from an existential of any type.
+final class PreparedHit: Sendable {
     let status: HTTPResponseStatus
     let headers: HTTPHeaders
     let body: ByteBuffer

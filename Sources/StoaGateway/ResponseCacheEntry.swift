@@ -8,12 +8,12 @@ public struct CachedResponse: Sendable {
     public var storedAt: UInt64
     /// The answer in the form the shell writes, built once when stored (opaque to the cache).
     /// The shell may then keep the body only there (`body` empty): `preparedBytes` counts it.
-    public var prepared: (any Sendable)?
+    public var prepared: (any AnyObject & Sendable)?
     /// Bytes of `prepared` not in `body` or `headers`, counted against the budget.
     public var preparedBytes: Int
 
     public init(status: Int, headers: [(String, String)], body: [UInt8], storedAt: UInt64 = 0,
-                prepared: (any Sendable)? = nil, preparedBytes: Int = 0) {
+                prepared: (any AnyObject & Sendable)? = nil, preparedBytes: Int = 0) {
         self.status = status
         self.headers = headers
         self.body = body
