@@ -13,12 +13,4 @@ enum GatewayAnswer {
         case .later(let future): future
         }
     }
-
-    /// `transform` applied to the answer, now or when it comes.
-    func map(_ transform: @escaping @Sendable (GatewayResponse) -> GatewayResponse) -> GatewayAnswer {
-        switch self {
-        case .now(let response): .now(transform(response))
-        case .later(let future): .later(future.map(transform))
-        }
-    }
 }

@@ -89,8 +89,10 @@ struct SharedLimitsTests {
         // Never more than 10 % over (separate limits give 2x). A loaded machine may delay the
         // gateways' reports past 2 s (each then keeps to half the rate for a while), so the bound
         // below is looser; the ±10 % figure is the benchmark's (benchmarks/shared_limits.py).
+        // When the machine is so loaded that the clients offered less than the limit (a CI run
+        // saw 103 requests in 6.4 s against 147 allowed), what was offered is the bound.
         #expect(Double(admitted) <= expected * 1.1, "\(admitted) admitted, expected \(expected)")
-        #expect(Double(admitted) >= expected * 0.7, "\(admitted) admitted, expected \(expected)")
+        #expect(Double(admitted) >= min(expected, Double(offered)) * 0.7, "\(admitted) admitted of \(offered), expected \(expected)")
     }
 
     @Test("a gateway that cannot hear another it believes alive keeps to its share (half the rate with two)")
@@ -101,12 +103,12 @@ struct SharedLimitsTests {
         let (token, gateways) = try await Self.start(cluster, gateways: ["g1", "g2"], extra: [[], ["--limit-exchange-ms", "0"]])
         defer { for gateway in gateways { gateway.kill(signal: SIGKILL) } }
         #expect(try await eventually { try await Self.silent(gateways[0]) == 1 })
-        let (admitted, _, elapsed) = try await Self.offer(token, to: [gateways[0]], seconds: 6)
+        let (admitted, offered, elapsed) = try await Self.offer(token, to: [gateways[0]], seconds: 6)
         let share = 10 * elapsed + 10
         print("fallback share, one of two gateways silent: \(admitted) admitted in \(String(format: "%.2f", elapsed)) s; its share \(Int(share))")
         // Never more than its share (+15 %); below it only when a loaded machine stalls the client
         // or the gateway past the burst (1 s here): the benchmark has the exact figure.
-        #expect(Double(admitted) <= share * 1.15 && Double(admitted) >= share * 0.6, "\(admitted) admitted, its share \(share)")
+        #expect(Double(admitted) <= share * 1.15 && Double(admitted) >= min(share, Double(offered)) * 0.6, "\(admitted) admitted of \(offered), its share \(share)")
         // Once membership declares the silent gateway dead, the whole rate is this gateway's again.
         gateways[1].kill(signal: SIGKILL)
         #expect(try await eventually(timeout: .seconds(40)) { try await Self.silent(gateways[0]) == 0 })

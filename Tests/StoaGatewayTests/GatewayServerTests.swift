@@ -134,14 +134,17 @@ struct GatewayServerTests {
         let clock = ContinuousClock()
         var stoppedIn: Duration = .zero
         try await Self.withServer(node: node, drainTimeout: .seconds(20)) { port, shutdown in
-            async let streamed = RawClient.exchange(port: port, "GET /api/realtime?chunks=5000 HTTP/1.1\r\nHost: gw\r\n\r\n", timeout: .seconds(15))
-            try await Task.sleep(for: .milliseconds(300))
+            // Shut down once the stream is running (a fixed sleep raced the first chunk on a
+            // loaded machine).
+            let connection = try await RawConnection.open(port: port)
+            try await connection.send("GET /api/realtime?chunks=5000 HTTP/1.1\r\nHost: gw\r\n\r\n")
+            #expect(await connection.waitForText("data: 0", timeout: .seconds(10)), "the stream runs: \(connection.text.prefix(200))")
             let started = clock.now
             await shutdown()
-            let (text, closed) = try await streamed
+            let closed = await connection.waitForClose(timeout: .seconds(15))
             stoppedIn = clock.now - started
             #expect(closed, "the server closed the stream")
-            #expect(text.contains("data: 0"))
+            #expect(!connection.text.contains("data: 4999"), "ended at once, not run to its end")
         }
         #expect(stoppedIn < .seconds(5))
         try await node.stop()

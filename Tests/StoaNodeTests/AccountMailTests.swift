@@ -52,6 +52,10 @@ func withMailNode(
     configuration.mailSender = sender
     configuration.loginThrottleClock = loginThrottleClock
     configuration.publicURL = "https://quotes.example.com/"
+    // A node alone compacts everything it holds every 10 s; these tests copy changes between
+    // nodes through the log (`replicate`), so none may compact while one runs (a loaded CI
+    // machine stretched one to 42 s, and the change to copy had left the log).
+    configuration.compactionIntervalMillis = 3_600_000
     let app = try await buildApplication(configuration: configuration, database: database)
     try await app.test(.live) { client in try await body(API(client: client)) }
 }
