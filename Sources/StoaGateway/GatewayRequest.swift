@@ -19,20 +19,17 @@ public struct GatewayRequest: Sendable {
         self.body = body
         self.peerIP = peerIP
         self.eventLoop = eventLoop
-        // Found once, as bytes: `?` is ASCII, and a Character search runs grapheme breaking.
-        let uri = head.uri
-        if let mark = uri.utf8.firstIndex(of: UInt8(ascii: "?")) {
-            path = uri[..<mark]
-            query = uri[uri.utf8.index(after: mark)...]
-        } else {
-            path = uri[...]
-            query = nil
-        }
+        (path, query) = Self.split(head.uri)
     }
 
     /// The path of a request target (before `?`).
-    static func path(of uri: String) -> Substring {
-        uri.utf8.firstIndex(of: UInt8(ascii: "?")).map { uri[..<$0] } ?? uri[...]
+    static func path(of uri: String) -> Substring { split(uri).path }
+
+    /// A request target's path and its query without `?` (nil when there is none). Searched as
+    /// bytes: `?` is ASCII, and a Character search runs grapheme breaking.
+    static func split(_ uri: String) -> (path: Substring, query: Substring?) {
+        guard let mark = uri.utf8.firstIndex(of: UInt8(ascii: "?")) else { return (uri[...], nil) }
+        return (uri[..<mark], uri[uri.utf8.index(after: mark)...])
     }
 
     /// Every value of a header, joined by ", " (nil when absent).

@@ -78,11 +78,11 @@ public struct ResponseCache: Sendable {
     public mutating func freshHit(_ key: CacheKey, now: UInt64) -> (response: CachedResponse, ageSeconds: Int)? {
         guard let slot = table.slot(of: key) else { return nil }
         let response = table[slot].response
-        let age = now > response.storedAt ? now - response.storedAt : 0
+        let age = Self.age(of: response, now: now)
         guard age < ttlNanos else { return nil }
         hits += 1
         table.touch(slot)
-        return (response, Int(age / 1_000_000_000))
+        return (response, Self.seconds(age))
     }
 
     /// What `lookup` would answer, without counting it, marking it used or dropping it: for a
@@ -90,12 +90,20 @@ public struct ResponseCache: Sendable {
     public func peek(_ key: CacheKey, now: UInt64) -> CacheLookup {
         guard let slot = table.slot(of: key) else { return .miss }
         let response = table[slot].response
-        let age = now > response.storedAt ? now - response.storedAt : 0
-        let ageSeconds = Int(age / 1_000_000_000)
+        let age = Self.age(of: response, now: now)
+        let ageSeconds = Self.seconds(age)
         if age < ttlNanos { return .fresh(response, ageSeconds: ageSeconds) }
         if age - ttlNanos < staleForNanos { return .stale(response, ageSeconds: ageSeconds) }
         return .miss
     }
+
+    /// Nanoseconds since `response` was stored (0 for a clock reading before it).
+    static func age(of response: CachedResponse, now: UInt64) -> UInt64 {
+        now > response.storedAt ? now - response.storedAt : 0
+    }
+
+    /// Whole seconds of `nanos` (for `Age`).
+    static func seconds(_ nanos: UInt64) -> Int { Int(nanos / 1_000_000_000) }
 
     /// Stores a 200 response as of `now` (its `storedAt` is set to `now`), replacing any entry for
     /// `key` and evicting least recently used entries to stay within the budget. A 4xx answer

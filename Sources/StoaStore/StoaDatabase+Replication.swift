@@ -93,10 +93,10 @@ extension StoaDatabase {
                 // belongs to the lineage its delta names.
                 let owner = schema.ownerField == "id" ? change.recordID
                     : change.owner.isEmpty ? schema.owner(of: change.delta, id: change.recordID) : change.owner
-                var logged = change
-                logged.owner = owner
+                var filed = change
+                filed.owner = owner
                 let loggedBefore = try self.loggedChanges(db, collection: change.collection, id: change.recordID)
-                try self.insertChange(db, logged, owner: owner, logged: loggedBefore)
+                try self.insertChange(db, filed, owner: owner, logged: loggedBefore)
                 // What it covers is held now too: an older change of the batch it covers is skipped.
                 for seq in change.covers { inBatch.insert(ChangeKey(origin: change.origin, seq: seq)) }
                 let outcome = try self.mergeLineage(db, schema: schema, id: change.recordID, owner: owner, delta: change.delta, merge: merge)
