@@ -5,8 +5,10 @@
 # benchmarks/out/profile/gateway-MODE.txt and gateway-MODE.self.txt. MODE `floor` profiles
 # stoa-http-floor (benchmarks/http-floor, NIO's HTTP/1 pipeline answering the gateway's cache hit
 # byte for byte and doing nothing else) under the same load instead: what SwiftNIO alone costs.
+# MODE `proxy-floor` profiles `stoa-http-floor proxy` in front of the same node: NIO's HTTP/1
+# server and client pipelines relaying each request and answer, nothing else.
 #
-#   bash benchmarks/gateway-profile.sh [hit|proxy|floor] [SECONDS] [STOA_BINARY] [FLOOR_BINARY]
+#   bash benchmarks/gateway-profile.sh [hit|proxy|floor|proxy-floor] [SECONDS] [STOA_BINARY] [FLOOR_BINARY]
 #   (default: hit 8 .build/release/stoa .build/release/stoa-http-floor)
 set -u
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -33,6 +35,10 @@ if [ "$MODE" = floor ]; then
     kill $GP; GW=$(fp)
     $FLOOR codec $GW $d/hit.http > $d/floor.log 2>&1 & GP=$!
     for i in $(seq 50); do curl -sf -o /dev/null http://127.0.0.1:$GW/ && break; sleep 0.1; done
+elif [ "$MODE" = proxy-floor ]; then
+    kill $GP; GW=$(fp)
+    $FLOOR proxy $GW 127.0.0.1:$H > $d/floor.log 2>&1 & GP=$!
+    for i in $(seq 50); do curl -sf -o /dev/null http://127.0.0.1:$GW/api/health && break; sleep 0.1; done
 fi
 wrk -t2 -c16 -d2s -s benchmarks/wrk/get.lua http://127.0.0.1:$GW > /dev/null
 t0=$(awk '{print $14+$15}' /proc/$GP/stat)

@@ -11,13 +11,16 @@
 #   - failover: a get load while one of the three nodes is SIGKILLed; failed requests;
 #   - with FLOOR (the stoa-http-floor binary; built here when STOA is): the floor under a cache
 #     hit, the gateway's hit answered byte for byte by SwiftNIO alone, through NIO's HTTP/1 server
-#     pipeline and with no HTTP codec, beside nginx's cache hits.
+#     pipeline and with no HTTP codec, beside nginx's cache hits; and the floor under a proxied
+#     request (`stoa-http-floor proxy`: NIO's server and client pipelines relaying, nothing else).
 #
 # The proxied and cache-hit runs also report the proxy's CPU per request: utime+stime of the
 # gateway process, or of nginx's workers, from /proc before and after the wrk run, divided by the
 # requests answered. Everything shares the machine's cores, so that CPU is taken from the nodes.
 #
 #   bash benchmarks/gateway-vs-nginx.sh [SECONDS_PER_RUN]      (default 10)
+#   ROUNDS=5 bash benchmarks/gateway-vs-nginx.sh 5             (throughput rows: medians of 5
+#                                                                alternating rounds; default 3)
 #   STOA=path/to/stoa BASELINE_STOA=path/to/other/stoa bash benchmarks/gateway-vs-nginx.sh 5
 #
 # STOA is the binary for the nodes and the gateway (default: built here in release mode);
@@ -191,7 +194,9 @@ http {
 CONF
 "$NGINX" -c "$TMP/nginx.conf" -p "$TMP/nginx" -g 'daemon on;' 2>>"$TMP/nginx/logs/error.log"
 for _ in $(seq 1 100); do curl -sf -o /dev/null "http://127.0.0.1:$NG_PROXY/api/health" && break; sleep 0.1; done
-NGINX_WORKERS=$(pgrep -P "$(cat "$TMP/nginx.pid")" | tr '\n' ' ')
+# The worker processes only: the cache loader exits a minute after start, the cache manager does
+# not serve requests.
+NGINX_WORKERS=$(pgrep -P "$(cat "$TMP/nginx.pid")" -f "worker process" | tr '\n' ' ')
 
 # cpu_ticks PID... -> utime+stime of the processes, in clock ticks
 cpu_ticks() {
@@ -239,29 +244,85 @@ hit=$(curl -s -D - -o /dev/null -H "Authorization: $TOKEN" "http://127.0.0.1:$GW
 nghit=$(curl -s -D - -o /dev/null -H "Authorization: $TOKEN" "http://127.0.0.1:$NG_CACHE/api/collections/quotes/records/$QUOTE" | tr -d '\r' | awk -F': ' 'tolower($1)=="x-cache-status"{print $2}')
 echo "cache check: stoa gateway X-Cache-Status=$hit, nginx X-Cache-Status=$nghit" >&2
 
-read -r d_rps d_p50 d_p99 d_err _ _ d_cpu <<<"$(run direct "${HTTP[n1]}" 16 "${PID[n1]}")"
-# shellcheck disable=SC2086
-read -r np_rps np_p50 np_p99 np_err _ _ np_cpu <<<"$(run nginx-proxy "$NG_PROXY" 16 $NGINX_WORKERS)"
-read -r gp_rps gp_p50 gp_p99 gp_err _ _ gp_cpu <<<"$(run stoa-proxy "$GW_PROXY" 16 "${GWPID[gw-proxy]}")"
-[ -n "${BASELINE_STOA:-}" ] && read -r bp_rps bp_p50 bp_p99 bp_err _ _ bp_cpu <<<"$(run base-proxy "$BASE_PROXY" 16 "${GWPID[base-proxy]}")"
-# shellcheck disable=SC2086
-read -r nc_rps nc_p50 nc_p99 nc_err _ _ nc_cpu <<<"$(run nginx-cache "$NG_CACHE" 16 $NGINX_WORKERS)"
-read -r gc_rps gc_p50 gc_p99 gc_err _ _ gc_cpu <<<"$(run stoa-cache "$GW_CACHE" 16 "${GWPID[gw-cache]}")"
-[ -n "${BASELINE_STOA:-}" ] && read -r bc_rps bc_p50 bc_p99 bc_err _ _ bc_cpu <<<"$(run base-cache "$BASE_CACHE" 16 "${GWPID[base-cache]}")"
-# The floor: the gateway's cache hit, byte for byte, answered by SwiftNIO alone, through NIO's
-# HTTP/1 codec as the gateway configures it (codec) and with no HTTP codec at all (raw).
+# Throughput: ROUNDS rounds (default 3), each running every proxy in turn, so a slow moment of
+# this shared machine falls on one round of each rather than on one proxy; each row reports
+# its medians over the rounds (errors: the sum), and the gateway/nginx ratio of each round.
+ROUNDS="${ROUNDS:-3}"
+declare -A SERIES
+# measure SERIES NAME PORT PID... -> one run, its "rps p50 p99 errors cpu" appended to SERIES
+measure() {
+    local series=$1 name=$2 port=$3 rps p50 p99 err cpu; shift 3
+    read -r rps p50 p99 err _ _ cpu <<<"$(run "$name" "$port" 16 "$@")"
+    SERIES[$series]+="$rps $p50 $p99 $err $cpu;"
+}
+# medians SERIES -> "rps p50 p99 errors cpu" (medians; errors summed)
+medians() {
+    python3 - "${SERIES[$1]}" <<'PY'
+import statistics, sys
+rows = [r.split() for r in sys.argv[1].split(";") if r.strip()]
+med = lambda i: statistics.median(float(r[i]) for r in rows)
+print(f"{med(0):.0f} {med(1):.2f} {med(2):.2f} {sum(int(r[3]) for r in rows)} {med(4):.0f}")
+PY
+}
+# per_round A B -> A's req/s over B's, round by round ("0.88 0.91 0.90")
+per_round() {
+    python3 - "${SERIES[$1]}" "${SERIES[$2]}" <<'PY'
+import sys
+a, b = ([float(r.split()[0]) for r in s.split(";") if r.strip()] for s in sys.argv[1:3])
+print(" ".join(f"{x / y:.2f}" for x, y in zip(a, b)))
+PY
+}
+# The floors (see the header): the gateway's cache hit answered by SwiftNIO alone, through NIO's
+# HTTP/1 codec as the gateway configures it (codec) and with no HTTP codec at all (raw); and
+# NIO's server and client pipelines relaying each request to the same three nodes (proxy).
 if [ -n "${FLOOR:-}" ]; then
     curl -s -i -H "Authorization: $TOKEN" "http://127.0.0.1:$GW_CACHE/api/collections/quotes/records/$QUOTE" >"$TMP/hit.http"
-    for mode in codec raw; do
+    declare -A FLOOR_PORT FLOOR_PID
+    for mode in codec raw proxy; do
         take_port p
-        "$FLOOR" "$mode" "$p" "$TMP/hit.http" >>"$TMP/floor-$mode.log" 2>&1 &
+        if [ "$mode" = proxy ]; then spec="127.0.0.1:${HTTP[n1]},127.0.0.1:${HTTP[n2]},127.0.0.1:${HTTP[n3]}"; probe=/api/health; else spec=$TMP/hit.http; probe=/; fi
+        "$FLOOR" "$mode" "$p" "$spec" >>"$TMP/floor-$mode.log" 2>&1 &
         PIDS+=($!)
-        fpid=$!
-        for _ in $(seq 1 100); do curl -sf -o /dev/null "http://127.0.0.1:$p/" && break; sleep 0.1; done
-        read -r rps p50 p99 err _ _ cpu <<<"$(run "floor-$mode" "$p" 16 "$fpid")"
-        printf -v "floor_$mode" '%s' "$rps ($p50, $p99) | $cpu | $(ratio "$rps" "$nc_rps") | errors $err"
-        kill "$fpid" 2>/dev/null || true
+        FLOOR_PORT[$mode]=$p FLOOR_PID[$mode]=$!
+        for _ in $(seq 1 100); do curl -sf -o /dev/null "http://127.0.0.1:$p$probe" && break; sleep 0.1; done
     done
+fi
+for round in $(seq 1 "$ROUNDS"); do
+    echo "round $round of $ROUNDS" >&2
+    measure direct "direct-r$round" "${HTTP[n1]}" "${PID[n1]}"
+    # shellcheck disable=SC2086
+    measure nginx-proxy "nginx-proxy-r$round" "$NG_PROXY" $NGINX_WORKERS
+    measure stoa-proxy "stoa-proxy-r$round" "$GW_PROXY" "${GWPID[gw-proxy]}"
+    if [ -n "${BASELINE_STOA:-}" ]; then measure base-proxy "base-proxy-r$round" "$BASE_PROXY" "${GWPID[base-proxy]}"; fi
+    if [ -n "${FLOOR:-}" ]; then measure floor-proxy "floor-proxy-r$round" "${FLOOR_PORT[proxy]}" "${FLOOR_PID[proxy]}"; fi
+    # shellcheck disable=SC2086
+    measure nginx-cache "nginx-cache-r$round" "$NG_CACHE" $NGINX_WORKERS
+    measure stoa-cache "stoa-cache-r$round" "$GW_CACHE" "${GWPID[gw-cache]}"
+    if [ -n "${BASELINE_STOA:-}" ]; then measure base-cache "base-cache-r$round" "$BASE_CACHE" "${GWPID[base-cache]}"; fi
+    if [ -n "${FLOOR:-}" ]; then
+        measure floor-codec "floor-codec-r$round" "${FLOOR_PORT[codec]}" "${FLOOR_PID[codec]}"
+        measure floor-raw "floor-raw-r$round" "${FLOOR_PORT[raw]}" "${FLOOR_PID[raw]}"
+    fi
+done
+read -r d_rps d_p50 d_p99 d_err d_cpu <<<"$(medians direct)"
+read -r np_rps np_p50 np_p99 np_err np_cpu <<<"$(medians nginx-proxy)"
+read -r gp_rps gp_p50 gp_p99 gp_err gp_cpu <<<"$(medians stoa-proxy)"
+read -r nc_rps nc_p50 nc_p99 nc_err nc_cpu <<<"$(medians nginx-cache)"
+read -r gc_rps gc_p50 gc_p99 gc_err gc_cpu <<<"$(medians stoa-cache)"
+gp_rounds=$(per_round stoa-proxy nginx-proxy); gc_rounds=$(per_round stoa-cache nginx-cache)
+if [ -n "${BASELINE_STOA:-}" ]; then
+    read -r bp_rps bp_p50 bp_p99 bp_err bp_cpu <<<"$(medians base-proxy)"
+    read -r bc_rps bc_p50 bc_p99 bc_err bc_cpu <<<"$(medians base-cache)"
+    bp_rounds=$(per_round base-proxy nginx-proxy); bc_rounds=$(per_round base-cache nginx-cache)
+fi
+if [ -n "${FLOOR:-}" ]; then
+    read -r fp_rps fp_p50 fp_p99 fp_err fp_cpu <<<"$(medians floor-proxy)"
+    fp_rounds=$(per_round floor-proxy nginx-proxy)
+    for mode in codec raw; do
+        read -r rps p50 p99 err cpu <<<"$(medians "floor-$mode")"
+        printf -v "floor_$mode" '%s' "$rps ($p50, $p99) | $cpu | $(ratio "$rps" "$nc_rps") ($(per_round "floor-$mode" nginx-cache)) | errors $err"
+    done
+    for mode in codec raw proxy; do kill "${FLOOR_PID[$mode]}" 2>/dev/null || true; done
 fi
 # The gateway's admitted counter. On a build without the admin listener /metrics is on the client
 # port, where the request for it is one more admitted request.
@@ -299,9 +360,9 @@ read -r gf_rps _ _ gf_err gf_total _ <"$TMP/stoa-failover.result"
 echo
 echo "| measure | direct to one node | nginx | Stoa gateway | gateway / nginx |"
 echo "|---|---|---|---|---|"
-echo "| proxied get req/s (p50, p99 ms) | $d_rps ($d_p50, $d_p99) | $np_rps ($np_p50, $np_p99) = $(ratio "$np_rps" "$d_rps") of direct | $gp_rps ($gp_p50, $gp_p99) = $(ratio "$gp_rps" "$d_rps") of direct | $(ratio "$gp_rps" "$np_rps") |"
+echo "| proxied get req/s (p50, p99 ms) | $d_rps ($d_p50, $d_p99) | $np_rps ($np_p50, $np_p99) = $(ratio "$np_rps" "$d_rps") of direct | $gp_rps ($gp_p50, $gp_p99) = $(ratio "$gp_rps" "$d_rps") of direct | $(ratio "$gp_rps" "$np_rps") (rounds: $gp_rounds) |"
 echo "| proxied get: CPU µs/req of the node / proxy | $d_cpu | $np_cpu | $gp_cpu | |"
-echo "| cache-hit get req/s (p50, p99 ms) | | $nc_rps ($nc_p50, $nc_p99) = $(ratio "$nc_rps" "$d_rps") of direct | $gc_rps ($gc_p50, $gc_p99) = $(ratio "$gc_rps" "$d_rps") of direct | $(ratio "$gc_rps" "$nc_rps") |"
+echo "| cache-hit get req/s (p50, p99 ms) | | $nc_rps ($nc_p50, $nc_p99) = $(ratio "$nc_rps" "$d_rps") of direct | $gc_rps ($gc_p50, $gc_p99) = $(ratio "$gc_rps" "$d_rps") of direct | $(ratio "$gc_rps" "$nc_rps") (rounds: $gc_rounds) |"
 echo "| cache-hit get: CPU µs/req of the proxy | | $nc_cpu | $gc_cpu | |"
 echo "| limiter 1000 r/s burst 100, 32 clients, answers wrk got | | $(accuracy "$nl_total" "$nl_rej" "$nl_elapsed") | $(accuracy "$gl_total" "$gl_rej" "$gl_elapsed") | |"
 echo "| limiter: admitted as the limiter counted | | $(counted "$nl_counted" "$nl_elapsed") | $(counted "$gl_counted" "$gl_elapsed") | |"
@@ -314,9 +375,19 @@ if [ -n "${FLOOR:-}" ]; then
     echo "| server | req/s (p50, p99 ms) | CPU µs/req | / nginx cache hit | |"
     echo "|---|---|---|---|---|"
     echo "| nginx, cache hit | $nc_rps ($nc_p50, $nc_p99) | $nc_cpu | 1.00x | |"
-    echo "| Stoa gateway, cache hit | $gc_rps ($gc_p50, $gc_p99) | $gc_cpu | $(ratio "$gc_rps" "$nc_rps") | |"
+    echo "| Stoa gateway, cache hit | $gc_rps ($gc_p50, $gc_p99) | $gc_cpu | $(ratio "$gc_rps" "$nc_rps") ($gc_rounds) | |"
     echo "| SwiftNIO HTTP/1 server pipeline, fixed answer, no other work | $floor_codec |"
     echo "| SwiftNIO, no HTTP codec (writes the bytes per blank line read) | $floor_raw |"
+fi
+if [ -n "${FLOOR:-}" ]; then
+    echo
+    echo "The floor under a proxied request: NIO's HTTP/1 server and client pipelines relaying each request to the same nodes, nothing else ($FLOOR proxy), same wrk:"
+    echo
+    echo "| proxy | req/s (p50, p99 ms) | CPU µs/req | / nginx proxied |"
+    echo "|---|---|---|---|"
+    echo "| nginx | $np_rps ($np_p50, $np_p99) | $np_cpu | 1.00x |"
+    echo "| Stoa gateway | $gp_rps ($gp_p50, $gp_p99) | $gp_cpu | $(ratio "$gp_rps" "$np_rps") ($gp_rounds) |"
+    echo "| SwiftNIO relay (floor) | $fp_rps ($fp_p50, $fp_p99) | $fp_cpu | $(ratio "$fp_rps" "$np_rps") ($fp_rounds) |"
 fi
 if [ -n "${BASELINE_STOA:-}" ]; then
     echo
@@ -324,11 +395,11 @@ if [ -n "${BASELINE_STOA:-}" ]; then
     echo
     echo "| measure | baseline gateway | Stoa gateway ($STOA) | baseline / nginx | gateway / nginx |"
     echo "|---|---|---|---|---|"
-    echo "| proxied get req/s (p50, p99 ms) | $bp_rps ($bp_p50, $bp_p99) | $gp_rps ($gp_p50, $gp_p99) | $(ratio "$bp_rps" "$np_rps") | $(ratio "$gp_rps" "$np_rps") |"
+    echo "| proxied get req/s (p50, p99 ms) | $bp_rps ($bp_p50, $bp_p99) | $gp_rps ($gp_p50, $gp_p99) | $(ratio "$bp_rps" "$np_rps") ($bp_rounds) | $(ratio "$gp_rps" "$np_rps") ($gp_rounds) |"
     echo "| proxied get: CPU µs/req | $bp_cpu | $gp_cpu | nginx $np_cpu | |"
-    echo "| cache-hit get req/s (p50, p99 ms) | $bc_rps ($bc_p50, $bc_p99) | $gc_rps ($gc_p50, $gc_p99) | $(ratio "$bc_rps" "$nc_rps") | $(ratio "$gc_rps" "$nc_rps") |"
+    echo "| cache-hit get req/s (p50, p99 ms) | $bc_rps ($bc_p50, $bc_p99) | $gc_rps ($gc_p50, $gc_p99) | $(ratio "$bc_rps" "$nc_rps") ($bc_rounds) | $(ratio "$gc_rps" "$nc_rps") ($gc_rounds) |"
     echo "| cache-hit get: CPU µs/req | $bc_cpu | $gc_cpu | nginx $nc_cpu | |"
     echo "| errors | proxy $bp_err, cache $bc_err | | | |"
 fi
 echo
-echo "${DURATION}s per run (limiter: ${LIMIT_SECONDS}s), wrk -t2 -c16 (limiter: -c32), get-by-id of one quote with the owner's token; raw output in $OUT/gw-*.txt"
+echo "medians of $ROUNDS rounds (each runs every proxy in turn; per-round ratios in brackets), ${DURATION}s per run (limiter: ${LIMIT_SECONDS}s), wrk -t2 -c16 (limiter: -c32), get-by-id of one quote with the owner's token; raw output in $OUT/gw-*.txt"

@@ -33,15 +33,22 @@ public struct ForwardedRequest: Sendable {
         "te", "trailer", "transfer-encoding", "upgrade", "host", "content-length",
     ]
 
-    /// True for a hop-by-hop header name, in any letter case (compared without allocating).
+    /// True for a hop-by-hop header name, in any letter case (compared without allocating, only
+    /// with the names of its length).
     static func isHopByHop(_ name: String) -> Bool {
         let length = name.utf8.count
-        return hopByHopNames.contains { candidate in
-            candidate.utf8.count == length && zip(candidate.utf8, name.utf8).allSatisfy { $0 == $1 | ($1 >= 65 && $1 <= 90 ? 0x20 : 0) }
+        guard length < hopByHopByLength.count else { return false }
+        return hopByHopByLength[length].contains { candidate in
+            zip(candidate.utf8, name.utf8).allSatisfy { $0 == $1 | ($1 >= 65 && $1 <= 90 ? 0x20 : 0) }
         }
     }
 
-    private static let hopByHopNames = Array(hopByHop)
+    /// The hop-by-hop names by length (index: length in bytes).
+    private static let hopByHopByLength: [[String]] = {
+        var table = Array(repeating: [String](), count: (hopByHop.map(\.utf8.count).max() ?? 0) + 1)
+        for name in hopByHop { table[name.utf8.count].append(name) }
+        return table
+    }()
 
     /// True when a JSON body has a top-level string `"id"` (a client-chosen record id).
     static func bodyHasID(_ body: ByteBuffer?) -> Bool {

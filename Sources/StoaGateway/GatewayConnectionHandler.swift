@@ -8,8 +8,9 @@ import StoaNode
 /// ``GatewayResponder`` answer it on the connection's loop (the public API or, on the admin
 /// listener, the gateway's own pages) and writes the answer: a whole body with
 /// `Content-Length`, a streamed one chunked as it arrives, reading from the node only while the
-/// client keeps up. Closes the connection when the client stays idle (an `IdleStateHandler`
-/// read event) while nothing of it is being answered.
+/// client keeps up. Closes the connection when the client sent no byte for the idle timeout
+/// (as its ``RequestHeadDeadline`` saw them arrive) while nothing of it is being answered; tells
+/// that deadline when an answer ended.
 final class GatewayConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
@@ -17,8 +18,11 @@ final class GatewayConnectionHandler: ChannelInboundHandler, @unchecked Sendable
     let responder: GatewayResponder
     let role: GatewayServer.Role
     let limits: GatewayServerLimits
+    let headDeadline: RequestHeadDeadline
     let registry: GatewayConnectionRegistry?
     let counters: GatewayServerCounters?
+    /// Checks the idle timeout: one timer per connection, moved on only when it fires.
+    private var idleTimer: Scheduled<Void>?
     private var context: ChannelHandlerContext?
     private var channel: (any Channel)?
     private var head: HTTPRequestHead?
@@ -31,11 +35,12 @@ final class GatewayConnectionHandler: ChannelInboundHandler, @unchecked Sendable
     private var stream: UpstreamStream?
     private var peerIP = ""
 
-    init(responder: GatewayResponder, role: GatewayServer.Role = .api, limits: GatewayServerLimits,
+    init(responder: GatewayResponder, role: GatewayServer.Role = .api, limits: GatewayServerLimits, headDeadline: RequestHeadDeadline,
          registry: GatewayConnectionRegistry? = nil, counters: GatewayServerCounters? = nil) {
         self.responder = responder
         self.role = role
         self.limits = limits
+        self.headDeadline = headDeadline
         self.registry = registry
         self.counters = counters
     }
@@ -45,11 +50,31 @@ final class GatewayConnectionHandler: ChannelInboundHandler, @unchecked Sendable
         channel = context.channel
         peerIP = context.channel.remoteAddress?.ipAddress ?? ""
         registry?.add(self)
+        armIdleTimer(at: headDeadline.lastRead + limits.idleTimeout)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+        idleTimer?.cancel()
+        idleTimer = nil
         registry?.remove(self)
+    }
+
+    /// When the timer fires: the client sent nothing for the idle timeout and nothing of it is
+    /// being answered (a node slow to answer, a realtime stream) closes the connection; else
+    /// the check comes again when the timeout would next be over.
+    private func armIdleTimer(at deadline: NIODeadline) {
+        guard let loop = context?.eventLoop else { return }
+        idleTimer = loop.scheduleTask(deadline: deadline) { [self] in
+            idleTimer = nil
+            guard let context else { return }
+            let now = NIODeadline.now()
+            let due = headDeadline.lastRead + limits.idleTimeout
+            if due > now { return armIdleTimer(at: due) }
+            if awaitingAnswer || stream != nil { return armIdleTimer(at: now + limits.idleTimeout) }
+            counters?.closed(.idle)
+            context.close(promise: nil)
+        }
     }
 
     /// Shutdown began: a connection streaming an answer closes (the stream would not end).
@@ -106,6 +131,12 @@ final class GatewayConnectionHandler: ChannelInboundHandler, @unchecked Sendable
                     case .success(let response): write(response, for: head, keepAlive: head.isKeepAlive)
                     case .failure(let error): write(GatewayResponder.unavailable(error), for: head, keepAlive: head.isKeepAlive)
                     }
+                }
+            case .deferred(let start):
+                awaitingAnswer = true
+                start { [self] response in
+                    awaitingAnswer = false
+                    write(response, for: head, keepAlive: head.isKeepAlive)
                 }
             }
         }
@@ -165,6 +196,7 @@ final class GatewayConnectionHandler: ChannelInboundHandler, @unchecked Sendable
     }
 
     private func end(_ context: ChannelHandlerContext, keepAlive: Bool) {
+        headDeadline.answerEnded()
         if keepAlive {
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         } else {
@@ -184,16 +216,9 @@ final class GatewayConnectionHandler: ChannelInboundHandler, @unchecked Sendable
         context.close(promise: nil)
     }
 
-    /// The client sent nothing for the idle timeout: the connection closes unless one of its
-    /// requests is being answered (a node is slow to answer, or a realtime stream is open).
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        guard event is IdleStateHandler.IdleStateEvent else { return context.fireUserInboundEventTriggered(event) }
-        guard !awaitingAnswer, stream == nil else { return }
-        counters?.closed(.idle)
-        context.close(promise: nil)
-    }
-
     func channelInactive(context: ChannelHandlerContext) {
+        idleTimer?.cancel()
+        idleTimer = nil
         stream?.cancel()
         stream = nil
         registry?.remove(self)

@@ -44,13 +44,21 @@ public struct GatewayProxy: Sendable {
     /// once) when allowed. Fails with ``Failure`` when no node answered. The future completes on
     /// `eventLoop` (the client connection's), whose connections carry the request.
     public func send(_ request: ForwardedRequest, preferring: String? = nil, on eventLoop: any EventLoop) -> EventLoopFuture<ProxiedResponse> {
+        let promise = eventLoop.makePromise(of: ProxiedResponse.self)
+        send(request, preferring: preferring, on: eventLoop) { promise.completeWith($0) }
+        return promise.futureResult
+    }
+
+    /// ``send(_:preferring:on:)`` without a future: `complete` is called once, on `eventLoop`.
+    func send(_ request: ForwardedRequest, preferring: String? = nil, on eventLoop: any EventLoop,
+              complete: @escaping @Sendable (Result<ProxiedResponse, any Error>) -> Void) {
         let upstream = connections.pool(for: eventLoop)
         guard upstream.eventLoop.inEventLoop else {
-            return upstream.eventLoop.flatSubmit { send(request, preferring: preferring, on: eventLoop) }.hop(to: eventLoop)
+            return upstream.eventLoop.execute {
+                send(request, preferring: preferring, on: upstream.eventLoop) { result in eventLoop.execute { complete(result) } }
+            }
         }
-        let promise = upstream.eventLoop.makePromise(of: ProxiedResponse.self)
-        attempt(request, preferring: preferring, tried: [], lastError: nil, upstream: upstream, promise: promise)
-        return promise.futureResult
+        attempt(request, preferring: preferring, tried: [], lastError: nil, upstream: upstream, complete: complete)
     }
 
     /// ``send(_:preferring:on:)`` for async callers; `eventLoop` defaults to one of NIO's loops.
@@ -59,40 +67,40 @@ public struct GatewayProxy: Sendable {
     }
 
     private func attempt(_ request: ForwardedRequest, preferring: String?, tried: Set<String>, lastError: String?,
-                         upstream: UpstreamConnectionPool, promise: EventLoopPromise<ProxiedResponse>) {
+                         upstream: UpstreamConnectionPool, complete: @escaping @Sendable (Result<ProxiedResponse, any Error>) -> Void) {
         guard let lease = pool.acquire(excluding: tried, only: request.node, preferring: preferring, now: Self.now()) else {
-            return promise.fail(lastError.map { Failure.upstreamFailed($0) } ?? Failure.noNodeAvailable)
+            return complete(.failure(lastError.map { Failure.upstreamFailed($0) } ?? Failure.noNodeAvailable))
         }
-        exchange(request, on: lease, fresh: false, preferring: preferring, tried: tried, upstream: upstream, promise: promise)
+        exchange(request, on: lease, fresh: false, preferring: preferring, tried: tried, upstream: upstream, complete: complete)
     }
 
     private func exchange(_ request: ForwardedRequest, on lease: NodePool.Lease, fresh: Bool, preferring: String?, tried: Set<String>,
-                          upstream: UpstreamConnectionPool, promise: EventLoopPromise<ProxiedResponse>) {
+                          upstream: UpstreamConnectionPool, complete: @escaping @Sendable (Result<ProxiedResponse, any Error>) -> Void) {
         let maxBytes = request.streaming ? Int.max : maxResponseBytes
-        upstream.exchange(request, url: lease.url, node: lease.name, deadline: .now() + timeout, maxBytes: maxBytes, fresh: fresh).whenComplete { result in
+        upstream.exchange(request, url: lease.url, node: lease.name, deadline: .now() + timeout, maxBytes: maxBytes, fresh: fresh) { result in
             switch result {
             case .success(let response):
                 pool.release(lease, outcome: .answered, now: Self.now())
-                promise.succeed(response)
+                complete(.success(response))
             case .failure(UpstreamFailure.closedBeforeAnswer(reused: true)) where request.idempotent && !fresh:
                 // The node closed a kept connection as the request went out: not its failure.
-                exchange(request, on: lease, fresh: true, preferring: preferring, tried: tried, upstream: upstream, promise: promise)
+                exchange(request, on: lease, fresh: true, preferring: preferring, tried: tried, upstream: upstream, complete: complete)
             case .failure(UpstreamFailure.invalidRequest):
                 // A header the client sent that cannot be sent on: no node is at fault.
                 pool.release(lease, outcome: .notSent, now: Self.now())
-                promise.fail(Failure.badRequest("the request has a header that cannot be forwarded"))
+                complete(.failure(Failure.badRequest("the request has a header that cannot be forwarded")))
             case .failure(UpstreamFailure.tooLarge):
                 // The node answered; the gateway will not buffer that much.
                 pool.release(lease, outcome: .answered, now: Self.now())
-                promise.fail(Failure.upstreamFailed("\(lease.name): answer larger than \(maxResponseBytes) bytes"))
+                complete(.failure(Failure.upstreamFailed("\(lease.name): answer larger than \(maxResponseBytes) bytes")))
             case .failure(let error):
                 pool.release(lease, outcome: .connectionFailed, now: Self.now())
                 let description = "\(lease.name): \(error)"
                 Metrics.Counter(label: "stoa_gateway_upstream_failures_total", dimensions: [("node", lease.name)]).increment()
                 logger.warning("node \(lease.name) failed (\(error)); ejected")
-                guard request.idempotent || Self.neverSent(error) else { return promise.fail(Failure.upstreamFailed(description)) }
+                guard request.idempotent || Self.neverSent(error) else { return complete(.failure(Failure.upstreamFailed(description))) }
                 Metrics.Counter(label: "stoa_gateway_retries_total").increment()
-                attempt(request, preferring: preferring, tried: tried.union([lease.name]), lastError: description, upstream: upstream, promise: promise)
+                attempt(request, preferring: preferring, tried: tried.union([lease.name]), lastError: description, upstream: upstream, complete: complete)
             }
         }
     }

@@ -141,17 +141,13 @@ public struct GatewayResponder: Sendable {
         )
         if let decision, !decision.admitted { return .now(Self.tooManyRequests(decision)) }
         let limitHeaders = decision?.headers ?? []
-        let finish: @Sendable (GatewayResponse) -> GatewayResponse = { [counters] response in
-            let response = Self.adding(limitHeaders, to: response)
-            counters.count(status: Int(response.status.code))
-            return response
-        }
 
         // Without the token secret a caller's identity is unknown: their reads are not cached.
         let identityKnown = tokens != nil || request.head.headers["authorization"].isEmpty
         // A user (a guest: an address) who just wrote is served by the node that took the write
         // for a moment, so they read it before it has replicated.
         let writer = user ?? "address " + peer
+        var missed: CacheKey?
         if let cache, route.isRecordRead, identityKnown {
             let key = GatewayCache.key(user: user, path: String(path), query: request.query.map(String.init))
             // A hit needs no forwarded request, no task and no future. Its headers are the
@@ -161,6 +157,14 @@ public struct GatewayResponder: Sendable {
                 counters.count(status: Int(hit.status.code))
                 return .now(hit)
             }
+            missed = key
+        }
+        let finish: @Sendable (GatewayResponse) -> GatewayResponse = { [counters] response in
+            let response = Self.adding(limitHeaders, to: response)
+            counters.count(status: Int(response.status.code))
+            return response
+        }
+        if let cache, let key = missed {
             let preferred = affinity.node(for: writer, now: Self.now())
             return .later(loop.makeFutureWithTask { [proxy] in
                 await cache.respond(key: key, headers: request.head.headers) {
@@ -170,33 +174,36 @@ public struct GatewayResponder: Sendable {
         }
         let preferred = affinity.node(for: writer, now: Self.now())
         let isGet = request.head.method == .GET
-        let answered = proxy.send(forwardedRequest(request, route: route), preferring: preferred, on: loop)
-            .map { [affinity, cache] answer in
-                if route.isWrite { affinity.wrote(user: writer, on: answer.node, now: Self.now()) }
-                // A write invalidates the writer's cached views of what it touched before the
-                // client hears back, so its next read never comes from before its write.
-                if let cache { Self.invalidate(cache, after: route, by: user) }
-                var response = GatewayResponse(answer)
-                if cache != nil, isGet { response.headers.replaceOrAdd(name: "X-Cache-Status", value: "BYPASS") }
-                return (finish(response), answer.node)
+        // With other gateways, a write is answered once they have dropped what they cached of it.
+        let invalidation = sync?.hasPeers == true ? Self.invalidation(after: route, by: user, writer: writer) : nil
+        let forwarded = forwardedRequest(request, route: route)
+        return .deferred { [proxy, affinity, cache, sync] reply in
+            proxy.send(forwarded, preferring: preferred, on: loop) { result in
+                let response: GatewayResponse
+                var node = ""
+                switch result {
+                case .success(let answer):
+                    if route.isWrite { affinity.wrote(user: writer, on: answer.node, now: Self.now()) }
+                    // A write invalidates the writer's cached views of what it touched before the
+                    // client hears back, so its next read never comes from before its write.
+                    if let cache { Self.invalidate(cache, after: route, by: user) }
+                    var proxied = GatewayResponse(answer)
+                    if cache != nil, isGet { proxied.headers.replaceOrAdd(name: "X-Cache-Status", value: "BYPASS") }
+                    response = finish(proxied)
+                    node = answer.node
+                case .failure(let error):
+                    // A write may have been applied before the node failed.
+                    if let cache { Self.invalidate(cache, after: route, by: user) }
+                    response = finish(Self.unavailable(error))
+                }
+                guard let sync, var invalidation else { return reply(response) }
+                invalidation.node = node
+                loop.makeFutureWithTask { [invalidation] in
+                    await sync.announce([invalidation])
+                    return response
+                }.whenSuccess(reply)
             }
-            .recover { [cache] error in
-                // A write may have been applied before the node failed.
-                if let cache { Self.invalidate(cache, after: route, by: user) }
-                return (finish(Self.unavailable(error)), "")
-            }
-        // With other gateways, the write is answered once they have dropped what they cached of it.
-        guard let sync, sync.hasPeers, let invalidation = Self.invalidation(after: route, by: user, writer: writer) else {
-            return .later(answered.map(\.0))
         }
-        return .later(answered.flatMap { response, node in
-            var invalidation = invalidation
-            invalidation.node = node
-            return loop.makeFutureWithTask { [invalidation] in
-                await sync.announce([invalidation])
-                return response
-            }
-        })
     }
 
     /// What a write by `user` (nil: a guest, `writer` its affinity key) tells the other

@@ -86,16 +86,22 @@ public final class NodePool: Sendable {
                 nodes[preferring]!.inFlight += 1
                 return Lease(name: preferring, url: node.url, startedAt: now)
             }
-            let candidates = nodes.values.filter { $0.routable && !excluding.contains($0.name) && (only == nil || $0.name == only) }.map(\.name).sorted()
+            // Names only: a copy of a node would copy its windows.
+            var candidates: [String] = []
+            candidates.reserveCapacity(nodes.count)
+            for (name, node) in nodes where node.routable && !excluding.contains(name) && (only == nil || name == only) {
+                candidates.append(name)
+            }
             guard !candidates.isEmpty else { return nil }
+            candidates.sort()
             var chosen = candidates[random(candidates.count)]
             if candidates.count > 1 {
                 var other = candidates[random(candidates.count - 1)]
                 if other == chosen { other = candidates[candidates.count - 1] }
                 // Prefer alive over suspect, then fewer in flight.
-                let a = nodes[chosen]!, b = nodes[other]!
-                let aKey = (a.membership == .alive ? 0 : 1, a.inFlight), bKey = (b.membership == .alive ? 0 : 1, b.inFlight)
-                if bKey < aKey { chosen = other }
+                let a = nodes[chosen].map { ($0.membership == .alive ? 0 : 1, $0.inFlight) } ?? (2, 0)
+                let b = nodes[other].map { ($0.membership == .alive ? 0 : 1, $0.inFlight) } ?? (2, 0)
+                if b < a { chosen = other }
             }
             nodes[chosen]!.inFlight += 1
             return Lease(name: chosen, url: nodes[chosen]!.url, startedAt: now)

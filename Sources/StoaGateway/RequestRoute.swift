@@ -57,8 +57,7 @@ public struct RequestRoute: Sendable, Equatable {
     }
 
     public init(method: String, path: Substring) {
-        // Methods arrive upper-case (HTTP tokens); upper-casing a copy is the rare path.
-        let upper = method.utf8.contains { $0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z") } ? method.uppercased() : method
+        let upper = Self.upperCased(method)
         isWrite = upper == "POST" || upper == "PUT" || upper == "PATCH" || upper == "DELETE"
         let parts = Self.components(of: path)
         let api = parts.first == "api"
@@ -79,6 +78,12 @@ public struct RequestRoute: Sendable, Equatable {
             recordID = nil
         }
         isRecordRead = upper == "GET" && collection != nil
+    }
+
+    /// `method` in upper case. Methods arrive upper-case (HTTP tokens): upper-casing a copy is
+    /// the rare path.
+    static func upperCased(_ method: String) -> String {
+        method.utf8.contains { $0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z") } ? method.uppercased() : method
     }
 
     /// Whether `path` is `/api/realtime` (as ``isRealtime``), without building a route: the
@@ -116,7 +121,7 @@ public struct RequestRoute: Sendable, Equatable {
     /// the same body sets the same fields), and creates that carry a client-chosen `id`
     /// (`bodyHasID`), which a node applies once. Other writes are not retried.
     public func isIdempotent(method: String, bodyHasID: Bool) -> Bool {
-        switch method.uppercased() {
+        switch Self.upperCased(method) {
         case "GET", "HEAD", "OPTIONS": return true
         case "PUT", "PATCH", "DELETE": return recordID != nil
         case "POST": return collection != nil && recordID == nil && bodyHasID

@@ -4,7 +4,7 @@ import NIOPosix
 
 /// Keep-alive HTTP/1.1 connections from one event loop to the nodes: a request from a client
 /// connection on that loop goes to a node, and its answer comes back, without a thread hop.
-/// Lives on its loop: ``exchange(_:url:node:deadline:maxBytes:idempotent:)`` must be called on it.
+/// Lives on its loop: ``exchange(_:url:node:deadline:maxBytes:fresh:complete:)`` must be called on it.
 ///
 /// Per node, an idle connection is reused (most recently used first); a new one is opened when
 /// none is idle, up to `maxConnectionsPerNode`; beyond that requests wait (until their deadline)
@@ -45,28 +45,28 @@ final class UpstreamConnectionPool: @unchecked Sendable {
         self.maxConnectionsPerNode = max(1, maxConnectionsPerNode)
     }
 
-    /// Sends `request` to the node at `url` and answers its response (see
-    /// ``UpstreamExchangeHandler``), over a kept connection when one is idle unless `fresh`.
-    /// Fails with the connection's error when no connection could be made
+    /// Sends `request` to the node at `url` and calls `complete` once, on the loop, with its
+    /// response (see ``UpstreamExchangeHandler``), over a kept connection when one is idle unless
+    /// `fresh`. Fails with the connection's error when no connection could be made
     /// (``GatewayProxy/neverSent(_:)`` tells those apart), with ``UpstreamFailure/timedOut`` when
     /// no connection came free before `deadline`.
-    func exchange(_ request: ForwardedRequest, url: String, node: String, deadline: NIODeadline, maxBytes: Int, fresh: Bool = false) -> EventLoopFuture<ProxiedResponse> {
+    func exchange(_ request: ForwardedRequest, url: String, node: String, deadline: NIODeadline, maxBytes: Int, fresh: Bool = false,
+                  complete: @escaping @Sendable (Result<ProxiedResponse, any Error>) -> Void) {
         eventLoop.assertInEventLoop()
         guard let address = addresses[url] ?? UpstreamAddress(url: url) else {
-            return eventLoop.makeFailedFuture(UpstreamFailure.unusableURL(url))
+            return complete(.failure(UpstreamFailure.unusableURL(url)))
         }
         if addresses.count > 256 { addresses = [:] }
         addresses[url] = address
-        let promise = eventLoop.makePromise(of: ProxiedResponse.self)
         let start: @Sendable (UpstreamExchangeHandler) -> Void = { handler in
-            handler.send(request, host: address.hostHeader, node: node, deadline: deadline, maxBytes: maxBytes, promise: promise)
+            handler.send(request, host: address.hostHeader, node: node, deadline: deadline, maxBytes: maxBytes, complete: complete)
         }
+        let fail: @Sendable (any Error) -> Void = { complete(.failure($0)) }
         if fresh {
-            connect(address, deadline: deadline, fail: promise.fail, start: start)
+            connect(address, deadline: deadline, fail: fail, start: start)
         } else {
-            withConnection(to: address, deadline: deadline, fail: promise.fail, start: start)
+            withConnection(to: address, deadline: deadline, fail: fail, start: start)
         }
-        return promise.futureResult
     }
 
     /// Calls `start` with a connection to `address`, now or once one comes free; `fail` when none

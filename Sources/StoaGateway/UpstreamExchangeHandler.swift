@@ -16,23 +16,44 @@ final class UpstreamExchangeHandler: ChannelInboundHandler, @unchecked Sendable 
     typealias InboundIn = HTTPClientResponsePart
     typealias OutboundOut = HTTPClientRequestPart
 
-    private struct Exchange {
-        let promise: EventLoopPromise<ProxiedResponse>
+    /// The exchange in progress: a class, so that each part of the answer updates it in place.
+    private final class Exchange {
+        let complete: (Result<ProxiedResponse, any Error>) -> Void
         let node: String
         let streaming: Bool
         let isHead: Bool
         let maxBytes: Int
         /// The connection carried an exchange before this one.
         let reused: Bool
-        var timeout: Scheduled<Void>?
+        /// When the exchange fails as timed out; nil once a streamed answer's head arrived.
+        var deadline: NIODeadline?
         var head: HTTPResponseHead?
         var body: ByteBuffer?
         var stream: UpstreamStream?
+
+        init(complete: @escaping (Result<ProxiedResponse, any Error>) -> Void, node: String, streaming: Bool, isHead: Bool, maxBytes: Int,
+             reused: Bool, deadline: NIODeadline) {
+            self.complete = complete
+            self.node = node
+            self.streaming = streaming
+            self.isHead = isHead
+            self.maxBytes = maxBytes
+            self.reused = reused
+            self.deadline = deadline
+        }
     }
 
     private var context: ChannelHandlerContext?
     private var exchange: Exchange?
     private var exchanges = 0
+    /// A request is being written (an error caught now is the request's own).
+    private var sending = false
+    /// The connection's one deadline timer, and when it fires. Not moved when an exchange ends:
+    /// it fires for the exchange in progress then (failing it if its deadline passed, else
+    /// waiting again until that deadline), so a request schedules no timer of its own unless
+    /// its deadline is earlier than the pending one.
+    private var timer: Scheduled<Void>?
+    private var timerDeadline: NIODeadline?
     /// Called with this handler when an exchange ended and the connection can carry another.
     var onIdle: ((UpstreamExchangeHandler) -> Void)?
 
@@ -40,23 +61,29 @@ final class UpstreamExchangeHandler: ChannelInboundHandler, @unchecked Sendable 
     var isUsable: Bool { exchange == nil && context?.channel.isActive == true }
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
-    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+        timer?.cancel()
+        timer = nil
+        timerDeadline = nil
+    }
 
-    /// Sends `request` to the node (`host` is the `Host` header) and completes `promise` with its
-    /// answer; `deadline` bounds the whole answer (a streamed one: its head).
-    func send(_ request: ForwardedRequest, host: String, node: String, deadline: NIODeadline, maxBytes: Int, promise: EventLoopPromise<ProxiedResponse>) {
+    /// Sends `request` to the node (`host` is the `Host` header) and calls `complete` once, on the
+    /// loop, with its answer; `deadline` bounds the whole answer (a streamed one: its head).
+    func send(_ request: ForwardedRequest, host: String, node: String, deadline: NIODeadline, maxBytes: Int,
+              complete: @escaping (Result<ProxiedResponse, any Error>) -> Void) {
         guard let context, context.channel.isActive, exchange == nil else {
-            promise.fail(UpstreamFailure.closed)
-            return
+            return complete(.failure(UpstreamFailure.closed))
         }
         let loop = context.eventLoop
-        let timeout = loop.scheduleTask(deadline: deadline) { [self] in
-            fail(UpstreamFailure.timedOut)
+        if timerDeadline.map({ $0 > deadline }) ?? true {
+            timer?.cancel()
+            arm(at: deadline, on: loop)
         }
         exchanges += 1
         exchange = Exchange(
-            promise: promise, node: node, streaming: request.streaming, isHead: request.method == .HEAD, maxBytes: maxBytes,
-            reused: exchanges > 1, timeout: timeout
+            complete: complete, node: node, streaming: request.streaming, isHead: request.method == .HEAD, maxBytes: maxBytes,
+            reused: exchanges > 1, deadline: deadline
         )
 
         var headers = request.headers
@@ -68,18 +95,17 @@ final class UpstreamExchangeHandler: ChannelInboundHandler, @unchecked Sendable 
         }
         let head = HTTPRequestHead(version: .http1_1, method: request.method, uri: request.target, headers: headers)
         // NIO's header validator refuses a head whose fields cannot be sent (e.g. a control
-        // character in a value): the client's fault, not the node's.
-        let written = loop.makePromise(of: Void.self)
-        written.futureResult.whenFailure { [self] error in
-            fail(error as? HTTPParserError == .invalidHeaderToken ? UpstreamFailure.invalidRequest : error)
-        }
-        context.write(wrapOutboundOut(.head(head)), promise: written)
+        // character in a value) and tells ``errorCaught(context:error:)`` at once, while the head
+        // is being written: the client's fault, not the node's.
+        sending = true
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
         if let body = request.body { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        sending = false
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard var current = exchange else {
+        guard let current = exchange else {
             // Nothing was asked: the connection is out of step.
             return context.close(promise: nil)
         }
@@ -89,49 +115,54 @@ final class UpstreamExchangeHandler: ChannelInboundHandler, @unchecked Sendable 
             if current.streaming {
                 let stream = UpstreamStream(channel: context.channel)
                 current.stream = stream
-                current.timeout?.cancel()
-                current.timeout = nil
-                exchange = current
-                current.promise.succeed(ProxiedResponse(status: head.status, headers: Self.endToEnd(head.headers, isHead: false), body: .stream(stream), node: current.node))
+                current.deadline = nil
+                current.complete(.success(ProxiedResponse(status: head.status, headers: Self.endToEnd(head.headers, isHead: false), body: .stream(stream), node: current.node)))
                 return
             }
             let length = head.headers.first(name: "content-length").flatMap { Int($0) }
-            if let length, length > current.maxBytes {
-                exchange = current
-                return fail(UpstreamFailure.tooLarge)
-            }
+            if let length, length > current.maxBytes { return fail(UpstreamFailure.tooLarge) }
             current.body = context.channel.allocator.buffer(capacity: min(length ?? 0, current.maxBytes))
-            exchange = current
         case .body(var chunk):
             if let stream = current.stream { return stream.deliver(.chunk(chunk)) }
             if (current.body?.readableBytes ?? 0) + chunk.readableBytes > current.maxBytes {
                 return fail(UpstreamFailure.tooLarge)
             }
-            exchange = nil // no copy of the body while it grows
             current.body?.writeBuffer(&chunk)
-            exchange = current
         case .end:
             exchange = nil
-            current.timeout?.cancel()
             // A connection that streamed may have stopped reading (the client was slow): not kept.
             let keepAlive = (current.head?.isKeepAlive ?? false) && !current.streaming
             if keepAlive, context.channel.isActive { onIdle?(self) } else { context.close(promise: nil) }
             if let stream = current.stream { return stream.deliver(.end(nil)) }
-            guard let head = current.head else { return current.promise.fail(UpstreamFailure.closed) }
-            current.promise.succeed(ProxiedResponse(
+            guard let head = current.head else { return current.complete(.failure(UpstreamFailure.closed)) }
+            current.complete(.success(ProxiedResponse(
                 status: head.status, headers: Self.endToEnd(head.headers, isHead: current.isHead),
                 body: .buffer(current.body ?? ByteBuffer()), node: current.node
-            ))
+            )))
         }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if exchange == nil { context.close(promise: nil) } else { fail(error) }
+        if exchange == nil { return context.close(promise: nil) }
+        fail(sending && error as? HTTPParserError == .invalidHeaderToken ? UpstreamFailure.invalidRequest : error)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         fail(UpstreamFailure.closed)
+        timer?.cancel()
+        timer = nil
+        timerDeadline = nil
         context.fireChannelInactive()
+    }
+
+    private func arm(at deadline: NIODeadline, on loop: any EventLoop) {
+        timerDeadline = deadline
+        timer = loop.scheduleTask(deadline: deadline) { [self] in
+            timer = nil
+            timerDeadline = nil
+            guard let due = exchange?.deadline else { return }
+            if due <= .now() { fail(UpstreamFailure.timedOut) } else { arm(at: due, on: loop) }
+        }
     }
 
     /// Ends the exchange in progress with `error` and closes the connection. A connection that
@@ -141,9 +172,8 @@ final class UpstreamExchangeHandler: ChannelInboundHandler, @unchecked Sendable 
         var error = error
         if current.head == nil, Self.isClose(error) { error = UpstreamFailure.closedBeforeAnswer(reused: current.reused) }
         exchange = nil
-        current.timeout?.cancel()
         context?.close(promise: nil)
-        if let stream = current.stream { stream.deliver(.end(error)) } else { current.promise.fail(error) }
+        if let stream = current.stream { stream.deliver(.end(error)) } else { current.complete(.failure(error)) }
     }
 
     static func isClose(_ error: any Error) -> Bool {

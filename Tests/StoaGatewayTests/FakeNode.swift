@@ -10,7 +10,8 @@ import Synchronization
 /// connection answered a request before (a kept connection the node closes as a request comes),
 /// `/silent` never answers, `/delay?ms=N` answers after N ms, `/big?bytes=N`
 /// answers N bytes, `/stream?chunks=N` answers N chunks 20 ms apart, `/head` answers with a
-/// Content-Length only, anything else echoes the request as JSON
+/// Content-Length only, `/bad-header` and `/bare-cr` answer a header value holding a control
+/// character or a bare CR (raw bytes, past NIO's validator), anything else echoes the request as JSON
 /// (`{"method","uri","headers":{name:[values]},"body","connection"}`).
 final class FakeNode: Sendable {
     let channel: any Channel
@@ -100,6 +101,14 @@ private final class FakeNodeHandler: ChannelInboundHandler, @unchecked Sendable 
                 }
             case "/big":
                 respond(context, body: ByteBuffer(repeating: UInt8(ascii: "x"), count: number))
+            case "/bad-header", "/bare-cr":
+                // Raw bytes past NIO's encoder and its validator: a node that answers a header
+                // value with a control character, or a bare CR in a value.
+                let value = path == "/bad-header" ? "a\u{01}b" : "a\rInjected: yes"
+                let raw = "HTTP/1.1 200 OK\r\nX-Bad: \(value)\r\nContent-Length: 2\r\n\r\n{}"
+                if let encoder = try? context.pipeline.syncOperations.context(handlerType: HTTPResponseEncoder.self) {
+                    encoder.writeAndFlush(NIOAny(ByteBuffer(string: raw)), promise: nil)
+                }
             case "/head":
                 context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: ["Content-Length": "1234", "Content-Type": "application/json"]))), promise: nil)
                 context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)

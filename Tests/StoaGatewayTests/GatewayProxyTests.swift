@@ -171,6 +171,40 @@ struct GatewayProxyTests {
         try await node.stop()
     }
 
+    @Test("a kept connection's one timer: answers spanning several timeouts in a row are not failed; a silent node still fails a request at that request's own deadline")
+    func keptConnectionTimer() async throws {
+        let node = try await FakeNode()
+        let proxy = Self.proxy(Self.pool([("n1", node.url)]), timeout: .milliseconds(300), maxConnections: 1)
+        let loop = MultiThreadedEventLoopGroup.singleton.any()
+        // Eight answers of 100 ms each over the one connection: 800 ms, past two deadlines of
+        // earlier requests while a later one is in flight.
+        for _ in 0..<8 {
+            #expect(try await proxy.forward(Self.request(.GET, "/delay?ms=100"), on: loop).status == .ok)
+        }
+        #expect(proxy.pool.nodes.first?.ejected == false)
+        let clock = ContinuousClock()
+        let start = clock.now
+        await #expect(throws: GatewayProxy.Failure.self) { try await proxy.forward(Self.request(.GET, "/silent"), on: loop) }
+        let waited = clock.now - start
+        #expect(waited >= .milliseconds(280) && waited < .seconds(2), "failed after \(waited), the timeout is 300 ms")
+        #expect(proxy.pool.nodes.first?.ejected == true)
+        try await node.stop()
+    }
+
+    @Test("hop-by-hop header names are found in any letter case, and only they")
+    func hopByHopNames() {
+        for name in ForwardedRequest.hopByHop {
+            #expect(ForwardedRequest.isHopByHop(name))
+            #expect(ForwardedRequest.isHopByHop(name.uppercased()))
+            #expect(ForwardedRequest.isHopByHop(String(name.prefix(1)).uppercased() + name.dropFirst()))
+            #expect(!ForwardedRequest.isHopByHop(name + "s"))
+            #expect(!ForwardedRequest.isHopByHop(String(name.dropLast())))
+        }
+        for name in ["Content-Type", "X-Host", "hosts", "", "t", "Authorization", "X-Forwarded-For", "connectiom", "a-very-long-header-name-beyond-any-hop-by-hop-one"] {
+            #expect(!ForwardedRequest.isHopByHop(name), "\(name)")
+        }
+    }
+
     @Test("an answer to HEAD keeps its Content-Length and has no body")
     func head() async throws {
         let node = try await FakeNode()

@@ -39,6 +39,21 @@ struct GatewayServerTests {
         }
     }
 
+    @Test("a node's answer whose header holds a control character or a bare CR is refused by the gateway's parser, never passed on (the server does not validate headers again)")
+    func malformedNodeHeaders() async throws {
+        let node = try await FakeNode()
+        for (index, path) in ["bad-header", "bare-cr"].enumerated() {
+            // A gateway of its own each: the first answer ejects the node.
+            try await Self.withServer(node: node) { port, _ in
+                let (text, _) = try await RawClient.exchange(port: port, "GET /api/test/\(path) HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n")
+                #expect(node.served == index + 1, "\(path) reached the node")
+                #expect(text.hasPrefix("HTTP/1.1 50"), "\(path): \(text)")
+                #expect(!text.contains("X-Bad") && !text.contains("Injected"), "\(path): \(text)")
+            }
+        }
+        try await node.stop()
+    }
+
     @Test("keep-alive and pipelined requests are answered in order on one connection, forwarded with X-Forwarded-*")
     func pipelined() async throws {
         let node = try await FakeNode()

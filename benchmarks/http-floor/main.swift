@@ -11,20 +11,34 @@
 //                                              read and writes the response's bytes once per
 //                                              request (bodiless requests only; not a server
 //                                              anyone should ship: it parses nothing)
+//   stoa-http-floor proxy PORT HOST:PORT[,HOST:PORT...]
+//                                              the floor under a proxied request: NIO's HTTP/1.1
+//                                              server pipeline (as in codec) relaying each
+//                                              request's parts, as parsed, over NIO's HTTP/1.1
+//                                              client pipeline to a node and the node's answer
+//                                              back; one kept connection to a node per client
+//                                              connection (nodes taken in turn), nothing else
+//                                              (no header rewriting, timeouts, pool or retry)
 //
 // RESPONSE_FILE holds a whole HTTP/1.1 response as sent (`curl -s -i` of a cache hit). Two
 // event loops (System.coreCount here), as the gateway. Runs until killed.
 import Foundation
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
 
 let arguments = CommandLine.arguments
-guard arguments.count == 4, ["codec", "raw"].contains(arguments[1]), let port = Int(arguments[2]) else {
-    print("usage: stoa-http-floor codec|raw PORT RESPONSE_FILE")
+guard arguments.count == 4, ["codec", "raw", "proxy"].contains(arguments[1]), let port = Int(arguments[2]) else {
+    print("usage: stoa-http-floor codec|raw PORT RESPONSE_FILE | proxy PORT HOST:PORT[,HOST:PORT...]")
     exit(2)
 }
-let raw = try String(contentsOfFile: arguments[3], encoding: .utf8)
+let upstreams: [(host: String, port: Int)] = arguments[1] != "proxy" ? [] : arguments[3].split(separator: ",").compactMap {
+    let parts = $0.split(separator: ":")
+    guard parts.count == 2, let port = Int(parts[1]) else { return nil }
+    return (String(parts[0]), port)
+}
+let raw = arguments[1] == "proxy" ? "HTTP/1.1 200 OK\r\n\r\n" : try String(contentsOfFile: arguments[3], encoding: .utf8)
 guard let split = raw.range(of: "\r\n\r\n") else {
     print("\(arguments[3]): no blank line after the head")
     exit(2)
@@ -88,8 +102,83 @@ final class CannedBytesHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 }
 
+/// A client connection's end of the relay: sends each request's parts to its node connection
+/// (opened when the client connects) and the node's answer back. Lives on the connection's loop.
+final class RelayServerHandler: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+    static let next = NIOLockedValueBox(0)
+    private var upstream: (any Channel)?
+    private var queued: [HTTPClientRequestPart] = []
+
+    func channelActive(context: ChannelHandlerContext) {
+        let node = upstreams[Self.next.withLockedValue { next in
+            defer { next += 1 }
+            return next % upstreams.count
+        }]
+        let client = context.channel
+        ClientBootstrap(group: context.eventLoop)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    try channel.pipeline.syncOperations.addHandler(RelayClientHandler(client: client))
+                }
+            }
+            .connect(host: node.host, port: node.port)
+            .whenComplete { [self] result in
+                switch result {
+                case .success(let channel):
+                    upstream = channel
+                    channel.closeFuture.whenComplete { _ in client.close(promise: nil) }
+                    for part in queued { channel.write(part, promise: nil) }
+                    if !queued.isEmpty { channel.flush() }
+                    queued = []
+                case .failure:
+                    client.close(promise: nil)
+                }
+            }
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let part: HTTPClientRequestPart
+        switch unwrapInboundIn(data) {
+        case .head(let head): part = .head(head)
+        case .body(let body): part = .body(.byteBuffer(body))
+        case .end(let trailers): part = .end(trailers)
+        }
+        guard let upstream else { return queued.append(part) }
+        if case .end = part { upstream.writeAndFlush(part, promise: nil) } else { upstream.write(part, promise: nil) }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        upstream?.close(promise: nil)
+        context.fireChannelInactive()
+    }
+}
+
+/// A node connection's end of the relay: writes the node's answer, part by part, to the client.
+final class RelayClientHandler: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = HTTPClientResponsePart
+    private let client: any Channel
+    init(client: any Channel) { self.client = client }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            client.write(HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: head.status, headers: head.headers)), promise: nil)
+        case .body(let body):
+            client.write(HTTPServerResponsePart.body(.byteBuffer(body)), promise: nil)
+        case .end(let trailers):
+            client.writeAndFlush(HTTPServerResponsePart.end(trailers), promise: nil)
+        }
+    }
+}
+
 let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
 let codec = arguments[1] == "codec"
+let proxy = arguments[1] == "proxy"
 let channel = try ServerBootstrap(group: group)
     .serverChannelOption(.backlog, value: 256)
     .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -98,9 +187,9 @@ let channel = try ServerBootstrap(group: group)
     .childChannelInitializer { channel in
         channel.eventLoop.makeCompletedFuture {
             let pipeline = channel.pipeline.syncOperations
-            if codec {
+            if codec || proxy {
                 try pipeline.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
-                try pipeline.addHandler(CannedHTTPHandler())
+                try pipeline.addHandler(proxy ? RelayServerHandler() as any ChannelHandler : CannedHTTPHandler())
             } else {
                 try pipeline.addHandler(CannedBytesHandler())
             }

@@ -35,6 +35,8 @@ package final class RequestHeadDeadline: @unchecked Sendable {
     private var timer: Scheduled<Void>?
     /// Requests read whole whose answers have not ended yet.
     private var answering = 0
+    /// When the connection last read bytes (or was set up).
+    package private(set) var lastRead = NIODeadline.now()
 
     /// - Parameter onExpiry: called when a deadline closes the connection (to count it).
     package init(timeout: TimeAmount, onExpiry: @escaping @Sendable () -> Void) {
@@ -45,8 +47,15 @@ package final class RequestHeadDeadline: @unchecked Sendable {
     /// The two handlers to place around the HTTP decoder.
     package func makeHandlers() -> (ByteWatcher, PartWatcher) { (ByteWatcher(self), PartWatcher(self)) }
 
+    /// The two handlers to place around the HTTP decoder when the handler that writes the
+    /// answers calls ``answerEnded()`` as it writes each answer's end (one handler fewer on
+    /// the way out).
+    package func makeReadingHandlers() -> (ByteWatcher, PartReader) { (ByteWatcher(self), PartReader(self)) }
+
     fileprivate func bytesArriving() {
-        if case .idle = state { state = .head(since: .now()) }
+        let now = NIODeadline.now()
+        lastRead = now
+        if case .idle = state { state = .head(since: now) }
     }
 
     /// After the decoder took the bytes of one read: a head still incomplete gets its timer.
@@ -68,17 +77,21 @@ package final class RequestHeadDeadline: @unchecked Sendable {
         }
     }
 
-    fileprivate func headDecoded() {
-        state = .body
-        cancel()
+    fileprivate func partDecoded(_ part: HTTPServerRequestPart) {
+        switch part {
+        case .head:
+            state = .body
+            cancel()
+        case .end:
+            state = .idle
+            answering += 1
+        case .body: break
+        }
     }
 
-    fileprivate func requestEnded() {
-        state = .idle
-        answering += 1
-    }
-
-    fileprivate func answerEnded() {
+    /// An answer's end was written (``PartWatcher`` calls it; with ``PartReader``, the handler
+    /// writing the answers does).
+    package func answerEnded() {
         answering = max(0, answering - 1)
     }
 
@@ -121,17 +134,28 @@ package final class RequestHeadDeadline: @unchecked Sendable {
         fileprivate init(_ deadline: RequestHeadDeadline) { self.deadline = deadline }
 
         package func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-            switch unwrapInboundIn(data) {
-            case .head: deadline.headDecoded()
-            case .end: deadline.requestEnded()
-            case .body: break
-            }
+            deadline.partDecoded(unwrapInboundIn(data))
             context.fireChannelRead(data)
         }
 
         package func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
             if case .end = unwrapOutboundIn(data) { deadline.answerEnded() }
             context.write(data, promise: promise)
+        }
+    }
+
+    /// ``PartWatcher`` without the way out: placed right after the HTTP decoder, notes heads and
+    /// request ends as decoded; the handler that writes the answers calls ``answerEnded()``.
+    package final class PartReader: ChannelInboundHandler, RemovableChannelHandler {
+        package typealias InboundIn = HTTPServerRequestPart
+        package typealias InboundOut = HTTPServerRequestPart
+        private let deadline: RequestHeadDeadline
+
+        fileprivate init(_ deadline: RequestHeadDeadline) { self.deadline = deadline }
+
+        package func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            deadline.partDecoded(unwrapInboundIn(data))
+            context.fireChannelRead(data)
         }
     }
 }
