@@ -168,11 +168,14 @@ final class GatewayConnectionHandler: ChannelInboundHandler, @unchecked Sendable
         }
         switch response.body {
         case .buffer(let buffer):
-            // Most answers carry no Content-Length yet (a hit never does): added, not replaced.
-            if !headers.contains(name: "content-length") {
-                headers.add(name: "Content-Length", value: String(buffer.readableBytes))
-            } else if request.method != .HEAD {
-                headers.replaceOrAdd(name: "Content-Length", value: String(buffer.readableBytes))
+            // A node's whole answer carries its body's length already; a hit and the gateway's
+            // own answers carry none: added, and replaced only when it differs (so the headers
+            // are not copied to be sent). An answer to HEAD keeps the length a GET would have.
+            let length = String(buffer.readableBytes)
+            if let declared = headers.first(name: "content-length") {
+                if request.method != .HEAD, declared != length { headers.replaceOrAdd(name: "Content-Length", value: length) }
+            } else {
+                headers.add(name: "Content-Length", value: length)
             }
             context.write(wrapOutboundOut(.head(HTTPResponseHead(version: request.version, status: response.status, headers: headers))), promise: nil)
             if buffer.readableBytes > 0, request.method != .HEAD { context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil) }

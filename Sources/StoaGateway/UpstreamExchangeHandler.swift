@@ -135,9 +135,10 @@ final class UpstreamExchangeHandler: ChannelInboundHandler, @unchecked Sendable 
             if keepAlive, context.channel.isActive { onIdle?(self) } else { context.close(promise: nil) }
             if let stream = current.stream { return stream.deliver(.end(nil)) }
             guard let head = current.head else { return current.complete(.failure(UpstreamFailure.closed)) }
+            let body = current.body ?? ByteBuffer()
             current.complete(.success(ProxiedResponse(
-                status: head.status, headers: Self.endToEnd(head.headers, isHead: current.isHead),
-                body: .buffer(current.body ?? ByteBuffer()), node: current.node
+                status: head.status, headers: Self.endToEnd(head.headers, isHead: current.isHead, bodyLength: body.readableBytes),
+                body: .buffer(body), node: current.node
             )))
         }
     }
@@ -183,14 +184,16 @@ final class UpstreamExchangeHandler: ChannelInboundHandler, @unchecked Sendable 
         return false
     }
 
-    /// A node's answer headers without the hop-by-hop ones (an answer to HEAD keeps its
-    /// `Content-Length`: it describes the body a GET would have).
-    static func endToEnd(_ headers: HTTPHeaders, isHead: Bool) -> HTTPHeaders {
+    /// A node's answer headers without the hop-by-hop ones. An answer to HEAD keeps its
+    /// `Content-Length` (it describes the body a GET would have); a whole answer gets the length
+    /// of its body as read (`bodyLength`), so the server need not change the headers to send it.
+    static func endToEnd(_ headers: HTTPHeaders, isHead: Bool, bodyLength: Int? = nil) -> HTTPHeaders {
         var kept = HTTPHeaders()
         kept.reserveCapacity(headers.count + 4)
         for header in headers where !ForwardedRequest.isHopByHop(header.name) || (isHead && header.name.lowercased() == "content-length") {
             kept.add(name: header.name, value: header.value)
         }
+        if let bodyLength, !isHead { kept.add(name: "Content-Length", value: String(bodyLength)) }
         return kept
     }
 }
