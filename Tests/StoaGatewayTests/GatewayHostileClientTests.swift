@@ -10,6 +10,17 @@ struct GatewayHostileClientTests {
         GatewayServerLimits(maxBodyBytes: 1 << 20, maxRealtimeBodyBytes: maxRealtimeBody, idleTimeout: idle, headTimeout: head, maxConnections: maxConnections)
     }
 
+    /// Sends a head's start on `connection`, then a byte of it every 100 ms (never idle, never
+    /// done) until the server closes the connection or 10 s passed; the time from `start` then.
+    static func trickleHead(on connection: RawConnection, since start: ContinuousClock.Instant) async throws -> Duration {
+        try? await connection.send("GET /api/health HTTP/1.1\r\nHost: gw\r\nX-Slow: ")
+        while connection.isOpen, ContinuousClock.now - start < .seconds(10) {
+            try? await connection.send("x")
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return ContinuousClock.now - start
+    }
+
     @Test("a head trickled in a byte at a time (slowloris) is cut off at the head timeout, unanswered; a head sent in two pieces within it is answered")
     func slowloris() async throws {
         let node = try await FakeNode()
@@ -17,16 +28,9 @@ struct GatewayHostileClientTests {
             // The clock starts before the connect: the server's head timer starts at its accept,
             // which a loaded machine can run well before `open` returns here (CI saw a send fail
             // on a connection the server had already closed at a 1 s deadline).
-            let clock = ContinuousClock()
-            let start = clock.now
+            let start = ContinuousClock.now
             let slow = try await RawConnection.open(port: port)
-            try? await slow.send("GET /api/health HTTP/1.1\r\nHost: gw\r\nX-Slow: ")
-            // A byte every 100 ms: never idle, never done.
-            while slow.isOpen, clock.now - start < .seconds(10) {
-                try? await slow.send("x")
-                try await Task.sleep(for: .milliseconds(100))
-            }
-            let closedAfter = clock.now - start
+            let closedAfter = try await Self.trickleHead(on: slow, since: start)
             #expect(!slow.isOpen)
             #expect(closedAfter >= .milliseconds(1950) && closedAfter < .seconds(8), "closed at the head deadline: \(closedAfter)")
             #expect(slow.text.isEmpty, "nothing answered: \(slow.text)")
@@ -39,6 +43,26 @@ struct GatewayHostileClientTests {
             #expect(pieces.text.hasPrefix("HTTP/1.1 200"), "\(pieces.text)")
         }
         #expect(node.served == 1)
+        try await node.stop()
+    }
+
+    @Test("after kept-alive answers, a head trickled on the same connection is still cut off at the head timeout (the connection handler tells the deadline each answer ended)")
+    func slowlorisAfterAnswers() async throws {
+        let node = try await FakeNode()
+        try await GatewayServerTests.withServer(node: node, limits: Self.limits(idle: .seconds(30), head: .seconds(2))) { port, _ in
+            let connection = try await RawConnection.open(port: port)
+            try await connection.send("GET /api/test/one HTTP/1.1\r\nHost: gw\r\n\r\nGET /api/test/two HTTP/1.1\r\nHost: gw\r\n\r\n")
+            let clock = ContinuousClock()
+            let answered = clock.now
+            while connection.text.components(separatedBy: "HTTP/1.1 200").count < 3, clock.now - answered < .seconds(5) {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(connection.text.components(separatedBy: "HTTP/1.1 200").count == 3, "both answered: \(connection.text)")
+            let closedAfter = try await Self.trickleHead(on: connection, since: clock.now)
+            #expect(!connection.isOpen)
+            #expect(closedAfter >= .milliseconds(1900) && closedAfter < .seconds(8), "closed at the head deadline: \(closedAfter)")
+        }
+        #expect(node.served == 2)
         try await node.stop()
     }
 

@@ -123,13 +123,12 @@ package final class RequestHeadDeadline: @unchecked Sendable {
     }
 
     /// Placed right after the HTTP decoder (before the pipelining handler): notes heads and
-    /// request ends as decoded, and answer ends as written.
-    package final class PartWatcher: ChannelDuplexHandler, RemovableChannelHandler {
+    /// request ends as decoded; the handler that writes the answers calls ``answerEnded()``
+    /// (or, as ``PartWatcher``, it notes answer ends as they are written).
+    package class PartReader: ChannelInboundHandler, RemovableChannelHandler {
         package typealias InboundIn = HTTPServerRequestPart
         package typealias InboundOut = HTTPServerRequestPart
-        package typealias OutboundIn = HTTPServerResponsePart
-        package typealias OutboundOut = HTTPServerResponsePart
-        private let deadline: RequestHeadDeadline
+        fileprivate let deadline: RequestHeadDeadline
 
         fileprivate init(_ deadline: RequestHeadDeadline) { self.deadline = deadline }
 
@@ -137,25 +136,16 @@ package final class RequestHeadDeadline: @unchecked Sendable {
             deadline.partDecoded(unwrapInboundIn(data))
             context.fireChannelRead(data)
         }
+    }
+
+    /// A ``PartReader`` that also notes answer ends as written.
+    package final class PartWatcher: PartReader, ChannelOutboundHandler {
+        package typealias OutboundIn = HTTPServerResponsePart
+        package typealias OutboundOut = HTTPServerResponsePart
 
         package func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
             if case .end = unwrapOutboundIn(data) { deadline.answerEnded() }
             context.write(data, promise: promise)
-        }
-    }
-
-    /// ``PartWatcher`` without the way out: placed right after the HTTP decoder, notes heads and
-    /// request ends as decoded; the handler that writes the answers calls ``answerEnded()``.
-    package final class PartReader: ChannelInboundHandler, RemovableChannelHandler {
-        package typealias InboundIn = HTTPServerRequestPart
-        package typealias InboundOut = HTTPServerRequestPart
-        private let deadline: RequestHeadDeadline
-
-        fileprivate init(_ deadline: RequestHeadDeadline) { self.deadline = deadline }
-
-        package func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-            deadline.partDecoded(unwrapInboundIn(data))
-            context.fireChannelRead(data)
         }
     }
 }
