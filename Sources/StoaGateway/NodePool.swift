@@ -98,14 +98,16 @@ public final class NodePool: Sendable {
             if candidates.count > 1 {
                 var other = candidates[random(candidates.count - 1)]
                 if other == chosen { other = candidates[candidates.count - 1] }
-                // Prefer alive over suspect, then fewer in flight.
-                let a = nodes[chosen].map { ($0.membership == .alive ? 0 : 1, $0.inFlight) } ?? (2, 0)
-                let b = nodes[other].map { ($0.membership == .alive ? 0 : 1, $0.inFlight) } ?? (2, 0)
-                if b < a { chosen = other }
+                if Self.rank(nodes[other]) < Self.rank(nodes[chosen]) { chosen = other }
             }
             nodes[chosen]!.inFlight += 1
             return Lease(name: chosen, url: nodes[chosen]!.url, startedAt: now)
         }
+    }
+
+    /// How a node ranks as a choice, lower first: alive before suspect, then fewer in flight.
+    private static func rank(_ node: UpstreamNode?) -> (Int, Int) {
+        node.map { ($0.membership == .alive ? 0 : 1, $0.inFlight) } ?? (2, 0)
     }
 
     /// A pseudo-random number in `0..<bound` (SplitMix64, Steele, Lea and Flood, 2014).
