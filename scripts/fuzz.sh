@@ -50,7 +50,7 @@ if [ "${FUZZ_ASAN:-0}" = 1 ]; then
 fi
 # -enable-testing: the targets reach internal parsers with @testable import. lld: gold fails to
 # link these executables (an internal error in its DWARF reader).
-build=(swift build --package-path Fuzz --scratch-path "$scratch" -c "${FUZZ_CONFIGURATION:-release}"
+build=(swift build --package-path Fuzz --scratch-path "$scratch" -c "${FUZZ_CONFIGURATION:-release}" --disable-index-store
     -Xswiftc "-sanitize=$sanitizers" -Xswiftc -enable-testing -Xswiftc -use-ld=lld)
 
 printf '== building fuzz targets (%s)\n' "${targets[*]}"
