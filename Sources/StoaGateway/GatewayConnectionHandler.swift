@@ -10,7 +10,8 @@ import StoaNode
 /// `Content-Length`, a streamed one chunked as it arrives, reading from the node only while the
 /// client keeps up. Closes the connection when the client sent no byte for the idle timeout
 /// (as its ``RequestHeadDeadline`` saw them arrive) while nothing of it is being answered; tells
-/// that deadline when an answer ended.
+/// that deadline of each head, request end and answer end (the gateway's pipeline has no part
+/// watcher of its own).
 final class GatewayConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
@@ -93,6 +94,7 @@ final class GatewayConnectionHandler: ChannelInboundHandler, @unchecked Sendable
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
+            headDeadline.headDecoded()
             self.head = head
             body.clear()
             tooLarge = false
@@ -105,7 +107,7 @@ final class GatewayConnectionHandler: ChannelInboundHandler, @unchecked Sendable
             }
             // The gateway reads the whole body before forwarding: a client waiting for leave to
             // send it gets it at once (the node never sees the Expect header). Not to HTTP/1.0.
-            if head.version.minor >= 1, head.headers["expect"].contains(where: { $0.lowercased() == "100-continue" }) {
+            if head.version.minor >= 1, head.headers.contains(where: { $0.name.utf8.count == 6 && $0.name.lowercased() == "expect" && $0.value.lowercased() == "100-continue" }) {
                 context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil)
             }
         case .body(var chunk):
@@ -116,6 +118,7 @@ final class GatewayConnectionHandler: ChannelInboundHandler, @unchecked Sendable
                 body.writeBuffer(&chunk)
             }
         case .end:
+            headDeadline.requestDecoded()
             guard let head, !tooLarge else { return }
             self.head = nil
             let request = GatewayRequest(head: head, body: body, peerIP: peerIP, eventLoop: context.eventLoop)

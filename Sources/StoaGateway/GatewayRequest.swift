@@ -32,13 +32,18 @@ public struct GatewayRequest: Sendable {
         return (uri[..<mark], uri[uri.utf8.index(after: mark)...])
     }
 
-    /// Every value of a header, joined by ", " (nil when absent).
+    /// Every value of a header, joined by ", " (nil when absent). Found without building an
+    /// array of the values (every request's `Authorization` is read here).
     public func header(_ name: String) -> String? {
-        let values = head.headers[name]
-        switch values.count {
-        case 0: return nil
-        case 1: return values[0]
-        default: return values.joined(separator: ", ")
+        var found: String?
+        for (field, value) in head.headers where field.utf8.count == name.utf8.count && Self.sameName(field, name) {
+            found = found.map { $0 + ", " + value } ?? value
         }
+        return found
+    }
+
+    /// Two header names equal in ASCII letter case.
+    static func sameName(_ a: String, _ b: String) -> Bool {
+        a.utf8.elementsEqual(b.utf8) { x, y in x == y || (x | 0x20 == y | 0x20 && (x | 0x20) >= 0x61 && (x | 0x20) <= 0x7A) }
     }
 }

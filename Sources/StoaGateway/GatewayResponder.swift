@@ -68,12 +68,12 @@ public struct GatewayResponder: Sendable {
             return .now(GatewayResponse(PBError.notFound))
         }
         let authorization = request.header("Authorization")
-        guard let tokens, authorization != nil else { return proxied(request, route: route, user: nil) }
+        guard let tokens, authorization != nil else { return proxied(request, route: route, user: nil, hasAuthorization: authorization != nil) }
         if let known = tokens.rememberedIdentity(fromAuthorization: authorization) {
-            return proxied(request, route: route, user: Self.principal(known))
+            return proxied(request, route: route, user: Self.principal(known), hasAuthorization: true)
         }
         return .later(loop.makeFutureWithTask { await tokens.identity(fromAuthorization: authorization) }
-            .flatMap { identity in proxied(request, route: route, user: identity.map(Self.principal)).future(on: loop) })
+            .flatMap { identity in proxied(request, route: route, user: identity.map(Self.principal), hasAuthorization: true).future(on: loop) })
     }
 
     /// Who a request is from, for rate limits, the cache and writer affinity: a user's id, or
@@ -129,7 +129,7 @@ public struct GatewayResponder: Sendable {
 
     // MARK: - Proxying
 
-    private func proxied(_ request: GatewayRequest, route: RequestRoute, user: String?) -> GatewayAnswer {
+    private func proxied(_ request: GatewayRequest, route: RequestRoute, user: String?, hasAuthorization: Bool) -> GatewayAnswer {
         let loop = request.eventLoop
         let path = request.path
         let peer = request.peerIP
@@ -143,7 +143,7 @@ public struct GatewayResponder: Sendable {
         let limitHeaders = decision?.headers ?? []
 
         // Without the token secret a caller's identity is unknown: their reads are not cached.
-        let identityKnown = tokens != nil || request.head.headers["authorization"].isEmpty
+        let identityKnown = tokens != nil || !hasAuthorization
         // A user (a guest: an address) who just wrote is served by the node that took the write
         // for a moment, so they read it before it has replicated.
         let writer = user ?? "address " + peer

@@ -85,18 +85,16 @@ public struct GatewayServer: Service {
                     }
                     channel.closeFuture.whenComplete { _ in connections.release() }
                     if let tls { try pipeline.addHandler(NIOSSLServerHandler(context: tls)) }
-                    // The deadline's watchers also tell the connection handler when bytes last
-                    // came (its idle timeout); it tells them when an answer ended.
+                    // The deadline's byte watcher also tells the connection handler when bytes
+                    // last came (its idle timeout); the connection handler tells the deadline
+                    // of heads, request ends and answer ends.
                     let headDeadline = RequestHeadDeadline(timeout: limits.headTimeout) { counters.closed(.headTimeout) }
-                    let (bytes, parts) = headDeadline.makeReadingHandlers()
-                    try pipeline.addHandler(bytes)
+                    try pipeline.addHandler(headDeadline.makeByteWatcher())
                     // No outbound header validation: every header the gateway writes is either
                     // parsed (by llhttp, strictly) from a node's answer, so it holds no control
                     // character, or its own (constants, numbers, and policy names limited to
                     // A-Z a-z 0-9 - _ .). Checking each again cost a cache hit about 2 µs.
                     try pipeline.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: false, withOutboundHeaderValidation: false)
-                    let decoder = try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
-                    try pipeline.addHandler(parts, position: .after(decoder))
                     try pipeline.addHandler(HTTPProtocolErrorHandler { counters.closed(.malformed) })
                     try pipeline.addHandler(GatewayConnectionHandler(
                         responder: responder, role: role, limits: limits, headDeadline: headDeadline, registry: connections, counters: counters

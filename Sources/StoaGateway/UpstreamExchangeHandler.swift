@@ -187,7 +187,10 @@ final class UpstreamExchangeHandler: ChannelInboundHandler, @unchecked Sendable 
     /// A node's answer headers without the hop-by-hop ones. An answer to HEAD keeps its
     /// `Content-Length` (it describes the body a GET would have); a whole answer gets the length
     /// of its body as read (`bodyLength`), so the server need not change the headers to send it.
+    /// The usual answer (no hop-by-hop header but a `Content-Length` equal to the body read) is
+    /// passed on as it came, without a copy.
     static func endToEnd(_ headers: HTTPHeaders, isHead: Bool, bodyLength: Int? = nil) -> HTTPHeaders {
+        if let bodyLength, !isHead, onlyLength(headers, is: bodyLength) { return headers }
         var kept = HTTPHeaders()
         kept.reserveCapacity(headers.count + 4)
         for header in headers where !ForwardedRequest.isHopByHop(header.name) || (isHead && header.name.lowercased() == "content-length") {
@@ -195,6 +198,21 @@ final class UpstreamExchangeHandler: ChannelInboundHandler, @unchecked Sendable 
         }
         if let bodyLength, !isHead { kept.add(name: "Content-Length", value: String(bodyLength)) }
         return kept
+    }
+}
+
+extension UpstreamExchangeHandler {
+    /// True when `headers` hold exactly one hop-by-hop header, `Content-Length`, written as
+    /// `length` is (no sign, no leading zero).
+    static func onlyLength(_ headers: HTTPHeaders, is length: Int) -> Bool {
+        let expected = String(length)
+        var lengths = 0
+        for (name, value) in headers where ForwardedRequest.isHopByHop(name) {
+            // Of the hop-by-hop names only content-length has 14 letters.
+            guard name.utf8.count == 14, lengths == 0, value == expected else { return false }
+            lengths += 1
+        }
+        return lengths == 1
     }
 }
 

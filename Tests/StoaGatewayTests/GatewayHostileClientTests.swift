@@ -21,7 +21,7 @@ struct GatewayHostileClientTests {
         return ContinuousClock.now - start
     }
 
-    @Test("a head trickled in a byte at a time (slowloris) is cut off at the head timeout, unanswered; a head sent in two pieces within it is answered")
+    @Test("a head trickled in a byte at a time (slowloris) is cut off at the head timeout, unanswered; a head sent in two pieces within it is answered, and so is a body sent slower than the head timeout")
     func slowloris() async throws {
         let node = try await FakeNode()
         try await GatewayServerTests.withServer(node: node, limits: Self.limits(idle: .seconds(30), head: .seconds(2))) { port, _ in
@@ -41,8 +41,21 @@ struct GatewayHostileClientTests {
             try await pieces.send("Host: gw\r\nConnection: close\r\n\r\n")
             #expect(await pieces.waitForClose(timeout: .seconds(5)))
             #expect(pieces.text.hasPrefix("HTTP/1.1 200"), "\(pieces.text)")
+
+            // The deadline is the head's: a body that takes longer than it (and is never idle
+            // for the idle timeout) is read whole and answered.
+            let slowBody = try await RawConnection.open(port: port)
+            try await slowBody.send("POST /api/test/echo HTTP/1.1\r\nHost: gw\r\nContent-Length: 6\r\nConnection: close\r\n\r\n")
+            let bodyStart = ContinuousClock.now
+            for piece in ["ab", "cd", "ef"] {
+                try await Task.sleep(for: .milliseconds(1200))
+                try await slowBody.send(piece)
+            }
+            #expect(ContinuousClock.now - bodyStart > .seconds(3))
+            #expect(await slowBody.waitForClose(timeout: .seconds(5)))
+            #expect(slowBody.text.hasPrefix("HTTP/1.1 200") && slowBody.text.contains("abcdef"), "\(slowBody.text)")
         }
-        #expect(node.served == 1)
+        #expect(node.served == 2)
         try await node.stop()
     }
 

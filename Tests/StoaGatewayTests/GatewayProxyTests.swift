@@ -207,6 +207,39 @@ struct GatewayProxyTests {
         }
     }
 
+    @Test("a node's answer headers: passed on as they came when only a matching Content-Length is hop-by-hop, else without the hop-by-hop ones and with the length read")
+    func answerHeaders() {
+        let usual: HTTPHeaders = ["Content-Type": "application/json", "content-length": "12", "X-Request": "a"]
+        #expect(UpstreamExchangeHandler.endToEnd(usual, isHead: false, bodyLength: 12).map { "\($0.name): \($0.value)" }
+            == ["Content-Type: application/json", "content-length: 12", "X-Request: a"])
+        let cases: [(HTTPHeaders, Int)] = [
+            (["Content-Type": "text/plain", "Content-Length": "012"], 12),
+            (["Content-Type": "text/plain", "Content-Length": "13"], 12),
+            (["Content-Type": "text/plain", "Connection": "keep-alive", "Content-Length": "12"], 12),
+            (["Content-Length": "12", "Content-Length": "12", "Content-Type": "text/plain"], 12),
+            (["Content-Type": "text/plain", "Transfer-Encoding": "chunked"], 12),
+        ]
+        for (headers, length) in cases {
+            let kept = UpstreamExchangeHandler.endToEnd(headers, isHead: false, bodyLength: length)
+            #expect(kept.map { "\($0.name): \($0.value)" } == ["Content-Type: text/plain", "Content-Length: 12"], "\(headers)")
+        }
+        #expect(!UpstreamExchangeHandler.onlyLength(["Content-Type": "text/plain"], is: 0))
+    }
+
+    @Test("a request's header is found in any letter case, its values joined, and only under its own name")
+    func requestHeader() {
+        let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/api/health", headers: [
+            "authorization": "a", "Authorizatioo": "x", "X-Forwarded-For": "10.0.0.1", "AUTHORIZATION": "b", "Authorizations": "y",
+        ])
+        let request = GatewayRequest(head: head, peerIP: "127.0.0.1", eventLoop: MultiThreadedEventLoopGroup.singleton.any())
+        #expect(request.header("Authorization") == "a, b")
+        #expect(request.header("x-forwarded-for") == "10.0.0.1")
+        #expect(request.header("X-Forwarded-Fo") == nil)
+        #expect(request.header("Expect") == nil)
+        #expect(!GatewayRequest.sameName("a-b", "A_B"))
+        #expect(!GatewayRequest.sameName("[", "{"))
+    }
+
     @Test("an answer to HEAD keeps its Content-Length and has no body")
     func head() async throws {
         let node = try await FakeNode()

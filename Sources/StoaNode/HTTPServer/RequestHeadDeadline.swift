@@ -6,9 +6,14 @@ import NIOHTTP1
 ///
 /// Two handlers share one deadline: ``ByteWatcher``, placed before NIO's HTTP decoder, sees bytes
 /// arrive; ``PartWatcher``, right after the decoder, sees the head come out, the request end and
-/// its answer end. (The connection handler cannot tell when a head arrived: NIO's pipelining
-/// handler holds back a request that comes while the previous one is being answered.) The
-/// common request, whose head arrives in one read, arms no timer.
+/// its answer end. The common request, whose head arrives in one read, arms no timer.
+///
+/// The gateway uses the ``ByteWatcher`` alone: its connection handler, after NIO's pipelining
+/// handler, calls ``headDecoded()``, ``requestDecoded()`` and ``answerEnded()`` itself (one
+/// handler fewer, and one cast of each request part fewer). A request the pipelining handler
+/// holds back while the previous one is answered is then noted when it is let through, in the
+/// same call that writes the previous answer's end (after ``answerEnded()``), so its head's
+/// deadline, re-armed while an answer is pending, cannot close the connection meanwhile.
 ///
 /// Contract:
 /// - The deadline starts with the first byte read while no request is being read, and ends when
@@ -47,10 +52,10 @@ package final class RequestHeadDeadline: @unchecked Sendable {
     /// The two handlers to place around the HTTP decoder.
     package func makeHandlers() -> (ByteWatcher, PartWatcher) { (ByteWatcher(self), PartWatcher(self)) }
 
-    /// The two handlers to place around the HTTP decoder when the handler that writes the
-    /// answers calls ``answerEnded()`` as it writes each answer's end (one handler fewer on
-    /// the way out).
-    package func makeReadingHandlers() -> (ByteWatcher, PartReader) { (ByteWatcher(self), PartReader(self)) }
+    /// The handler to place before the HTTP decoder when the handler that reads the requests
+    /// and writes the answers calls ``headDecoded()``, ``requestDecoded()`` and
+    /// ``answerEnded()`` itself.
+    package func makeByteWatcher() -> ByteWatcher { ByteWatcher(self) }
 
     fileprivate func bytesArriving() {
         let now = NIODeadline.now()
@@ -77,20 +82,20 @@ package final class RequestHeadDeadline: @unchecked Sendable {
         }
     }
 
-    fileprivate func partDecoded(_ part: HTTPServerRequestPart) {
-        switch part {
-        case .head:
-            state = .body
-            cancel()
-        case .end:
-            state = .idle
-            answering += 1
-        case .body: break
-        }
+    /// A request's head was decoded: its deadline is over.
+    package func headDecoded() {
+        state = .body
+        cancel()
     }
 
-    /// An answer's end was written (``PartWatcher`` calls it; with ``PartReader``, the handler
-    /// writing the answers does).
+    /// A request was read whole: the next byte starts a head, and its answer is pending.
+    package func requestDecoded() {
+        state = .idle
+        answering += 1
+    }
+
+    /// An answer's end was written (``PartWatcher`` calls it; without it, the handler writing
+    /// the answers does).
     package func answerEnded() {
         answering = max(0, answering - 1)
     }
@@ -123,25 +128,24 @@ package final class RequestHeadDeadline: @unchecked Sendable {
     }
 
     /// Placed right after the HTTP decoder (before the pipelining handler): notes heads and
-    /// request ends as decoded; the handler that writes the answers calls ``answerEnded()``
-    /// (or, as ``PartWatcher``, it notes answer ends as they are written).
-    package class PartReader: ChannelInboundHandler, RemovableChannelHandler {
+    /// request ends as decoded, and answer ends as written.
+    package final class PartWatcher: ChannelInboundHandler, ChannelOutboundHandler, RemovableChannelHandler {
         package typealias InboundIn = HTTPServerRequestPart
         package typealias InboundOut = HTTPServerRequestPart
-        fileprivate let deadline: RequestHeadDeadline
+        package typealias OutboundIn = HTTPServerResponsePart
+        package typealias OutboundOut = HTTPServerResponsePart
+        private let deadline: RequestHeadDeadline
 
         fileprivate init(_ deadline: RequestHeadDeadline) { self.deadline = deadline }
 
         package func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-            deadline.partDecoded(unwrapInboundIn(data))
+            switch unwrapInboundIn(data) {
+            case .head: deadline.headDecoded()
+            case .end: deadline.requestDecoded()
+            case .body: break
+            }
             context.fireChannelRead(data)
         }
-    }
-
-    /// A ``PartReader`` that also notes answer ends as written.
-    package final class PartWatcher: PartReader, ChannelOutboundHandler {
-        package typealias OutboundIn = HTTPServerResponsePart
-        package typealias OutboundOut = HTTPServerResponsePart
 
         package func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
             if case .end = unwrapOutboundIn(data) { deadline.answerEnded() }
