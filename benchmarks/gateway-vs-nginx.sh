@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # The Stoa gateway vs nginx (Debian: proxy, proxy_cache, limit_req), side by side in one run, in
 # front of the same three Stoa nodes on loopback:
-#   - proxied get-by-id req/s with p50/p99 (cache off), against one node directly;
+#   - proxied get-by-id req/s with p50/p99 (cache off), against one node directly; nginx twice:
+#     bare (`proxy_pass` only: the node never learns the client's address) and as PocketBase's
+#     "Going to production" page configures it (Host, X-Real-IP, X-Forwarded-For and
+#     X-Forwarded-Proto set), which forwards what the gateway forwards (X-Forwarded-For,
+#     X-Forwarded-Proto, X-Forwarded-Host; the client's Host kept);
 #   - cache-hit req/s (the same get, served from the proxy's cache);
 #   - limiter accuracy: 1000 r/s, burst 100, offered well above that for LIMIT_SECONDS (default
 #     10): admitted vs rate x elapsed + burst, counted twice: the answers wrk got back before it
@@ -148,7 +152,7 @@ if [ -n "${BASELINE_STOA:-}" ]; then
     GATEWAY_BIN=$BASELINE_STOA start_gateway BASE_CACHE base-cache --no-rate-limit --cache-ttl-ms 600000
 fi
 
-take_port NG_PROXY; take_port NG_CACHE; take_port NG_LIMIT
+take_port NG_PROXY; take_port NG_FWD; take_port NG_CACHE; take_port NG_LIMIT
 mkdir -p "$TMP/nginx/cache" "$TMP/nginx/logs"
 cat >"$TMP/nginx.conf" <<CONF
 $( [ "$(id -u)" = 0 ] && echo "user root;" )
@@ -173,6 +177,19 @@ http {
     limit_req_zone \$server_port zone=global:1m rate=1000r/s;
     limit_req_status 429;
     server { listen 127.0.0.1:$NG_PROXY; location / { proxy_pass http://stoa; } }
+    # As https://pocketbase.io/docs/going-to-production/ configures nginx. proxy_set_header in a
+    # location replaces every one inherited, so Connection "" (kept upstream connections) again.
+    server {
+        listen 127.0.0.1:$NG_FWD;
+        location / {
+            proxy_set_header Connection "";
+            proxy_set_header Host \$host;
+            proxy_set_header X-Real-IP \$remote_addr;
+            proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto \$scheme;
+            proxy_pass http://stoa;
+        }
+    }
     server {
         listen 127.0.0.1:$NG_CACHE;
         location / {
@@ -237,7 +254,7 @@ PY
 ratio() { python3 -c "print(f'{$1/$2:.2f}x')"; }
 
 # Warm the keep-alive pools and caches.
-for port in "$GW_PROXY" "$GW_CACHE" "$NG_PROXY" "$NG_CACHE" ${BASE_PROXY:-} ${BASE_CACHE:-}; do
+for port in "$GW_PROXY" "$GW_CACHE" "$NG_PROXY" "$NG_FWD" "$NG_CACHE" ${BASE_PROXY:-} ${BASE_CACHE:-}; do
     for _ in 1 2 3; do curl -s -o /dev/null -H "Authorization: $TOKEN" "http://127.0.0.1:$port/api/collections/quotes/records/$QUOTE"; done
 done
 hit=$(curl -s -D - -o /dev/null -H "Authorization: $TOKEN" "http://127.0.0.1:$GW_CACHE/api/collections/quotes/records/$QUOTE" | tr -d '\r' | awk -F': ' 'tolower($1)=="x-cache-status"{print $2}')
@@ -292,6 +309,8 @@ for round in $(seq 1 "$ROUNDS"); do
     measure direct "direct-r$round" "${HTTP[n1]}" "${PID[n1]}"
     # shellcheck disable=SC2086
     measure nginx-proxy "nginx-proxy-r$round" "$NG_PROXY" $NGINX_WORKERS
+    # shellcheck disable=SC2086
+    measure nginx-fwd "nginx-fwd-r$round" "$NG_FWD" $NGINX_WORKERS
     measure stoa-proxy "stoa-proxy-r$round" "$GW_PROXY" "${GWPID[gw-proxy]}"
     if [ -n "${BASELINE_STOA:-}" ]; then measure base-proxy "base-proxy-r$round" "$BASE_PROXY" "${GWPID[base-proxy]}"; fi
     if [ -n "${FLOOR:-}" ]; then measure floor-proxy "floor-proxy-r$round" "${FLOOR_PORT[proxy]}" "${FLOOR_PID[proxy]}"; fi
@@ -307,6 +326,8 @@ done
 read -r d_rps d_p50 d_p99 d_err d_cpu <<<"$(medians direct)"
 read -r np_rps np_p50 np_p99 np_err np_cpu <<<"$(medians nginx-proxy)"
 read -r gp_rps gp_p50 gp_p99 gp_err gp_cpu <<<"$(medians stoa-proxy)"
+read -r nfw_rps nfw_p50 nfw_p99 nfw_err nfw_cpu <<<"$(medians nginx-fwd)"
+gwf_rounds=$(per_round stoa-proxy nginx-fwd)
 read -r nc_rps nc_p50 nc_p99 nc_err nc_cpu <<<"$(medians nginx-cache)"
 read -r gc_rps gc_p50 gc_p99 gc_err gc_cpu <<<"$(medians stoa-cache)"
 gp_rounds=$(per_round stoa-proxy nginx-proxy); gc_rounds=$(per_round stoa-cache nginx-cache)
@@ -362,12 +383,14 @@ echo "| measure | direct to one node | nginx | Stoa gateway | gateway / nginx |"
 echo "|---|---|---|---|---|"
 echo "| proxied get req/s (p50, p99 ms) | $d_rps ($d_p50, $d_p99) | $np_rps ($np_p50, $np_p99) = $(ratio "$np_rps" "$d_rps") of direct | $gp_rps ($gp_p50, $gp_p99) = $(ratio "$gp_rps" "$d_rps") of direct | $(ratio "$gp_rps" "$np_rps") (rounds: $gp_rounds) |"
 echo "| proxied get: CPU µs/req of the node / proxy | $d_cpu | $np_cpu | $gp_cpu | |"
+echo "| proxied get, nginx forwarding the client's address as PocketBase's docs configure it: req/s (p50, p99 ms) | | $nfw_rps ($nfw_p50, $nfw_p99) = $(ratio "$nfw_rps" "$d_rps") of direct | $gp_rps ($gp_p50, $gp_p99) | $(ratio "$gp_rps" "$nfw_rps") (rounds: $gwf_rounds) |"
+echo "| proxied get (forwarding): CPU µs/req of the proxy | | $nfw_cpu | $gp_cpu | |"
 echo "| cache-hit get req/s (p50, p99 ms) | | $nc_rps ($nc_p50, $nc_p99) = $(ratio "$nc_rps" "$d_rps") of direct | $gc_rps ($gc_p50, $gc_p99) = $(ratio "$gc_rps" "$d_rps") of direct | $(ratio "$gc_rps" "$nc_rps") (rounds: $gc_rounds) |"
 echo "| cache-hit get: CPU µs/req of the proxy | | $nc_cpu | $gc_cpu | |"
 echo "| limiter 1000 r/s burst 100, 32 clients, answers wrk got | | $(accuracy "$nl_total" "$nl_rej" "$nl_elapsed") | $(accuracy "$gl_total" "$gl_rej" "$gl_elapsed") | |"
 echo "| limiter: admitted as the limiter counted | | $(counted "$nl_counted" "$nl_elapsed") | $(counted "$gl_counted" "$gl_elapsed") | |"
 echo "| failover: n3 SIGKILLed at 3 s | | $nf_err failed of $nf_total ($nf_rps req/s) | $gf_err failed of $gf_total ($gf_rps req/s) | |"
-echo "| errors in the other runs | $d_err | proxy $np_err, cache $nc_err | proxy $gp_err, cache $gc_err | |"
+echo "| errors in the other runs | $d_err | proxy $np_err, forwarding $nfw_err, cache $nc_err | proxy $gp_err, cache $gc_err | |"
 if [ -n "${FLOOR:-}" ]; then
     echo
     echo "The floor under a cache hit: the gateway's hit response, byte for byte, answered by SwiftNIO alone ($FLOOR), same wrk:"

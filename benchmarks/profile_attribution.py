@@ -11,9 +11,12 @@ request's CPU goes, in µs per request:
                    runtime, other threads).
 
   python3 benchmarks/profile_attribution.py PERF_DATA US_PER_REQUEST [TOP]
+  python3 benchmarks/profile_attribution.py PERF_DATA US_PER_REQUEST --retains [TOP]
 
 US_PER_REQUEST is the process's CPU per request that gateway-profile.sh printed; TOP (default 25)
-functions are listed under the gateway's code, largest first.
+functions are listed under the gateway's code, largest first. With --retains: the time in
+swift_retain and swift_release (samples whose innermost frame is one of them), and the TOP
+functions that called them.
 """
 import collections
 import re
@@ -45,7 +48,11 @@ def stacks(path):
 def main():
     if len(sys.argv) < 3:
         sys.exit(__doc__)
-    path, per_request, top = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else 25
+    path, per_request = sys.argv[1], float(sys.argv[2])
+    rest = sys.argv[3:]
+    if rest and rest[0] == "--retains":
+        return retains(path, per_request, int(rest[1]) if len(rest) > 1 else 25)
+    top = int(rest[0]) if rest else 25
     kinds, functions, total = collections.Counter(), collections.Counter(), 0
     for stack in stacks(path):
         total += 1
@@ -65,6 +72,21 @@ def main():
         print(f"{share(kinds[kind]):6.2f} us  {kind}")
     print()
     for name, n in functions.most_common(top):
+        print(f"{share(n):6.2f} us  {name}")
+
+
+def retains(path, per_request, top):
+    callers, total = collections.Counter(), 0
+    for stack in stacks(path):
+        total += 1
+        if stack[0] in ("swift_retain", "swift_release"):
+            callers[(stack[1] if len(stack) > 1 else "?")[:130]] += 1
+    if not total:
+        sys.exit(f"{path}: no samples")
+    share = lambda n: n / total * per_request
+    print(f"{share(sum(callers.values())):6.2f} us  swift_retain and swift_release")
+    print()
+    for name, n in callers.most_common(top):
         print(f"{share(n):6.2f} us  {name}")
 
 
