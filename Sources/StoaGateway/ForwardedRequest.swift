@@ -38,9 +38,7 @@ public struct ForwardedRequest: Sendable {
     static func isHopByHop(_ name: String) -> Bool {
         let length = name.utf8.count
         guard length < hopByHopByLength.count else { return false }
-        return hopByHopByLength[length].contains { candidate in
-            zip(candidate.utf8, name.utf8).allSatisfy { $0 == $1 | ($1 >= 65 && $1 <= 90 ? 0x20 : 0) }
-        }
+        return hopByHopByLength[length].contains { GatewayRequest.sameName($0, name) }
     }
 
     /// The hop-by-hop names by length (index: length in bytes).

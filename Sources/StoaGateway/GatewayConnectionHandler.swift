@@ -107,7 +107,7 @@ final class GatewayConnectionHandler: ChannelInboundHandler, @unchecked Sendable
             }
             // The gateway reads the whole body before forwarding: a client waiting for leave to
             // send it gets it at once (the node never sees the Expect header). Not to HTTP/1.0.
-            if head.version.minor >= 1, head.headers.contains(where: { $0.name.utf8.count == 6 && $0.name.lowercased() == "expect" && $0.value.lowercased() == "100-continue" }) {
+            if head.version.minor >= 1, head.headers.contains(where: { GatewayRequest.sameName($0.name, "expect") && $0.value.lowercased() == "100-continue" }) {
                 context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil)
             }
         case .body(var chunk):
