@@ -91,12 +91,16 @@ public final class GatewayCache: Sendable {
     func hit(key: CacheKey, headers: HTTPHeaders, now: UInt64 = GatewayCache.now()) -> GatewayResponse? {
         if Self.asksNoCache(headers) { return nil }
         guard leased(now: now) else { return nil }
-        guard let (entry, age) = cache.withLock({ $0.freshHit(key, now: now) }) else { return nil }
-        hits.increment()
-        return Self.hitResponse(entry, age: age)
+        // Built under the cache's lock, which guards a prepared hit's memo of its headers.
+        let hit = cache.withLock { cache -> GatewayResponse? in
+            guard let (entry, age) = cache.freshHit(key, now: now) else { return nil }
+            return Self.hitResponse(entry, age: age)
+        }
+        if hit != nil { hits.increment() }
+        return hit
     }
 
-    /// A fresh entry's answer as a HIT with its `Age`.
+    /// A fresh entry's answer as a HIT with its `Age`. Call it under the cache's lock.
     static func hitResponse(_ entry: CachedResponse, age: Int) -> GatewayResponse {
         if let prepared = entry.prepared as? PreparedHit { return prepared.response(ageSeconds: age) }
         return tag(response(entry), "HIT", age: age)
@@ -112,10 +116,13 @@ public final class GatewayCache: Sendable {
             }
         }
         let now = Self.now()
-        let lookup = leased(now: now) ? cache.withLock { $0.lookup(key, now: now) } : .miss
-        if case .fresh(let entry, let age) = lookup {
-            hits.increment()
+        let fresh = !leased(now: now) ? nil : cache.withLock { cache -> GatewayResponse? in
+            guard case .fresh(let entry, let age) = cache.lookup(key, now: now) else { return nil }
             return Self.hitResponse(entry, age: age)
+        }
+        if let fresh {
+            hits.increment()
+            return fresh
         }
         let generation = generation(of: key.user)
         do {

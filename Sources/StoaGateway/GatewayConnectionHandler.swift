@@ -12,7 +12,7 @@ import StoaNode
 /// (as its ``RequestHeadDeadline`` saw them arrive) while nothing of it is being answered; tells
 /// that deadline of each head, request end and answer end (the gateway's pipeline has no part
 /// watcher of its own).
-final class GatewayConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
+final class GatewayConnectionHandler: ChannelInboundHandler, GatewayAnswerTarget, @unchecked Sendable {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
@@ -33,6 +33,8 @@ final class GatewayConnectionHandler: ChannelInboundHandler, @unchecked Sendable
     private var tooLarge = false
     /// A request was read whole and its answer has not been written yet.
     private var awaitingAnswer = false
+    /// The head of the request a ``GatewayProxiedCall`` is answering (through ``answered(_:)``).
+    private var answering: HTTPRequestHead?
     private var stream: UpstreamStream?
     private var peerIP = ""
 
@@ -135,14 +137,20 @@ final class GatewayConnectionHandler: ChannelInboundHandler, @unchecked Sendable
                     case .failure(let error): write(GatewayResponder.unavailable(error), for: head, keepAlive: head.isKeepAlive)
                     }
                 }
-            case .deferred(let start):
+            case .proxied(let call):
                 awaitingAnswer = true
-                start { [self] response in
-                    awaitingAnswer = false
-                    write(response, for: head, keepAlive: head.isKeepAlive)
-                }
+                answering = head
+                call.start(answeringTo: self)
             }
         }
+    }
+
+    /// A proxied request's answer, on the connection's loop.
+    func answered(_ response: GatewayResponse) {
+        guard let head = answering else { return }
+        answering = nil
+        awaitingAnswer = false
+        write(response, for: head, keepAlive: head.isKeepAlive)
     }
 
     /// A body over the limit (declared or read): 413 at once, and the connection closes without

@@ -1,6 +1,5 @@
 import Dispatch
 import Logging
-import Metrics
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -52,57 +51,12 @@ public struct GatewayProxy: Sendable {
     /// ``send(_:preferring:on:)`` without a future: `complete` is called once, on `eventLoop`.
     func send(_ request: ForwardedRequest, preferring: String? = nil, on eventLoop: any EventLoop,
               complete: @escaping @Sendable (Result<ProxiedResponse, any Error>) -> Void) {
-        let upstream = connections.pool(for: eventLoop)
-        guard upstream.eventLoop.inEventLoop else {
-            return upstream.eventLoop.execute {
-                send(request, preferring: preferring, on: upstream.eventLoop) { result in eventLoop.execute { complete(result) } }
-            }
-        }
-        attempt(request, preferring: preferring, tried: [], lastError: nil, upstream: upstream, complete: complete)
+        ProxyCall(proxy: self, request: request, preferring: preferring, loop: eventLoop, complete: complete).start()
     }
 
     /// ``send(_:preferring:on:)`` for async callers; `eventLoop` defaults to one of NIO's loops.
     public func forward(_ request: ForwardedRequest, preferring: String? = nil, on eventLoop: (any EventLoop)? = nil) async throws -> ProxiedResponse {
         try await send(request, preferring: preferring, on: eventLoop ?? MultiThreadedEventLoopGroup.singleton.any()).get()
-    }
-
-    private func attempt(_ request: ForwardedRequest, preferring: String?, tried: Set<String>, lastError: String?,
-                         upstream: UpstreamConnectionPool, complete: @escaping @Sendable (Result<ProxiedResponse, any Error>) -> Void) {
-        guard let lease = pool.acquire(excluding: tried, only: request.node, preferring: preferring, now: Self.now()) else {
-            return complete(.failure(lastError.map { Failure.upstreamFailed($0) } ?? Failure.noNodeAvailable))
-        }
-        exchange(request, on: lease, fresh: false, preferring: preferring, tried: tried, upstream: upstream, complete: complete)
-    }
-
-    private func exchange(_ request: ForwardedRequest, on lease: NodePool.Lease, fresh: Bool, preferring: String?, tried: Set<String>,
-                          upstream: UpstreamConnectionPool, complete: @escaping @Sendable (Result<ProxiedResponse, any Error>) -> Void) {
-        let maxBytes = request.streaming ? Int.max : maxResponseBytes
-        upstream.exchange(request, url: lease.url, node: lease.name, deadline: .now() + timeout, maxBytes: maxBytes, fresh: fresh) { result in
-            switch result {
-            case .success(let response):
-                pool.release(lease, outcome: .answered, now: Self.now())
-                complete(.success(response))
-            case .failure(UpstreamFailure.closedBeforeAnswer(reused: true)) where request.idempotent && !fresh:
-                // The node closed a kept connection as the request went out: not its failure.
-                exchange(request, on: lease, fresh: true, preferring: preferring, tried: tried, upstream: upstream, complete: complete)
-            case .failure(UpstreamFailure.invalidRequest):
-                // A header the client sent that cannot be sent on: no node is at fault.
-                pool.release(lease, outcome: .notSent, now: Self.now())
-                complete(.failure(Failure.badRequest("the request has a header that cannot be forwarded")))
-            case .failure(UpstreamFailure.tooLarge):
-                // The node answered; the gateway will not buffer that much.
-                pool.release(lease, outcome: .answered, now: Self.now())
-                complete(.failure(Failure.upstreamFailed("\(lease.name): answer larger than \(maxResponseBytes) bytes")))
-            case .failure(let error):
-                pool.release(lease, outcome: .connectionFailed, now: Self.now())
-                let description = "\(lease.name): \(error)"
-                Metrics.Counter(label: "stoa_gateway_upstream_failures_total", dimensions: [("node", lease.name)]).increment()
-                logger.warning("node \(lease.name) failed (\(error)); ejected")
-                guard request.idempotent || Self.neverSent(error) else { return complete(.failure(Failure.upstreamFailed(description))) }
-                Metrics.Counter(label: "stoa_gateway_retries_total").increment()
-                attempt(request, preferring: preferring, tried: tried.union([lease.name]), lastError: description, upstream: upstream, complete: complete)
-            }
-        }
     }
 
     /// True when the error shows the request never reached the node (no connection was made),

@@ -159,51 +159,24 @@ public struct GatewayResponder: Sendable {
             }
             missed = key
         }
-        let finish: @Sendable (GatewayResponse) -> GatewayResponse = { [counters] response in
-            let response = Self.adding(limitHeaders, to: response)
-            counters.count(status: Int(response.status.code))
-            return response
-        }
         if let cache, let key = missed {
             let preferred = affinity.node(for: writer, now: Self.now())
             return .later(loop.makeFutureWithTask { [proxy] in
                 await cache.respond(key: key, headers: request.head.headers) {
                     try await proxy.forward(forwardedRequest(request, route: route), preferring: preferred, on: loop)
                 }
-            }.map(finish))
+            }.map { [counters] response in
+                let response = Self.adding(limitHeaders, to: response)
+                counters.count(status: Int(response.status.code))
+                return response
+            })
         }
-        let preferred = affinity.node(for: writer, now: Self.now())
-        let isGet = request.head.method == .GET
-        // With other gateways, a write is answered once they have dropped what they cached of it.
-        let invalidation = sync?.hasPeers == true ? Self.invalidation(after: route, by: user, writer: writer) : nil
-        let forwarded = forwardedRequest(request, route: route)
-        return .deferred { [proxy, affinity, cache, sync] reply in
-            proxy.send(forwarded, preferring: preferred, on: loop) { result in
-                let response: GatewayResponse
-                var node = ""
-                switch result {
-                case .success(let answer):
-                    if route.isWrite { affinity.wrote(user: writer, on: answer.node, now: Self.now()) }
-                    // A write invalidates the writer's cached views of what it touched before the
-                    // client hears back, so its next read never comes from before its write.
-                    if let cache { Self.invalidate(cache, after: route, by: user) }
-                    var proxied = GatewayResponse(answer)
-                    if cache != nil, isGet { proxied.headers.replaceOrAdd(name: "X-Cache-Status", value: "BYPASS") }
-                    response = finish(proxied)
-                    node = answer.node
-                case .failure(let error):
-                    // A write may have been applied before the node failed.
-                    if let cache { Self.invalidate(cache, after: route, by: user) }
-                    response = finish(Self.unavailable(error))
-                }
-                guard let sync, var invalidation else { return reply(response) }
-                invalidation.node = node
-                loop.makeFutureWithTask { [invalidation] in
-                    await sync.announce([invalidation])
-                    return response
-                }.whenSuccess(reply)
-            }
-        }
+        return .proxied(GatewayProxiedCall(
+            proxy: proxy, request: forwardedRequest(request, route: route), preferring: affinity.node(for: writer, now: Self.now()), loop: loop,
+            route: route, user: user, writer: writer, limitHeaders: limitHeaders, affinity: affinity, cache: cache,
+            // With other gateways, a write is answered once they have dropped what they cached of it.
+            invalidation: sync?.hasPeers == true ? Self.invalidation(after: route, by: user, writer: writer) : nil, sync: sync, counters: counters
+        ))
     }
 
     /// What a write by `user` (nil: a guest, `writer` its affinity key) tells the other

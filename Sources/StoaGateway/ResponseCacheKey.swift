@@ -29,6 +29,7 @@ public struct CacheKey: Hashable, Sendable {
     /// uses. Values are compared as sent (not decoded): `a=%20` and `a=+` are two keys for one
     /// answer, which costs a cache entry, never a wrong answer.
     public static func normalizedQuery(_ raw: some StringProtocol) -> String {
+        if raw.isEmpty { return "" }
         var kept: [(name: String, parameter: Substring)] = []
         var names = Set<String>()
         for parameter in String(raw).split(separator: "&", omittingEmptySubsequences: true) {

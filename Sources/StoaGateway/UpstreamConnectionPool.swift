@@ -4,7 +4,7 @@ import NIOPosix
 
 /// Keep-alive HTTP/1.1 connections from one event loop to the nodes: a request from a client
 /// connection on that loop goes to a node, and its answer comes back, without a thread hop.
-/// Lives on its loop: ``exchange(_:url:node:deadline:maxBytes:fresh:complete:)`` must be called on it.
+/// Lives on its loop: ``exchange(_:)`` must be called on it.
 ///
 /// Per node, an idle connection is reused (most recently used first); a new one is opened when
 /// none is idle, up to `maxConnectionsPerNode`; beyond that requests wait (until their deadline)
@@ -25,14 +25,8 @@ final class UpstreamConnectionPool: @unchecked Sendable {
         var idle: [UpstreamExchangeHandler] = []
         /// Open or opening connections, idle or busy.
         var open = 0
-        var waiting: CircularBuffer<Waiter> = []
-    }
-
-    /// A request waiting for a connection.
-    private struct Waiter {
-        let start: @Sendable (UpstreamExchangeHandler) -> Void
-        let fail: @Sendable (any Error) -> Void
-        let deadline: NIODeadline
+        /// Requests waiting for a connection, each until its deadline.
+        var waiting: CircularBuffer<ProxyCall> = []
     }
 
     private var nodes: [UpstreamAddress: Node] = [:]
@@ -45,46 +39,42 @@ final class UpstreamConnectionPool: @unchecked Sendable {
         self.maxConnectionsPerNode = max(1, maxConnectionsPerNode)
     }
 
-    /// Sends `request` to the node at `url` and calls `complete` once, on the loop, with its
-    /// response (see ``UpstreamExchangeHandler``), over a kept connection when one is idle unless
-    /// `fresh`. Fails with the connection's error when no connection could be made
-    /// (``GatewayProxy/neverSent(_:)`` tells those apart), with ``UpstreamFailure/timedOut`` when
-    /// no connection came free before `deadline`.
-    func exchange(_ request: ForwardedRequest, url: String, node: String, deadline: NIODeadline, maxBytes: Int, fresh: Bool = false,
-                  complete: @escaping @Sendable (Result<ProxiedResponse, any Error>) -> Void) {
+    /// Sends `call`'s request to the node of its lease and tells `call` once, on the loop, how
+    /// it ended (``ProxyCall/finished(_:)``, from here or from the ``UpstreamExchangeHandler``),
+    /// over a kept connection when one is idle unless the call is `fresh`. Fails with the
+    /// connection's error when no connection could be made (``GatewayProxy/neverSent(_:)`` tells
+    /// those apart), with ``UpstreamFailure/timedOut`` when no connection came free before the
+    /// call's deadline.
+    func exchange(_ call: ProxyCall) {
         eventLoop.assertInEventLoop()
+        let url = call.lease.url
         guard let address = addresses[url] ?? UpstreamAddress(url: url) else {
-            return complete(.failure(UpstreamFailure.unusableURL(url)))
+            return call.finished(.failure(UpstreamFailure.unusableURL(url)))
         }
         if addresses.count > 256 { addresses = [:] }
         addresses[url] = address
-        let start: @Sendable (UpstreamExchangeHandler) -> Void = { handler in
-            handler.send(request, host: address.hostHeader, node: node, deadline: deadline, maxBytes: maxBytes, complete: complete)
-        }
-        let fail: @Sendable (any Error) -> Void = { complete(.failure($0)) }
-        if fresh {
-            connect(address, deadline: deadline, fail: fail, start: start)
+        if call.fresh {
+            connect(address, for: call)
         } else {
-            withConnection(to: address, deadline: deadline, fail: fail, start: start)
+            withConnection(to: address, for: call)
         }
     }
 
-    /// Calls `start` with a connection to `address`, now or once one comes free; `fail` when none
-    /// could be had.
-    private func withConnection(to address: UpstreamAddress, deadline: NIODeadline, fail: @escaping @Sendable (any Error) -> Void,
-                                start: @escaping @Sendable (UpstreamExchangeHandler) -> Void) {
+    /// Sends `call` over a connection to `address`, now or once one comes free.
+    private func withConnection(to address: UpstreamAddress, for call: ProxyCall) {
         while let handler = nodes[address]?.idle.popLast() {
-            if handler.isUsable { return start(handler) }
+            if handler.isUsable { return handler.send(call, host: address.hostHeader) }
             handler.channel?.close(promise: nil)
         }
         if nodes[address, default: Node()].open < maxConnectionsPerNode {
-            return connect(address, deadline: deadline, fail: fail, start: start)
+            return connect(address, for: call)
         }
-        nodes[address]!.waiting.append(Waiter(start: start, fail: fail, deadline: deadline))
+        nodes[address]!.waiting.append(call)
     }
 
-    /// Opens a connection to `address` (counted against the node's limit until it closes).
-    private func connect(_ address: UpstreamAddress, deadline: NIODeadline, fail: @escaping @Sendable (any Error) -> Void, start: @escaping @Sendable (UpstreamExchangeHandler) -> Void) {
+    /// Opens a connection to `address` (counted against the node's limit until it closes) and
+    /// sends `call` over it.
+    private func connect(_ address: UpstreamAddress, for call: ProxyCall) {
         nodes[address, default: Node()].open += 1
         ClientBootstrap(group: eventLoop)
             .connectTimeout(connectTimeout)
@@ -102,14 +92,14 @@ final class UpstreamConnectionPool: @unchecked Sendable {
                 case .success(let channel):
                     guard let handler = try? channel.pipeline.syncOperations.handler(type: UpstreamExchangeHandler.self) else {
                         channel.close(promise: nil)
-                        return fail(UpstreamFailure.closed)
+                        return call.finished(.failure(UpstreamFailure.closed))
                     }
                     handler.onIdle = { [weak self] handler in self?.giveBack(handler, to: address) }
                     channel.closeFuture.whenComplete { [weak self] _ in self?.closed(handler, to: address) }
-                    start(handler)
+                    handler.send(call, host: address.hostHeader)
                 case .failure(let error):
                     closed(nil, to: address)
-                    fail(error)
+                    call.finished(.failure(error))
                 }
             }
     }
@@ -118,11 +108,11 @@ final class UpstreamConnectionPool: @unchecked Sendable {
     private func giveBack(_ handler: UpstreamExchangeHandler, to address: UpstreamAddress) {
         eventLoop.assertInEventLoop()
         while let waiter = nodes[address]?.waiting.popFirst() {
-            if waiter.deadline < .now() {
-                waiter.fail(UpstreamFailure.timedOut)
+            if Self.expired(waiter) {
+                waiter.finished(.failure(UpstreamFailure.timedOut))
                 continue
             }
-            return waiter.start(handler)
+            return handler.send(waiter, host: address.hostHeader)
         }
         if nodes[address, default: Node()].idle.count < maxIdlePerNode {
             nodes[address]!.idle.append(handler)
@@ -138,12 +128,17 @@ final class UpstreamConnectionPool: @unchecked Sendable {
         guard var node = nodes[address] else { return }
         node.open -= 1
         if let handler { node.idle.removeAll { $0 === handler } }
-        var next: Waiter?
+        var next: ProxyCall?
         while let waiter = node.waiting.popFirst() {
-            if waiter.deadline < .now() { waiter.fail(UpstreamFailure.timedOut) } else { next = waiter; break }
+            if Self.expired(waiter) { waiter.finished(.failure(UpstreamFailure.timedOut)) } else { next = waiter; break }
         }
         nodes[address] = node
-        if let next { connect(address, deadline: next.deadline, fail: next.fail, start: next.start) }
+        if let next { connect(address, for: next) }
+    }
+
+    /// True when a waiting call's deadline passed.
+    private static func expired(_ call: ProxyCall) -> Bool {
+        call.deadline.map { $0 < .now() } ?? false
     }
 
     /// Closes every idle connection.

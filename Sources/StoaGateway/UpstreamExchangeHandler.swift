@@ -16,35 +16,9 @@ final class UpstreamExchangeHandler: ChannelInboundHandler, @unchecked Sendable 
     typealias InboundIn = HTTPClientResponsePart
     typealias OutboundOut = HTTPClientRequestPart
 
-    /// The exchange in progress: a class, so that each part of the answer updates it in place.
-    private final class Exchange {
-        let complete: (Result<ProxiedResponse, any Error>) -> Void
-        let node: String
-        let streaming: Bool
-        let isHead: Bool
-        let maxBytes: Int
-        /// The connection carried an exchange before this one.
-        let reused: Bool
-        /// When the exchange fails as timed out; nil once a streamed answer's head arrived.
-        var deadline: NIODeadline?
-        var head: HTTPResponseHead?
-        var body: ByteBuffer?
-        var stream: UpstreamStream?
-
-        init(complete: @escaping (Result<ProxiedResponse, any Error>) -> Void, node: String, streaming: Bool, isHead: Bool, maxBytes: Int,
-             reused: Bool, deadline: NIODeadline) {
-            self.complete = complete
-            self.node = node
-            self.streaming = streaming
-            self.isHead = isHead
-            self.maxBytes = maxBytes
-            self.reused = reused
-            self.deadline = deadline
-        }
-    }
-
+    /// The exchange in progress: its ``ProxyCall``, which each part of the answer updates in place.
+    private var exchange: ProxyCall?
     private var context: ChannelHandlerContext?
-    private var exchange: Exchange?
     private var exchanges = 0
     /// A request is being written (an error caught now is the request's own).
     private var sending = false
@@ -68,38 +42,40 @@ final class UpstreamExchangeHandler: ChannelInboundHandler, @unchecked Sendable 
         timerDeadline = nil
     }
 
-    /// Sends `request` to the node (`host` is the `Host` header) and calls `complete` once, on the
-    /// loop, with its answer; `deadline` bounds the whole answer (a streamed one: its head).
-    func send(_ request: ForwardedRequest, host: String, node: String, deadline: NIODeadline, maxBytes: Int,
-              complete: @escaping (Result<ProxiedResponse, any Error>) -> Void) {
+    /// Sends `call`'s request to the node (`host` is the `Host` header) and tells `call` once, on
+    /// the loop, how it ended (``ProxyCall/finished(_:)``); the call's deadline bounds the whole
+    /// answer (a streamed one: its head).
+    func send(_ call: ProxyCall, host: String) {
         guard let context, context.channel.isActive, exchange == nil else {
-            return complete(.failure(UpstreamFailure.closed))
+            return call.finished(.failure(UpstreamFailure.closed))
         }
         let loop = context.eventLoop
-        if timerDeadline.map({ $0 > deadline }) ?? true {
+        if let deadline = call.deadline, timerDeadline.map({ $0 > deadline }) ?? true {
             timer?.cancel()
             arm(at: deadline, on: loop)
         }
         exchanges += 1
-        exchange = Exchange(
-            complete: complete, node: node, streaming: request.streaming, isHead: request.method == .HEAD, maxBytes: maxBytes,
-            reused: exchanges > 1, deadline: deadline
-        )
+        call.reused = exchanges > 1
+        exchange = call
 
-        var headers = request.headers
-        headers.add(name: "Host", value: host)
-        if let body = request.body {
-            headers.add(name: "Content-Length", value: String(body.readableBytes))
-        } else if request.method == .POST || request.method == .PUT || request.method == .PATCH {
-            headers.add(name: "Content-Length", value: "0")
+        // The call's headers, edited in place (taken out of the call, so not copied) and kept
+        // with it again for another attempt (which replaces the Host).
+        var headers = call.takeHeaders()
+        let (method, target, body) = (call.request.method, call.request.target, call.request.body)
+        headers.replaceOrAdd(name: "Host", value: host)
+        if let body {
+            headers.replaceOrAdd(name: "Content-Length", value: String(body.readableBytes))
+        } else if method == .POST || method == .PUT || method == .PATCH {
+            headers.replaceOrAdd(name: "Content-Length", value: "0")
         }
-        let head = HTTPRequestHead(version: .http1_1, method: request.method, uri: request.target, headers: headers)
+        let head = HTTPRequestHead(version: .http1_1, method: method, uri: target, headers: headers)
+        call.keepHeaders(headers)
         // NIO's header validator refuses a head whose fields cannot be sent (e.g. a control
         // character in a value) and tells ``errorCaught(context:error:)`` at once, while the head
         // is being written: the client's fault, not the node's.
         sending = true
         context.write(wrapOutboundOut(.head(head)), promise: nil)
-        if let body = request.body { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
+        if let body { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         sending = false
     }
@@ -112,33 +88,34 @@ final class UpstreamExchangeHandler: ChannelInboundHandler, @unchecked Sendable 
         switch unwrapInboundIn(data) {
         case .head(let head):
             current.head = head
-            if current.streaming {
+            if current.request.streaming {
                 let stream = UpstreamStream(channel: context.channel)
                 current.stream = stream
                 current.deadline = nil
-                current.complete(.success(ProxiedResponse(status: head.status, headers: Self.endToEnd(head.headers, isHead: false), body: .stream(stream), node: current.node)))
+                current.finished(.success(ProxiedResponse(status: head.status, headers: Self.endToEnd(head.headers, isHead: false), body: .stream(stream), node: current.lease.name)))
                 return
             }
             let length = head.headers.first(name: "content-length").flatMap { Int($0) }
             if let length, length > current.maxBytes { return fail(UpstreamFailure.tooLarge) }
-            current.body = context.channel.allocator.buffer(capacity: min(length ?? 0, current.maxBytes))
         case .body(var chunk):
             if let stream = current.stream { return stream.deliver(.chunk(chunk)) }
             if (current.body?.readableBytes ?? 0) + chunk.readableBytes > current.maxBytes {
                 return fail(UpstreamFailure.tooLarge)
             }
-            current.body?.writeBuffer(&chunk)
+            // The usual answer's body comes in one piece: kept as read (a slice of the read
+            // buffer, written to the client before the connection reads again), not copied.
+            if current.body == nil { current.body = chunk } else { current.body!.writeBuffer(&chunk) }
         case .end:
             exchange = nil
             // A connection that streamed may have stopped reading (the client was slow): not kept.
-            let keepAlive = (current.head?.isKeepAlive ?? false) && !current.streaming
+            let keepAlive = (current.head?.isKeepAlive ?? false) && !current.request.streaming
             if keepAlive, context.channel.isActive { onIdle?(self) } else { context.close(promise: nil) }
             if let stream = current.stream { return stream.deliver(.end(nil)) }
-            guard let head = current.head else { return current.complete(.failure(UpstreamFailure.closed)) }
+            guard let head = current.head else { return current.finished(.failure(UpstreamFailure.closed)) }
             let body = current.body ?? ByteBuffer()
-            current.complete(.success(ProxiedResponse(
-                status: head.status, headers: Self.endToEnd(head.headers, isHead: current.isHead, bodyLength: body.readableBytes),
-                body: .buffer(body), node: current.node
+            current.finished(.success(ProxiedResponse(
+                status: head.status, headers: Self.endToEnd(head.headers, isHead: current.request.method == .HEAD, bodyLength: body.readableBytes),
+                body: .buffer(body), node: current.lease.name
             )))
         }
     }
@@ -174,7 +151,7 @@ final class UpstreamExchangeHandler: ChannelInboundHandler, @unchecked Sendable 
         if current.head == nil, Self.isClose(error) { error = UpstreamFailure.closedBeforeAnswer(reused: current.reused) }
         exchange = nil
         context?.close(promise: nil)
-        if let stream = current.stream { stream.deliver(.end(error)) } else { current.complete(.failure(error)) }
+        if let stream = current.stream { stream.deliver(.end(error)) } else { current.finished(.failure(error)) }
     }
 
     static func isClose(_ error: any Error) -> Bool {

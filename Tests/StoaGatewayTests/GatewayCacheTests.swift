@@ -146,7 +146,7 @@ struct GatewayCacheTests {
         #expect(short.hit(key: key, headers: [:]) == nil, "a stale entry is not a hit")
     }
 
-    @Test("a hit is the prepared answer: the node's kept headers, X-Cache-Status and Age once each, the body counted once against the budget; hits share nothing a caller changes")
+    @Test("a hit is the prepared answer: the node's kept headers, X-Cache-Status, Content-Length and Age once each, the body counted once against the budget; hits share nothing a caller changes; each hit carries its own age")
     func preparedHits() async throws {
         let answer = ProxiedResponse(
             status: .ok, headers: ["Content-Type": "application/json", "ETag": "\"e1\"", "Set-Cookie": "a=b", "X-Node": "n1"],
@@ -154,14 +154,22 @@ struct GatewayCacheTests {
         )
         _ = await cache.respond(key: key, headers: [:], fetch: { answer })
         var first = try #require(cache.hit(key: key, headers: [:]))
-        #expect(first.headers.map(\.name) == ["Content-Type", "ETag", "X-Cache-Status", "Age"])
+        #expect(first.headers.map(\.name) == ["Content-Type", "ETag", "X-Cache-Status", "Content-Length", "Age"])
         #expect(first.headers.first(name: "Age") == "0" && first.headers.first(name: "ETag") == "\"e1\"")
+        #expect(first.headers.first(name: "Content-Length") == "8")
         #expect(try Self.body(first) == "{\"id\":1}")
         first.headers.add(name: "RateLimit", value: "x")
         if case .buffer(var body) = first.body { body.writeString("tail") }
         let second = try #require(cache.hit(key: key, headers: [:]))
-        #expect(second.headers.map(\.name) == ["Content-Type", "ETag", "X-Cache-Status", "Age"])
+        #expect(second.headers.map(\.name) == ["Content-Type", "ETag", "X-Cache-Status", "Content-Length", "Age"])
         #expect(try Self.body(second) == "{\"id\":1}")
+        // The headers of one age are built once and shared; another age gets its own Age.
+        let now = GatewayCache.now()
+        let later = try #require(cache.hit(key: key, headers: [:], now: now + 2_500_000_000))
+        #expect(later.headers.first(name: "Age") == "2" && later.headers.count(where: { $0.name == "Age" }) == 1)
+        let again = try #require(cache.hit(key: key, headers: [:], now: now))
+        #expect(again.headers.first(name: "Age") == "0")
+        #expect(again.headers.map(\.name) == ["Content-Type", "ETag", "X-Cache-Status", "Content-Length", "Age"])
         let kept = "Content-Type".utf8.count + "application/json".utf8.count + "ETag".utf8.count + "\"e1\"".utf8.count
         #expect(cache.statistics.bytes == key.byteCount + kept + "{\"id\":1}".utf8.count)
     }
