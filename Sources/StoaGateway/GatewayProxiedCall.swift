@@ -2,7 +2,7 @@ import NIOCore
 import StoaGossip
 
 /// Where an answer that comes later is written: the client connection's handler.
-protocol GatewayAnswerTarget: AnyObject {
+protocol GatewayAnswerTarget: AnyObject, Sendable {
     /// Called once, on the request's event loop, with the answer.
     func answered(_ response: GatewayResponse)
 }
@@ -80,7 +80,7 @@ final class GatewayProxiedCall: ProxyCall, @unchecked Sendable {
 }
 
 /// Completes a promise with the answer (for callers that want a future).
-final class GatewayPromiseTarget: GatewayAnswerTarget {
+final class GatewayPromiseTarget: GatewayAnswerTarget, Sendable {
     let promise: EventLoopPromise<GatewayResponse>
 
     init(_ promise: EventLoopPromise<GatewayResponse>) { self.promise = promise }

@@ -61,7 +61,7 @@ public struct GatewayResponder: Sendable {
             counters.count(status: 400)
             return .now(GatewayResponse(PBError.badRequest()))
         }
-        let route = RequestRoute(method: request.head.method.rawValue, path: request.path)
+        let route = RequestRoute(method: request.head.method, path: request.path)
         if route.isGatewayStatus { return .later(gatewayStatus(request)) }
         guard route.isPublic else {
             counters.count(status: 404)
@@ -229,7 +229,7 @@ public struct GatewayResponder: Sendable {
         if let host { headers.add(name: "X-Forwarded-Host", value: host) }
         let method = request.head.method
         let body = request.body
-        let idempotent = route.isIdempotent(method: method.rawValue, bodyHasID: method == .POST && ForwardedRequest.bodyHasID(body))
+        let idempotent = route.isIdempotent(method: method, bodyHasID: method == .POST && ForwardedRequest.bodyHasID(body))
         let realtime = route.isRealtime
         return ForwardedRequest(
             method: method, target: request.head.uri, headers: headers,

@@ -1,3 +1,5 @@
+import NIOHTTP1
+
 /// What the gateway needs to know about a request's path and method: whether the public port
 /// serves it at all, whether it writes (and what it may change), whether it authenticates,
 /// whether a failed attempt may be retried on another node, and which records it touches.
@@ -57,19 +59,24 @@ public struct RequestRoute: Sendable, Equatable {
     }
 
     public init(method: String, path: Substring) {
-        let upper = Self.upperCased(method)
-        isWrite = upper == "POST" || upper == "PUT" || upper == "PATCH" || upper == "DELETE"
+        self.init(method: HTTPMethod(rawValue: Self.upperCased(method)), path: path)
+    }
+
+    /// The route of a request NIO parsed (its method already a case, not text to compare).
+    init(method: HTTPMethod, path: Substring) {
+        isWrite = method == .POST || method == .PUT || method == .PATCH || method == .DELETE
+        let reads = method == .GET || method == .HEAD
         let parts = Self.components(of: path)
         let api = parts.first == "api"
-        let accountPage = (upper == "GET" || upper == "HEAD") && parts.count == 2 && parts[0] == "auth" && Self.accountPages.contains(parts[1])
-        let dashboard = (upper == "GET" || upper == "HEAD") && parts.first == "_" && parts.count <= 2
+        let accountPage = reads && parts.count == 2 && parts[0] == "auth" && Self.accountPages.contains(parts[1])
+        let dashboard = reads && parts.first == "_" && parts.count <= 2
         let clusterOverview = api && parts.count == 3 && parts[1] == "cluster" && parts[2] == "overview"
         isPublic = (api && !(parts.count >= 2 && (parts[1] == "cluster" || parts[1] == "gateway"))) || accountPage || dashboard || clusterOverview
         isGatewayStatus = api && parts.count == 2 && parts[1] == "gateway"
         isSync = api && parts.count == 2 && parts[1] == "sync"
         isRealtime = api && parts.count == 2 && parts[1] == "realtime"
         let inCollection = api && parts.count >= 4 && parts[1] == "collections"
-        isAuth = upper == "POST" && inCollection && parts.count == 4 && Self.authActions.contains(parts[3])
+        isAuth = method == .POST && inCollection && parts.count == 4 && Self.authActions.contains(parts[3])
         if inCollection, parts[3] == "records", parts.count <= 5 {
             collection = String(parts[2])
             recordID = parts.count == 5 ? String(parts[4]) : nil
@@ -77,7 +84,7 @@ public struct RequestRoute: Sendable, Equatable {
             collection = nil
             recordID = nil
         }
-        isRecordRead = upper == "GET" && collection != nil
+        isRecordRead = method == .GET && collection != nil
     }
 
     /// `method` in upper case. Methods arrive upper-case (HTTP tokens): upper-casing a copy is
@@ -121,10 +128,14 @@ public struct RequestRoute: Sendable, Equatable {
     /// the same body sets the same fields), and creates that carry a client-chosen `id`
     /// (`bodyHasID`), which a node applies once. Other writes are not retried.
     public func isIdempotent(method: String, bodyHasID: Bool) -> Bool {
-        switch Self.upperCased(method) {
-        case "GET", "HEAD", "OPTIONS": return true
-        case "PUT", "PATCH", "DELETE": return recordID != nil
-        case "POST": return collection != nil && recordID == nil && bodyHasID
+        isIdempotent(method: HTTPMethod(rawValue: Self.upperCased(method)), bodyHasID: bodyHasID)
+    }
+
+    func isIdempotent(method: HTTPMethod, bodyHasID: Bool) -> Bool {
+        switch method {
+        case .GET, .HEAD, .OPTIONS: return true
+        case .PUT, .PATCH, .DELETE: return recordID != nil
+        case .POST: return collection != nil && recordID == nil && bodyHasID
         default: return false
         }
     }

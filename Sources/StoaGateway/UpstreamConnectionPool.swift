@@ -20,17 +20,23 @@ final class UpstreamConnectionPool: @unchecked Sendable {
     let maxIdlePerNode: Int
     let maxConnectionsPerNode: Int
 
-    /// One node's connections.
-    private struct Node {
+    /// One node's connections: a class, so a request and each connection find it once and
+    /// change it in place. Used only on the pool's loop, as the pool is.
+    private final class Node: @unchecked Sendable {
+        let address: UpstreamAddress
         var idle: [UpstreamExchangeHandler] = []
         /// Open or opening connections, idle or busy.
         var open = 0
         /// Requests waiting for a connection, each until its deadline.
         var waiting: CircularBuffer<ProxyCall> = []
+
+        init(address: UpstreamAddress) { self.address = address }
     }
 
+    /// Every node's connections, by address.
     private var nodes: [UpstreamAddress: Node] = [:]
-    private var addresses: [String: UpstreamAddress] = [:]
+    /// The same, by the URL a lease names (URLs spelling one address share its connections).
+    private var byURL: [String: Node] = [:]
 
     init(eventLoop: any EventLoop, connectTimeout: TimeAmount, maxIdlePerNode: Int, maxConnectionsPerNode: Int) {
         self.eventLoop = eventLoop
@@ -48,34 +54,42 @@ final class UpstreamConnectionPool: @unchecked Sendable {
     func exchange(_ call: ProxyCall) {
         eventLoop.assertInEventLoop()
         let url = call.lease.url
-        guard let address = addresses[url] ?? UpstreamAddress(url: url) else {
-            return call.finished(.failure(UpstreamFailure.unusableURL(url)))
-        }
-        if addresses.count > 256 { addresses = [:] }
-        addresses[url] = address
-        if call.fresh {
-            connect(address, for: call)
+        let node: Node
+        if let known = byURL[url] {
+            node = known
         } else {
-            withConnection(to: address, for: call)
+            guard let address = UpstreamAddress(url: url) else {
+                return call.finished(.failure(UpstreamFailure.unusableURL(url)))
+            }
+            if byURL.count >= 256 { byURL = [:] }
+            node = nodes[address] ?? Node(address: address)
+            nodes[address] = node
+            byURL[url] = node
+        }
+        if call.fresh {
+            connect(node, for: call)
+        } else {
+            withConnection(to: node, for: call)
         }
     }
 
-    /// Sends `call` over a connection to `address`, now or once one comes free.
-    private func withConnection(to address: UpstreamAddress, for call: ProxyCall) {
-        while let handler = nodes[address]?.idle.popLast() {
-            if handler.isUsable { return handler.send(call, host: address.hostHeader) }
+    /// Sends `call` over a connection to `node`, now or once one comes free.
+    private func withConnection(to node: Node, for call: ProxyCall) {
+        while let handler = node.idle.popLast() {
+            if handler.isUsable { return handler.send(call, host: node.address.hostHeader) }
             handler.channel?.close(promise: nil)
         }
-        if nodes[address, default: Node()].open < maxConnectionsPerNode {
-            return connect(address, for: call)
+        if node.open < maxConnectionsPerNode {
+            return connect(node, for: call)
         }
-        nodes[address]!.waiting.append(call)
+        node.waiting.append(call)
     }
 
-    /// Opens a connection to `address` (counted against the node's limit until it closes) and
-    /// sends `call` over it.
-    private func connect(_ address: UpstreamAddress, for call: ProxyCall) {
-        nodes[address, default: Node()].open += 1
+    /// Opens a connection to `node` (counted against its limit until it closes) and sends `call`
+    /// over it.
+    private func connect(_ node: Node, for call: ProxyCall) {
+        node.open += 1
+        let address = node.address
         ClientBootstrap(group: eventLoop)
             .connectTimeout(connectTimeout)
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
@@ -94,28 +108,28 @@ final class UpstreamConnectionPool: @unchecked Sendable {
                         channel.close(promise: nil)
                         return call.finished(.failure(UpstreamFailure.closed))
                     }
-                    handler.onIdle = { [weak self] handler in self?.giveBack(handler, to: address) }
-                    channel.closeFuture.whenComplete { [weak self] _ in self?.closed(handler, to: address) }
+                    handler.onIdle = { [weak self] handler in self?.giveBack(handler, to: node) }
+                    channel.closeFuture.whenComplete { [weak self] _ in self?.closed(handler, to: node) }
                     handler.send(call, host: address.hostHeader)
                 case .failure(let error):
-                    closed(nil, to: address)
+                    closed(nil, to: node)
                     call.finished(.failure(error))
                 }
             }
     }
 
     /// A connection finished an exchange and can carry another: to the first waiting request, or idle.
-    private func giveBack(_ handler: UpstreamExchangeHandler, to address: UpstreamAddress) {
+    private func giveBack(_ handler: UpstreamExchangeHandler, to node: Node) {
         eventLoop.assertInEventLoop()
-        while let waiter = nodes[address]?.waiting.popFirst() {
+        while let waiter = node.waiting.popFirst() {
             if Self.expired(waiter) {
                 waiter.finished(.failure(UpstreamFailure.timedOut))
                 continue
             }
-            return handler.send(waiter, host: address.hostHeader)
+            return handler.send(waiter, host: node.address.hostHeader)
         }
-        if nodes[address, default: Node()].idle.count < maxIdlePerNode {
-            nodes[address]!.idle.append(handler)
+        if node.idle.count < maxIdlePerNode {
+            node.idle.append(handler)
         } else {
             handler.channel?.close(promise: nil)
         }
@@ -123,17 +137,15 @@ final class UpstreamConnectionPool: @unchecked Sendable {
 
     /// A connection closed (or could not be opened): it leaves the idle list and its place goes
     /// to the first waiting request.
-    private func closed(_ handler: UpstreamExchangeHandler?, to address: UpstreamAddress) {
+    private func closed(_ handler: UpstreamExchangeHandler?, to node: Node) {
         eventLoop.assertInEventLoop()
-        guard var node = nodes[address] else { return }
         node.open -= 1
         if let handler { node.idle.removeAll { $0 === handler } }
         var next: ProxyCall?
         while let waiter = node.waiting.popFirst() {
             if Self.expired(waiter) { waiter.finished(.failure(UpstreamFailure.timedOut)) } else { next = waiter; break }
         }
-        nodes[address] = node
-        if let next { connect(address, for: next) }
+        if let next { connect(node, for: next) }
     }
 
     /// True when a waiting call's deadline passed.
