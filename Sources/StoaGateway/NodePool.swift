@@ -82,32 +82,53 @@ public final class NodePool: Sendable {
     public func acquire(excluding: Set<String> = [], only: String? = nil, preferring: String? = nil, now: UInt64, random: ((Int) -> Int)? = nil) -> Lease? {
         let random = random ?? draw
         return state.withLock { nodes in
-            if only == nil, let preferring, !excluding.contains(preferring), let node = nodes[preferring], node.routable {
-                nodes[preferring]!.inFlight += 1
-                return Lease(name: preferring, url: node.url, startedAt: now)
+            // Nodes are read in place by index (a copy of a node would copy its windows), and the
+            // candidates are indices on the stack, in name order (so a draw picks the same node
+            // for the same names).
+            if only == nil, let preferring, !excluding.contains(preferring), let index = nodes.index(forKey: preferring),
+               nodes.values[index].routable {
+                let lease = Lease(name: preferring, url: nodes.values[index].url, startedAt: now)
+                nodes.values[index].inFlight += 1
+                return lease
             }
-            // Names only: a copy of a node would copy its windows.
-            var candidates: [String] = []
-            candidates.reserveCapacity(nodes.count)
-            for (name, node) in nodes where node.routable && !excluding.contains(name) && (only == nil || name == only) {
-                candidates.append(name)
+            return withUnsafeTemporaryAllocation(of: [String: UpstreamNode].Index.self, capacity: max(1, nodes.count)) { buffer in
+                let candidates = buffer.baseAddress!
+                var count = 0
+                defer { candidates.deinitialize(count: count) }
+                var index = nodes.startIndex
+                while index != nodes.endIndex {
+                    let name = nodes.keys[index]
+                    if nodes.values[index].routable, !excluding.contains(name), only == nil || name == only {
+                        // Insertion in name order (a handful of nodes), moving later names up
+                        // into the uninitialized slot after them.
+                        var slot = count
+                        while slot > 0, nodes.keys[candidates[slot - 1]] > name {
+                            (candidates + slot).moveInitialize(from: candidates + slot - 1, count: 1)
+                            slot -= 1
+                        }
+                        (candidates + slot).initialize(to: index)
+                        count += 1
+                    }
+                    nodes.formIndex(after: &index)
+                }
+                guard count > 0 else { return nil }
+                var chosen = candidates[random(count)]
+                if count > 1 {
+                    var other = candidates[random(count - 1)]
+                    if other == chosen { other = candidates[count - 1] }
+                    if Self.rank(nodes.values[other]) < Self.rank(nodes.values[chosen]) { chosen = other }
+                }
+                // The lease is read before the node changes (which keeps the index valid anyway).
+                let lease = Lease(name: nodes.keys[chosen], url: nodes.values[chosen].url, startedAt: now)
+                nodes.values[chosen].inFlight += 1
+                return lease
             }
-            guard !candidates.isEmpty else { return nil }
-            candidates.sort()
-            var chosen = candidates[random(candidates.count)]
-            if candidates.count > 1 {
-                var other = candidates[random(candidates.count - 1)]
-                if other == chosen { other = candidates[candidates.count - 1] }
-                if Self.rank(nodes[other]) < Self.rank(nodes[chosen]) { chosen = other }
-            }
-            nodes[chosen]!.inFlight += 1
-            return Lease(name: chosen, url: nodes[chosen]!.url, startedAt: now)
         }
     }
 
     /// How a node ranks as a choice, lower first: alive before suspect, then fewer in flight.
-    private static func rank(_ node: UpstreamNode?) -> (Int, Int) {
-        node.map { ($0.membership == .alive ? 0 : 1, $0.inFlight) } ?? (2, 0)
+    private static func rank(_ node: borrowing UpstreamNode) -> (Int, Int) {
+        (node.membership == .alive ? 0 : 1, node.inFlight)
     }
 
     /// A pseudo-random number in `0..<bound` (SplitMix64, Steele, Lea and Flood, 2014).

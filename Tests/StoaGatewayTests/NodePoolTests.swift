@@ -97,6 +97,22 @@ struct NodePoolTests {
         #expect(pool.nodes.allSatisfy { $0.inFlight == 0 })
         #expect(pool.nodes.map(\.requests) == [1, 2])
     }
+
+    @Test("draws index the routable nodes in name order, whatever order the table holds them in")
+    func drawsInNameOrder() throws {
+        let names = ["n5", "n2", "n9", "n1", "n7"]
+        let pool = Self.admitted(names)
+        pool.update(name: "n2", url: "http://n2", membership: .dead)
+        let routable = names.filter { $0 != "n2" }.sorted()
+        // Equal load: the first draw wins; the second only when it ranks better.
+        for (draw, expected) in routable.enumerated() {
+            let lease = try #require(pool.acquire(now: 0, random: { count in min(draw, count - 1) }))
+            #expect(lease.name == expected, "draw \(draw)")
+            pool.release(lease, outcome: .answered, now: 1)
+        }
+        #expect(pool.acquire(excluding: Set(routable), now: 2) == nil, "the dead node is not drawn")
+        #expect(pool.acquire(only: "n9", now: 2, random: { _ in 0 })?.name == "n9")
+    }
 }
 
 @Suite("RequestRoute: writes, cacheable reads, which failed requests may be retried")
