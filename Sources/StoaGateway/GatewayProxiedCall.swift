@@ -65,8 +65,7 @@ final class GatewayProxiedCall: ProxyCall, @unchecked Sendable {
             if let cache { GatewayResponder.invalidate(cache, after: route, by: user) }
             response = GatewayResponder.unavailable(error)
         }
-        if !limitHeaders.isEmpty { response = GatewayResponder.adding(limitHeaders, to: response) }
-        counters.count(status: Int(response.status.code))
+        response = GatewayResponder.finished(response, limitHeaders: limitHeaders, counters: counters)
         guard let target else { return }
         self.target = nil
         guard let sync, var invalidation else { return target.answered(response) }

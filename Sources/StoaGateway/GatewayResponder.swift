@@ -121,6 +121,13 @@ public struct GatewayResponder: Sendable {
         adding(decision.headers, to: GatewayResponse(PBError(.tooManyRequests, "Too Many Requests.")))
     }
 
+    /// A proxied answer as the client gets it: with the limiter's headers, its status counted.
+    static func finished(_ response: GatewayResponse, limitHeaders: [(name: String, value: String)], counters: GatewayCounters) -> GatewayResponse {
+        let response = limitHeaders.isEmpty ? response : adding(limitHeaders, to: response)
+        counters.count(status: Int(response.status.code))
+        return response
+    }
+
     static func adding(_ headers: [(name: String, value: String)], to response: GatewayResponse) -> GatewayResponse {
         var response = response
         for header in headers { response.headers.replaceOrAdd(name: header.name, value: header.value) }
@@ -165,11 +172,7 @@ public struct GatewayResponder: Sendable {
                 await cache.respond(key: key, headers: request.head.headers) {
                     try await proxy.forward(forwardedRequest(request, route: route), preferring: preferred, on: loop)
                 }
-            }.map { [counters] response in
-                let response = Self.adding(limitHeaders, to: response)
-                counters.count(status: Int(response.status.code))
-                return response
-            })
+            }.map { [counters] in Self.finished($0, limitHeaders: limitHeaders, counters: counters) })
         }
         return .proxied(GatewayProxiedCall(
             proxy: proxy, request: forwardedRequest(request, route: route), preferring: affinity.node(for: writer, now: Self.now()), loop: loop,

@@ -64,7 +64,7 @@ class ProxyCall: @unchecked Sendable {
     }
 
     /// Hands the outcome to ``completed(_:)`` on `loop`.
-    private final func finish(_ result: Result<ProxiedResponse, any Error>) {
+    private final func deliver(_ result: Result<ProxiedResponse, any Error>) {
         if loop === upstream.eventLoop || loop.inEventLoop { return completed(result) }
         loop.execute { self.completed(result) }
     }
@@ -89,7 +89,7 @@ class ProxyCall: @unchecked Sendable {
     /// (or ``GatewayProxy/Failure/noNodeAvailable``) when none is left.
     private final func attempt() {
         guard let lease = proxy.pool.acquire(excluding: tried, only: request.node, preferring: preferring, now: GatewayProxy.now()) else {
-            return finish(.failure(lastError.map { GatewayProxy.Failure.upstreamFailed($0) } ?? GatewayProxy.Failure.noNodeAvailable))
+            return deliver(.failure(lastError.map { GatewayProxy.Failure.upstreamFailed($0) } ?? GatewayProxy.Failure.noNodeAvailable))
         }
         self.lease = lease
         fresh = false
@@ -112,7 +112,7 @@ class ProxyCall: @unchecked Sendable {
         switch result {
         case .success(let response):
             pool.release(lease, outcome: .answered, now: GatewayProxy.now())
-            finish(.success(response))
+            deliver(.success(response))
         case .failure(UpstreamFailure.closedBeforeAnswer(reused: true)) where request.idempotent && !fresh:
             // The node closed a kept connection as the request went out: not its failure.
             fresh = true
@@ -120,18 +120,18 @@ class ProxyCall: @unchecked Sendable {
         case .failure(UpstreamFailure.invalidRequest):
             // A header the client sent that cannot be sent on: no node is at fault.
             pool.release(lease, outcome: .notSent, now: GatewayProxy.now())
-            finish(.failure(GatewayProxy.Failure.badRequest("the request has a header that cannot be forwarded")))
+            deliver(.failure(GatewayProxy.Failure.badRequest("the request has a header that cannot be forwarded")))
         case .failure(UpstreamFailure.tooLarge):
             // The node answered; the gateway will not buffer that much.
             pool.release(lease, outcome: .answered, now: GatewayProxy.now())
-            finish(.failure(GatewayProxy.Failure.upstreamFailed("\(lease.name): answer larger than \(proxy.maxResponseBytes) bytes")))
+            deliver(.failure(GatewayProxy.Failure.upstreamFailed("\(lease.name): answer larger than \(proxy.maxResponseBytes) bytes")))
         case .failure(let error):
             pool.release(lease, outcome: .connectionFailed, now: GatewayProxy.now())
             let description = "\(lease.name): \(error)"
             Metrics.Counter(label: "stoa_gateway_upstream_failures_total", dimensions: [("node", lease.name)]).increment()
             proxy.logger.warning("node \(lease.name) failed (\(error)); ejected")
             guard request.idempotent || GatewayProxy.neverSent(error) else {
-                return finish(.failure(GatewayProxy.Failure.upstreamFailed(description)))
+                return deliver(.failure(GatewayProxy.Failure.upstreamFailed(description)))
             }
             Metrics.Counter(label: "stoa_gateway_retries_total").increment()
             tried.insert(lease.name)
