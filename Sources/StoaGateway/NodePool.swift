@@ -118,7 +118,6 @@ public final class NodePool: Sendable {
                     if other == chosen { other = candidates[count - 1] }
                     if Self.rank(nodes.values[other]) < Self.rank(nodes.values[chosen]) { chosen = other }
                 }
-                // The lease is read before the node changes (which keeps the index valid anyway).
                 let lease = Lease(name: nodes.keys[chosen], url: nodes.values[chosen].url, startedAt: now)
                 nodes.values[chosen].inFlight += 1
                 return lease

@@ -103,7 +103,7 @@ final class UpstreamExchangeHandler: ChannelInboundHandler, @unchecked Sendable 
                 return fail(UpstreamFailure.tooLarge)
             }
             // The usual answer's body comes in one piece: kept as read (a slice of the read
-            // buffer, written to the client before the connection reads again), not copied.
+            // buffer, held until the answer is written; the cache keeps a copy), not copied.
             if current.body == nil { current.body = chunk } else { current.body!.writeBuffer(&chunk) }
         case .end:
             exchange = nil
