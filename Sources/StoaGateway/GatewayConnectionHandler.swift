@@ -11,7 +11,7 @@ import StoaNode
 /// client keeps up. Closes the connection when the client sent no byte for the idle timeout
 /// (as its ``RequestHeadDeadline`` saw them arrive) while nothing of it is being answered; tells
 /// that deadline of each head, request end and answer end (the gateway's pipeline has no part
-/// watcher of its own).
+/// watcher of its own). Answers a request NIO's decoder cannot parse with PocketBase's 400.
 final class GatewayConnectionHandler: ChannelInboundHandler, GatewayAnswerTarget, @unchecked Sendable {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
@@ -37,6 +37,10 @@ final class GatewayConnectionHandler: ChannelInboundHandler, GatewayAnswerTarget
     private var answering: HTTPRequestHead?
     private var stream: UpstreamStream?
     private var peerIP = ""
+    /// The identity of the last `Authorization` this connection sent (a client repeats it).
+    private var token: RememberedToken?
+    /// A malformed request was answered 400: nothing more goes out, the connection closes.
+    private var refusedMalformed = false
 
     init(responder: GatewayResponder, role: GatewayServer.Role = .api, limits: GatewayServerLimits, headDeadline: RequestHeadDeadline,
          registry: GatewayConnectionRegistry? = nil, counters: GatewayServerCounters? = nil) {
@@ -125,7 +129,7 @@ final class GatewayConnectionHandler: ChannelInboundHandler, GatewayAnswerTarget
             self.head = nil
             let request = GatewayRequest(head: head, body: body, peerIP: peerIP, eventLoop: context.eventLoop)
             body = ByteBuffer()
-            switch role == .admin ? .later(responder.respondAdmin(to: request)) : responder.answer(to: request) {
+            switch role == .admin ? .later(responder.respondAdmin(to: request)) : responder.answer(to: request, token: &token) {
             case .now(let response):
                 write(response, for: head, keepAlive: head.isKeepAlive)
             case .later(let answer):
@@ -164,7 +168,7 @@ final class GatewayConnectionHandler: ChannelInboundHandler, GatewayAnswerTarget
 
     /// Writes `response` to the client; closes the connection after it unless `keepAlive`.
     private func write(_ response: GatewayResponse, for request: HTTPRequestHead, keepAlive: Bool) {
-        guard let context, context.channel.isActive else {
+        guard let context, context.channel.isActive, !refusedMalformed else {
             if case .stream(let stream) = response.body { stream.cancel() }
             return
         }
@@ -177,11 +181,19 @@ final class GatewayConnectionHandler: ChannelInboundHandler, GatewayAnswerTarget
         } else if request.version.minor == 0 {
             headers.replaceOrAdd(name: "Connection", value: "keep-alive")
         }
+        // The encoder frames nothing (``GatewayServer``): every answer's framing is set here.
         switch response.body {
+        case .buffer where !response.status.mayHaveResponseBody:
+            // 1xx, 204 and 304: no body, and no length or transfer coding.
+            headers.remove(name: "content-length")
+            headers.remove(name: "transfer-encoding")
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: request.version, status: response.status, headers: headers))), promise: nil)
+            end(context, keepAlive: keepAlive)
         case .buffer(let buffer):
-            // A node's whole answer carries its body's length already; a hit and the gateway's
-            // own answers carry none: added, and replaced only when it differs (so the headers
-            // are not copied to be sent). An answer to HEAD keeps the length a GET would have.
+            // A node's whole answer carries its body's length already, and so does a hit; the
+            // gateway's own answers carry none: added, and replaced only when it differs (so
+            // the headers are not copied to be sent). An answer to HEAD keeps the length a GET
+            // would have.
             let length = String(buffer.readableBytes)
             if let declared = headers.first(name: "content-length") {
                 if request.method != .HEAD, declared != length { headers.replaceOrAdd(name: "Content-Length", value: length) }
@@ -193,6 +205,9 @@ final class GatewayConnectionHandler: ChannelInboundHandler, GatewayAnswerTarget
             end(context, keepAlive: keepAlive)
         case .stream(let stream):
             self.stream = stream
+            // Chunked to HTTP/1.1 (a node's streamed answer comes without a length); to
+            // HTTP/1.0 the body ends with the connection.
+            if request.version.minor >= 1 { headers.replaceOrAdd(name: "Transfer-Encoding", value: "chunked") }
             context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: request.version, status: response.status, headers: headers))), promise: nil)
             stream.start { [self] event in
                 guard let context = self.context, self.stream === stream else { return }
@@ -224,10 +239,19 @@ final class GatewayConnectionHandler: ChannelInboundHandler, GatewayAnswerTarget
         context.fireChannelWritabilityChanged()
     }
 
-    /// A malformed request (``HTTPProtocolErrorHandler`` has answered 400) or a failed
-    /// connection: the connection closes.
+    /// A malformed request (NIO's decoder failed: a bad request line, header, chunk or length,
+    /// a head too large) is answered PocketBase's 400 with `Connection: close`, counted, and
+    /// nothing is written after it; any other error closes the connection. NIO's pipelining
+    /// handler holds a decoder error back while an answer is pending, so it comes here only when
+    /// no answer is being written (a streamed one, should one be, is cut by the close).
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        context.close(promise: nil)
+        guard error is HTTPParserError, !refusedMalformed, stream == nil else {
+            context.close(promise: nil)
+            return
+        }
+        refusedMalformed = true
+        counters?.closed(.malformed)
+        HTTPProtocolErrorHandler.writeBadRequest(context)
     }
 
     func channelInactive(context: ChannelHandlerContext) {

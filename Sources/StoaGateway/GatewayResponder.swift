@@ -48,12 +48,15 @@ public struct GatewayResponder: Sendable {
 
     /// The answer to `request` on the public port, completed on `request.eventLoop`.
     public func respond(to request: GatewayRequest) -> EventLoopFuture<GatewayResponse> {
-        answer(to: request).future(on: request.eventLoop)
+        var kept: RememberedToken?
+        return answer(to: request, token: &kept).future(on: request.eventLoop)
     }
 
     /// The answer to `request` on the public port: at once when decided on the request's loop
-    /// (a cache hit, a rejection), else a future completed on `request.eventLoop`.
-    func answer(to request: GatewayRequest) -> GatewayAnswer {
+    /// (a cache hit, a rejection), else a future completed on `request.eventLoop`. `token` is
+    /// what the caller's connection keeps of its last `Authorization` (a repeated header is
+    /// then known by comparing it), updated here.
+    func answer(to request: GatewayRequest, token kept: inout RememberedToken?) -> GatewayAnswer {
         let loop = request.eventLoop
         // Origin-form targets only (`/path?query`): an absolute-form target would reach the
         // node's router by another spelling than the one checked here.
@@ -68,8 +71,8 @@ public struct GatewayResponder: Sendable {
             return .now(GatewayResponse(PBError.notFound))
         }
         let authorization = request.header("Authorization")
-        guard let tokens, authorization != nil else { return proxied(request, route: route, user: nil, hasAuthorization: authorization != nil) }
-        if let known = tokens.rememberedIdentity(fromAuthorization: authorization) {
+        guard let tokens, let authorization else { return proxied(request, route: route, user: nil, hasAuthorization: authorization != nil) }
+        if let known = tokens.rememberedIdentity(fromAuthorization: authorization, kept: &kept) {
             return proxied(request, route: route, user: Self.principal(known), hasAuthorization: true)
         }
         return .later(loop.makeFutureWithTask { await tokens.identity(fromAuthorization: authorization) }

@@ -13,10 +13,11 @@ import StoaNode
 /// for the clients (``Role/api``) and one for the gateway's own pages (``Role/admin``).
 ///
 /// Every connection is held to ``GatewayServerLimits``: at most `maxConnections` open (one more
-/// is accepted and closed at once), an idle timeout (`IdleStateHandler`), a deadline for each
-/// request's head (``RequestHeadDeadline``), body limits, and a malformed request is a 400 in
-/// PocketBase's envelope and a close (``HTTPProtocolErrorHandler``). A failed accept (out of
-/// file descriptors) pauses accepting for a second (``AcceptErrorBackoff``) instead of spinning.
+/// is accepted and closed at once), an idle timeout, a deadline for each request's head
+/// (``RequestHeadDeadline``), body limits (those three kept by ``GatewayConnectionHandler``), and
+/// a malformed request is a 400 in PocketBase's envelope and a close (written by the connection
+/// handler too). A failed accept (out of file descriptors) pauses accepting for a second
+/// (``AcceptErrorBackoff``) instead of spinning.
 ///
 /// A swift-service-lifecycle service: binds, reports the bound port to `onRunning`, and on
 /// graceful shutdown stops accepting, ends streamed answers (server-sent events would not end on
@@ -94,8 +95,15 @@ public struct GatewayServer: Service {
                     // parsed (by llhttp, strictly) from a node's answer, so it holds no control
                     // character, or its own (constants, numbers, and policy names limited to
                     // A-Z a-z 0-9 - _ .). Checking each again cost a cache hit about 2 µs.
-                    try pipeline.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: false, withOutboundHeaderValidation: false)
-                    try pipeline.addHandler(HTTPProtocolErrorHandler { counters.closed(.malformed) })
+                    // No framing by the encoder: the connection handler sets every answer's
+                    // `Content-Length` or chunked coding itself. The encoder would otherwise
+                    // remove `Transfer-Encoding` from every head, which copies a cache hit's
+                    // shared headers (about 0.6 µs a hit).
+                    var encoder = HTTPResponseEncoder.Configuration()
+                    encoder.automaticallySetFramingHeaders = false
+                    try pipeline.configureHTTPServerPipeline(
+                        withPipeliningAssistance: true, withErrorHandling: false, withOutboundHeaderValidation: false, withEncoderConfiguration: encoder
+                    )
                     try pipeline.addHandler(GatewayConnectionHandler(
                         responder: responder, role: role, limits: limits, headDeadline: headDeadline, registry: connections, counters: counters
                     ))

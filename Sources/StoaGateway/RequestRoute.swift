@@ -66,7 +66,7 @@ public struct RequestRoute: Sendable, Equatable {
     init(method: HTTPMethod, path: Substring) {
         isWrite = method == .POST || method == .PUT || method == .PATCH || method == .DELETE
         let reads = method == .GET || method == .HEAD
-        let parts = Self.components(of: path)
+        let parts = PathComponents(path)
         let api = parts.first == "api"
         let accountPage = reads && parts.count == 2 && parts[0] == "auth" && Self.accountPages.contains(parts[1])
         let dashboard = reads && parts.first == "_" && parts.count <= 2
@@ -96,31 +96,8 @@ public struct RequestRoute: Sendable, Equatable {
     /// Whether `path` is `/api/realtime` (as ``isRealtime``), without building a route: the
     /// server checks it when a request's head arrives, to bound a subscription body.
     static func isRealtimePath(_ path: Substring) -> Bool {
-        let parts = components(of: path)
+        let parts = PathComponents(path)
         return parts.count == 2 && parts[0] == "api" && parts[1] == "realtime"
-    }
-
-    /// The components of `path` between `/`s, empty ones skipped (`//api//sync/` is `api`,
-    /// `sync`), as `split(separator: "/")` gives them; found by scanning bytes (`/` is ASCII), as
-    /// a Character split runs grapheme breaking on every request. The two differ only where a `/`
-    /// is followed by a combining scalar (not ASCII, so not in a well-formed target), which the
-    /// byte scan splits and a Character split does not; no such component is a word a node's
-    /// router matches, so no internal path can pass for a public one.
-    static func components(of path: Substring) -> [Substring] {
-        var parts: [Substring] = []
-        parts.reserveCapacity(6)
-        let bytes = path.utf8
-        var start = bytes.startIndex
-        var index = start
-        while index != bytes.endIndex {
-            if bytes[index] == UInt8(ascii: "/") {
-                if start != index { parts.append(path[start..<index]) }
-                start = bytes.index(after: index)
-            }
-            index = bytes.index(after: index)
-        }
-        if start != bytes.endIndex { parts.append(path[start..<bytes.endIndex]) }
-        return parts
     }
 
     /// Whether a request may be sent again to another node after the first one failed mid-way:

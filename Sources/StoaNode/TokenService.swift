@@ -181,6 +181,22 @@ public struct TokenService: Sendable {
         return verified.identity(of: text, now: now)
     }
 
+    /// ``rememberedIdentity(fromAuthorization:now:)`` for a caller that sends the same header
+    /// again and again (a client's connection): when `header` is the one `kept` was made from,
+    /// no user changed since and its token has not expired at `now`, `kept`'s identity, found
+    /// by comparing the header (no token parsed, hashed or looked up under the shared lock);
+    /// else the shared table's answer, which `kept` then holds (nil when it has none).
+    public func rememberedIdentity(fromAuthorization header: String, now: Date = Date(), kept: inout RememberedToken?) -> AuthIdentity? {
+        let epoch = verified.epoch
+        if let known = kept, known.epoch == epoch, known.expires > now, known.header == header { return known.identity }
+        guard let text = Self.token(fromAuthorization: header), let entry = verified.entry(of: text, now: now) else {
+            kept = nil
+            return nil
+        }
+        kept = RememberedToken(header: header, identity: entry.identity, expires: entry.expires, epoch: epoch)
+        return entry.identity
+    }
+
     /// The token in an `Authorization` value (with or without `Bearer `), or nil when there is
     /// none or it is longer than 4096 bytes.
     static func token(fromAuthorization header: String?) -> String? {

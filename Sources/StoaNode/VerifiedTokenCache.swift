@@ -11,13 +11,13 @@ import Synchronization
 /// change and finishes after it must not be remembered: ``epoch`` counts the changes, and
 /// ``remember(_:identity:expires:ifEpoch:)`` refuses an entry verified under an older count.
 /// Only valid tokens are remembered; the table is emptied when it reaches `capacity`, which
-/// bounds its memory under many distinct tokens.
+/// bounds its memory under many distinct tokens. ``epoch`` is also read without the lock, by a
+/// connection checking that the identity it kept (``RememberedToken``) still holds.
 final class VerifiedTokenCache: Sendable {
     private struct State {
         var table: [String: (identity: AuthIdentity, expires: Date)] = [:]
         /// The tokens in `table` by user, so a user's change forgets them without a scan.
         var byUser: [String: Set<String>] = [:]
-        var epoch: UInt64 = 0
 
         mutating func remove(_ token: String) {
             guard let entry = table.removeValue(forKey: token) else { return }
@@ -28,30 +28,39 @@ final class VerifiedTokenCache: Sendable {
     }
 
     private let state = Mutex(State())
+    /// How many user changes have been seen: changed only under `state`'s lock, so a
+    /// ``remember(_:identity:expires:ifEpoch:)`` holding the lock sees every change before it.
+    private let changes = Atomic<UInt64>(0)
     let capacity: Int
 
     init(capacity: Int = 10_000) { self.capacity = capacity }
 
     /// The identity of a token verified before and not expired at `now`.
     func identity(of token: String, now: Date) -> AuthIdentity? {
+        entry(of: token, now: now)?.identity
+    }
+
+    /// The identity of a token verified before and not expired at `now`, with its expiry.
+    func entry(of token: String, now: Date) -> (identity: AuthIdentity, expires: Date)? {
         state.withLock { state in
             guard let entry = state.table[token] else { return nil }
             guard entry.expires > now else {
                 state.remove(token)
                 return nil
             }
-            return entry.identity
+            return entry
         }
     }
 
-    /// How many user changes have been seen; read before a verification starts.
-    var epoch: UInt64 { state.withLock { $0.epoch } }
+    /// How many user changes have been seen; read before a verification starts (and before a
+    /// connection looks up the identity it keeps).
+    var epoch: UInt64 { changes.load(ordering: .acquiring) }
 
     /// Remembers a token that verified, until `expires`, unless a user changed since `epoch`
     /// was read (the verification may have seen a token key that is no longer current).
     func remember(_ token: String, identity: AuthIdentity, expires: Date, ifEpoch epoch: UInt64) {
         state.withLock { state in
-            guard state.epoch == epoch else { return }
+            guard changes.load(ordering: .relaxed) == epoch else { return }
             if state.table.count >= capacity {
                 state.table.removeAll(keepingCapacity: true)
                 state.byUser.removeAll(keepingCapacity: true)
@@ -64,7 +73,7 @@ final class VerifiedTokenCache: Sendable {
     /// Forgets every token of `userID` (its user record changed) and counts the change.
     func forget(userID: String) {
         state.withLock { state in
-            state.epoch &+= 1
+            changes.add(1, ordering: .releasing)
             for token in state.byUser[userID] ?? [] { state.remove(token) }
         }
     }

@@ -9,7 +9,8 @@ import Synchronization
 /// the same answers): `/close` closes the connection without answering, `/second-closes` does so only when its
 /// connection answered a request before (a kept connection the node closes as a request comes),
 /// `/silent` never answers, `/delay?ms=N` answers after N ms, `/big?bytes=N`
-/// answers N bytes, `/stream?chunks=N` answers N chunks 20 ms apart, `/head` answers with a
+/// answers N bytes, `/stream?chunks=N` answers N chunks 20 ms apart, `/no-content?code=N` answers
+/// status N (204, 304) without a body, `/head` answers with a
 /// Content-Length only, `/bad-header` and `/bare-cr` answer a header value holding a control
 /// character or a bare CR (raw bytes, past NIO's validator), anything else echoes the request as JSON
 /// (`{"method","uri","headers":{name:[values]},"body","connection"}`).
@@ -109,6 +110,11 @@ private final class FakeNodeHandler: ChannelInboundHandler, @unchecked Sendable 
                 if let encoder = try? context.pipeline.syncOperations.context(handlerType: HTTPResponseEncoder.self) {
                     encoder.writeAndFlush(NIOAny(ByteBuffer(string: raw)), promise: nil)
                 }
+            case "/no-content":
+                // A bodiless status (204, 304), sent as NIO's encoder frames it (no length).
+                let status = HTTPResponseStatus(statusCode: number)
+                context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: ["X-Node": "fake"]))), promise: nil)
+                context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
             case "/head":
                 context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: ["Content-Length": "1234", "Content-Type": "application/json"]))), promise: nil)
                 context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)

@@ -125,6 +125,28 @@ struct GatewayServerTests {
         try await node.stop()
     }
 
+    @Test("a 204 or 304 goes out without a length or a body, and the connection carries the next request")
+    func bodilessStatuses() async throws {
+        let node = try await FakeNode()
+        try await Self.withServer(node: node) { port, _ in
+            let (text, closed) = try await RawClient.exchange(port: port, """
+                GET /api/test/no-content?code=204 HTTP/1.1\r\nHost: gw\r\n\r\n\
+                GET /api/test/no-content?code=304 HTTP/1.1\r\nHost: gw\r\n\r\n\
+                GET /api/test/last HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n
+                """)
+            #expect(closed)
+            let answers = text.components(separatedBy: "HTTP/1.1 ").dropFirst()
+            #expect(answers.map { $0.prefix(3) } == ["204", "304", "200"])
+            for bodiless in answers.prefix(2) {
+                #expect(!bodiless.lowercased().contains("content-length"), "\(bodiless)")
+                #expect(!bodiless.lowercased().contains("transfer-encoding"), "\(bodiless)")
+                #expect(bodiless.hasSuffix("\r\n\r\n"), "nothing after the head: \(bodiless)")
+            }
+            #expect(answers.last?.contains("last") == true, "the echo of the third request")
+        }
+        try await node.stop()
+    }
+
     @Test("HTTP/1.0: keep-alive when asked (and said so), a close otherwise; a streamed answer ends with the connection")
     func http10() async throws {
         let node = try await FakeNode()

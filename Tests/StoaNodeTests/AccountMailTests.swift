@@ -312,6 +312,31 @@ struct TokenKeyTests {
         #expect(await gateway.identity(fromAuthorization: token)?.userID == "u1", "without a lookup the signature decides")
     }
 
+    @Test("a connection's kept token answers its repeated header until the token expires or a user changes; another header is looked up")
+    func keptToken() async throws {
+        let service = await TokenService(secret: "s")
+        let token = try await service.issue(userID: "u1", collectionID: "c")
+        let other = try await service.issue(userID: "u2", collectionID: "c")
+        var kept: RememberedToken?
+        #expect(service.rememberedIdentity(fromAuthorization: token, kept: &kept) == nil, "never verified: not known")
+        #expect(kept == nil)
+        _ = await service.identity(fromAuthorization: token)
+        _ = await service.identity(fromAuthorization: other)
+        #expect(service.rememberedIdentity(fromAuthorization: "Bearer " + token, kept: &kept)?.userID == "u1")
+        #expect(kept?.header == "Bearer " + token)
+        #expect(service.rememberedIdentity(fromAuthorization: "Bearer " + token, kept: &kept)?.userID == "u1", "the repeated header")
+        #expect(service.rememberedIdentity(fromAuthorization: other, kept: &kept)?.userID == "u2", "another header is not the kept one")
+        #expect(kept?.identity.userID == "u2")
+        let expired = Date().addingTimeInterval(service.lifetime + 60)
+        #expect(service.rememberedIdentity(fromAuthorization: other, now: expired, kept: &kept) == nil, "an expired token is not kept")
+        _ = await service.identity(fromAuthorization: other)
+        #expect(service.rememberedIdentity(fromAuthorization: other, kept: &kept)?.userID == "u2")
+        #expect(kept != nil)
+        service.forgetTokens(ofUser: "u2")
+        #expect(service.rememberedIdentity(fromAuthorization: other, kept: &kept) == nil, "a user change ends what was kept")
+        #expect(kept == nil)
+    }
+
     @Test("a verification that read the key before a change is not remembered")
     func epoch() {
         let cache = VerifiedTokenCache()

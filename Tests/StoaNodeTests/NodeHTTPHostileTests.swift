@@ -30,7 +30,9 @@ struct NodeHTTPHostileTests {
             // which a loaded machine can run well before `open` returns here.
             let start = ContinuousClock.now
             let slow = try await RawHTTPConnection.open(port: port)
-            try await slow.send("GET /api/health HTTP/1.1\r\nHost: n1\r\nX-Slow: ")
+            // On a loaded machine the deadline may be over before the first send: the server
+            // closed the connection, which is what is checked.
+            try? await slow.send("GET /api/health HTTP/1.1\r\nHost: n1\r\nX-Slow: ")
             while slow.isOpen, ContinuousClock.now - start < .seconds(10) {
                 try? await slow.send("x")
                 try await Task.sleep(for: .milliseconds(100))
