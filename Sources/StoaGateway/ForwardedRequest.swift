@@ -2,7 +2,9 @@ import NIOCore
 import NIOHTTP1
 
 /// A client request as the gateway forwards it: fully read (so it can be sent again to another
-/// node), with hop-by-hop headers removed and `X-Forwarded-For`/`X-Forwarded-Proto` set.
+/// node), with hop-by-hop headers removed and `X-Forwarded-For`/`X-Forwarded-Proto` set. Its
+/// headers are sent as they are, unchecked: every name and value must be one a strict HTTP
+/// parser accepts (a client's are, having passed the gateway's server's parser).
 public struct ForwardedRequest: Sendable {
     public var method: NIOHTTP1.HTTPMethod
     /// Path and query, as the client sent them (`/api/collections/quotes/records?page=2`).

@@ -33,8 +33,6 @@ public struct GatewayProxy: Sendable {
         case noNodeAvailable
         /// The chosen node(s) failed and the request may not (or no longer) be retried.
         case upstreamFailed(String)
-        /// The request cannot be sent to a node as it is (e.g. a control character in a header).
-        case badRequest(String)
     }
 
     static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }

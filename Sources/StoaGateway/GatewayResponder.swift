@@ -260,8 +260,6 @@ public struct GatewayResponder: Sendable {
         switch error {
         case GatewayProxy.Failure.noNodeAvailable:
             return GatewayResponse(PBError(.serviceUnavailable, "No node is available to serve the request."))
-        case GatewayProxy.Failure.badRequest:
-            return GatewayResponse(PBError.badRequest())
         default:
             return GatewayResponse(PBError(.badGateway, "The node serving the request failed."))
         }

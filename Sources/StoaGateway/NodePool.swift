@@ -24,8 +24,6 @@ public final class NodePool: Sendable {
         case answered
         /// The node could not be reached or cut the connection: eject it at once.
         case connectionFailed
-        /// The request could not be sent as it is (the client's fault): the node is not judged.
-        case notSent
     }
 
     // MARK: - Membership

@@ -117,10 +117,6 @@ class ProxyCall: @unchecked Sendable {
             // The node closed a kept connection as the request went out: not its failure.
             fresh = true
             send()
-        case .failure(UpstreamFailure.invalidRequest):
-            // A header the client sent that cannot be sent on: no node is at fault.
-            pool.release(lease, outcome: .notSent, now: GatewayProxy.now())
-            deliver(.failure(GatewayProxy.Failure.badRequest("the request has a header that cannot be forwarded")))
         case .failure(UpstreamFailure.tooLarge):
             // The node answered; the gateway will not buffer that much.
             pool.release(lease, outcome: .answered, now: GatewayProxy.now())

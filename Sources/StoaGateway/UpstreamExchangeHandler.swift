@@ -20,8 +20,6 @@ final class UpstreamExchangeHandler: ChannelInboundHandler, @unchecked Sendable 
     private var exchange: ProxyCall?
     private var context: ChannelHandlerContext?
     private var exchanges = 0
-    /// A request is being written (an error caught now is the request's own).
-    private var sending = false
     /// The connection's one deadline timer, and when it fires. Not moved when an exchange ends:
     /// it fires for the exchange in progress then (failing it if its deadline passed, else
     /// waiting again until that deadline), so a request schedules no timer of its own unless
@@ -70,14 +68,9 @@ final class UpstreamExchangeHandler: ChannelInboundHandler, @unchecked Sendable 
         }
         let head = HTTPRequestHead(version: .http1_1, method: method, uri: target, headers: headers)
         call.keepHeaders(headers)
-        // NIO's header validator refuses a head whose fields cannot be sent (e.g. a control
-        // character in a value) and tells ``errorCaught(context:error:)`` at once, while the head
-        // is being written: the client's fault, not the node's.
-        sending = true
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         if let body { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
-        sending = false
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -122,7 +115,7 @@ final class UpstreamExchangeHandler: ChannelInboundHandler, @unchecked Sendable 
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if exchange == nil { return context.close(promise: nil) }
-        fail(sending && error as? HTTPParserError == .invalidHeaderToken ? UpstreamFailure.invalidRequest : error)
+        fail(error)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -204,8 +197,6 @@ enum UpstreamFailure: Error, Equatable {
     case timedOut
     /// The answer is larger than the gateway buffers.
     case tooLarge
-    /// The request cannot be sent as it is (refused before any byte left the gateway).
-    case invalidRequest
     /// The node announced a URL the gateway cannot send to (only `http://HOST:PORT` is spoken).
     case unusableURL(String)
 }

@@ -38,7 +38,6 @@ public struct UpstreamNode: Sendable {
     /// ejects the node (unless its URL changed meanwhile: the failure was the old address's).
     mutating func finished(_ lease: NodePool.Lease, outcome: NodePool.Outcome, now: UInt64) {
         inFlight -= 1
-        guard outcome != .notSent else { return }
         requests += 1
         recent.record(now: now)
         switch outcome {
@@ -48,8 +47,6 @@ public struct UpstreamNode: Sendable {
             errors += 1
             lastPassiveFailure = now
             if url == lease.url { ejected = true }
-        case .notSent:
-            break
         }
     }
 

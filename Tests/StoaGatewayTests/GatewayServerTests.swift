@@ -125,6 +125,21 @@ struct GatewayServerTests {
         try await node.stop()
     }
 
+    @Test("a header value with a control character is refused by the gateway's parser (PocketBase's 400, the connection closes), never forwarded: forwarded headers are not checked again")
+    func controlCharactersRefused() async throws {
+        let node = try await FakeNode()
+        try await Self.withServer(node: node) { port, _ in
+            for value in ["a\u{01}b", "a\u{7F}b", "a\u{00}b", "a\u{0B}b", "a\rb"] {
+                let (text, closed) = try await RawClient.exchange(port: port, "GET /api/test/one HTTP/1.1\r\nHost: gw\r\nX-Note: \(value)\r\n\r\n")
+                #expect(text.hasPrefix("HTTP/1.1 400"), "\(value.unicodeScalars.map(\.value)): \(text)")
+                #expect(text.contains("\"status\":400"))
+                #expect(closed)
+            }
+        }
+        #expect(node.served == 0)
+        try await node.stop()
+    }
+
     @Test("a 204 or 304 goes out without a length or a body, and the connection carries the next request")
     func bodilessStatuses() async throws {
         let node = try await FakeNode()
