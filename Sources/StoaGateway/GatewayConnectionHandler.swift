@@ -106,7 +106,7 @@ final class GatewayConnectionHandler: ChannelInboundHandler, GatewayAnswerTarget
             tooLarge = false
             // A subscription request is parsed by the gateway (to find the stream's node): its
             // body is bounded far below other bodies, which are passed on unread.
-            isSubscription = head.method == .POST && RequestRoute.isRealtimePath(GatewayRequest.path(of: head.uri))
+            isSubscription = head.method.isPOST && RequestRoute.isRealtimePath(GatewayRequest.path(of: head.uri))
             bodyLimit = isSubscription ? limits.maxRealtimeBodyBytes : limits.maxBodyBytes
             if let length = head.headers.first(name: "content-length").flatMap({ Int($0) }), length > bodyLimit {
                 return rejectTooLarge(head)
@@ -196,12 +196,12 @@ final class GatewayConnectionHandler: ChannelInboundHandler, GatewayAnswerTarget
             // would have.
             let length = String(buffer.readableBytes)
             if let declared = headers.first(name: "content-length") {
-                if request.method != .HEAD, declared != length { headers.replaceOrAdd(name: "Content-Length", value: length) }
+                if !request.method.isHEAD, declared != length { headers.replaceOrAdd(name: "Content-Length", value: length) }
             } else {
                 headers.add(name: "Content-Length", value: length)
             }
             context.write(wrapOutboundOut(.head(HTTPResponseHead(version: request.version, status: response.status, headers: headers))), promise: nil)
-            if buffer.readableBytes > 0, request.method != .HEAD { context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil) }
+            if buffer.readableBytes > 0, !request.method.isHEAD { context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil) }
             end(context, keepAlive: keepAlive)
         case .stream(let stream):
             self.stream = stream

@@ -58,7 +58,7 @@ final class GatewayProxiedCall: ProxyCall, @unchecked Sendable {
             // hears back, so its next read never comes from before its write.
             if let cache { GatewayResponder.invalidate(cache, after: route, by: user) }
             response = GatewayResponse(answer)
-            if cache != nil, request.method == .GET { response.headers.replaceOrAdd(name: "X-Cache-Status", value: "BYPASS") }
+            if cache != nil, request.method.isGET { response.headers.replaceOrAdd(name: "X-Cache-Status", value: "BYPASS") }
             node = answer.node
         case .failure(let error):
             // A write may have been applied before the node failed.

@@ -91,7 +91,7 @@ public struct GatewayResponder: Sendable {
     private func gatewayStatus(_ request: GatewayRequest) -> EventLoopFuture<GatewayResponse> {
         let authorization = request.header("Authorization")
         return request.eventLoop.makeFutureWithTask { [tokens, status, counters] in
-            guard request.head.method == .GET, let tokens, await tokens.identity(fromAuthorization: authorization)?.isSuperuser == true else {
+            guard request.head.method.isGET, let tokens, await tokens.identity(fromAuthorization: authorization)?.isSuperuser == true else {
                 counters.count(status: 404)
                 return GatewayResponse(PBError.notFound)
             }
@@ -235,12 +235,12 @@ public struct GatewayResponder: Sendable {
         if let host { headers.add(name: "X-Forwarded-Host", value: host) }
         let method = request.head.method
         let body = request.body
-        let idempotent = route.isIdempotent(method: method, bodyHasID: method == .POST && ForwardedRequest.bodyHasID(body))
+        let idempotent = route.isIdempotent(method: method, bodyHasID: method.isPOST && ForwardedRequest.bodyHasID(body))
         let realtime = route.isRealtime
         return ForwardedRequest(
             method: method, target: request.head.uri, headers: headers,
-            body: body.readableBytes > 0 ? body : nil, idempotent: idempotent, streaming: realtime && method == .GET,
-            node: realtime && method == .POST ? Self.realtimeNode(body) : nil
+            body: body.readableBytes > 0 ? body : nil, idempotent: idempotent, streaming: realtime && method.isGET,
+            node: realtime && method.isPOST ? Self.realtimeNode(body) : nil
         )
     }
 

@@ -139,8 +139,12 @@ public final class NodePool: Sendable {
 
     /// Ends a lease: records latency and errors; a connection failure ejects the node at once.
     public func release(_ lease: Lease, outcome: Outcome, now: UInt64) {
-        // In place: a copy of the node would copy its latency ring on write.
-        state.withLock { nodes in nodes[lease.name]?.finished(lease, outcome: outcome, now: now) }
+        // In place, by index: a copy of the node would copy its latency ring on write, and the
+        // dictionary's keyed modify moves the node out and back.
+        state.withLock { nodes in
+            guard let index = nodes.index(forKey: lease.name) else { return }
+            nodes.values[index].finished(lease, outcome: outcome, now: now)
+        }
     }
 
     // MARK: - Reading

@@ -64,8 +64,8 @@ public struct RequestRoute: Sendable, Equatable {
 
     /// The route of a request NIO parsed (its method already a case, not text to compare).
     init(method: HTTPMethod, path: Substring) {
-        isWrite = method == .POST || method == .PUT || method == .PATCH || method == .DELETE
-        let reads = method == .GET || method == .HEAD
+        isWrite = method.isWrite
+        let reads = method.isGET || method.isHEAD
         let parts = PathComponents(path)
         let api = parts.first == "api"
         let accountPage = reads && parts.count == 2 && parts[0] == "auth" && Self.accountPages.contains(parts[1])
@@ -76,7 +76,7 @@ public struct RequestRoute: Sendable, Equatable {
         isSync = api && parts.count == 2 && parts[1] == "sync"
         isRealtime = api && parts.count == 2 && parts[1] == "realtime"
         let inCollection = api && parts.count >= 4 && parts[1] == "collections"
-        isAuth = method == .POST && inCollection && parts.count == 4 && Self.authActions.contains(parts[3])
+        isAuth = method.isPOST && inCollection && parts.count == 4 && Self.authActions.contains(parts[3])
         if inCollection, parts[3] == "records", parts.count <= 5 {
             collection = String(parts[2])
             recordID = parts.count == 5 ? String(parts[4]) : nil
@@ -84,7 +84,7 @@ public struct RequestRoute: Sendable, Equatable {
             collection = nil
             recordID = nil
         }
-        isRecordRead = method == .GET && collection != nil
+        isRecordRead = method.isGET && collection != nil
     }
 
     /// `method` in upper case. Methods arrive upper-case (HTTP tokens): upper-casing a copy is

@@ -63,8 +63,12 @@ final class UpstreamExchangeHandler: ChannelInboundHandler, @unchecked Sendable 
         headers.replaceOrAdd(name: "Host", value: host)
         if let body {
             headers.replaceOrAdd(name: "Content-Length", value: String(body.readableBytes))
-        } else if method == .POST || method == .PUT || method == .PATCH {
-            headers.replaceOrAdd(name: "Content-Length", value: "0")
+        } else {
+            // Matched by case (``HTTPMethod/isWrite``): NIO's `==` compares method names as text.
+            switch method {
+            case .POST, .PUT, .PATCH: headers.replaceOrAdd(name: "Content-Length", value: "0")
+            default: break
+            }
         }
         let head = HTTPRequestHead(version: .http1_1, method: method, uri: target, headers: headers)
         call.keepHeaders(headers)
@@ -107,7 +111,7 @@ final class UpstreamExchangeHandler: ChannelInboundHandler, @unchecked Sendable 
             guard let head = current.head else { return current.finished(.failure(UpstreamFailure.closed)) }
             let body = current.body ?? ByteBuffer()
             current.finished(.success(ProxiedResponse(
-                status: head.status, headers: Self.endToEnd(head.headers, isHead: current.request.method == .HEAD, bodyLength: body.readableBytes),
+                status: head.status, headers: Self.endToEnd(head.headers, isHead: current.request.method.isHEAD, bodyLength: body.readableBytes),
                 body: .buffer(body), node: current.lease.name
             )))
         }

@@ -56,7 +56,14 @@ struct GatewayProxyTests {
         let posted = try Self.echo(post)
         #expect(posted["body"] as? String == #"{"content":"q"}"#)
         #expect((posted["headers"] as? [String: [String]])?["content-length"] == ["15"])
-        #expect(node.accepted == 1, "both requests went over one kept connection")
+        for method in [HTTPMethod.POST, .PUT, .PATCH, .DELETE, .GET] {
+            let echoed = try Self.echo(try await proxy.forward(Self.request(method, "/api/z", idempotent: false), on: loop))
+            let headers = echoed["headers"] as? [String: [String]]
+            let expected: [String]? = method == .DELETE || method == .GET ? nil : ["0"]
+            #expect(headers?["content-length"] == expected, "a bodiless \(method) is sent with Content-Length: 0 only if it may carry a body")
+            #expect(headers?["transfer-encoding"] == nil, "\(method)")
+        }
+        #expect(node.accepted == 1, "every request went over one kept connection")
         #expect(proxy.pool.nodes.allSatisfy { $0.inFlight == 0 && $0.errors == 0 && !$0.ejected })
         try await node.stop()
     }
