@@ -64,7 +64,8 @@ final class UpstreamExchangeHandler: ChannelInboundHandler, @unchecked Sendable 
         if let body {
             headers.replaceOrAdd(name: "Content-Length", value: String(body.readableBytes))
         } else {
-            // Matched by case (``HTTPMethod/isWrite``): NIO's `==` compares method names as text.
+            // The methods that carry a body, matched by case (NIO's `==` compares their names as
+            // text; see HTTPMethod+Cases).
             switch method {
             case .POST, .PUT, .PATCH: headers.replaceOrAdd(name: "Content-Length", value: "0")
             default: break

@@ -173,19 +173,13 @@ public struct TokenService: Sendable {
         verified.forget(userID: userID)
     }
 
-    /// The identity of a token that verified before and has not expired at `now`, found without
-    /// verifying anything (no task needed); nil when the header carries no such token, and
-    /// ``identity(fromAuthorization:now:)`` then decides.
-    public func rememberedIdentity(fromAuthorization header: String?, now: Date = Date()) -> AuthIdentity? {
-        guard let text = Self.token(fromAuthorization: header) else { return nil }
-        return verified.identity(of: text, now: now)
-    }
-
-    /// ``rememberedIdentity(fromAuthorization:now:)`` for a caller that sends the same header
-    /// again and again (a client's connection): when `header` is the one `kept` was made from,
-    /// no user changed since and its token has not expired at `now`, `kept`'s identity, found
-    /// by comparing the header (no token parsed, hashed or looked up under the shared lock);
-    /// else the shared table's answer, which `kept` then holds (nil when it has none).
+    /// The identity of a token in `header` that verified before and has not expired at `now`,
+    /// found without verifying anything (no task needed); nil when the header carries no such
+    /// token, and ``identity(fromAuthorization:now:)`` then decides. For a caller that sends the
+    /// same header again and again (a client's connection): when `header` is the one `kept` was
+    /// made from, no user changed since and its token has not expired at `now`, `kept`'s
+    /// identity, found by comparing the header (no token parsed, hashed or looked up under the
+    /// shared lock); else the shared table's answer, which `kept` then holds (nil when none).
     public func rememberedIdentity(fromAuthorization header: String, now: Date = Date(), kept: inout RememberedToken?) -> AuthIdentity? {
         let epoch = verified.epoch
         if let known = kept, known.epoch == epoch, known.expires > now, known.header == header { return known.identity }
