@@ -13,9 +13,11 @@
 #     the gateway: its admitted counter in /metrics), which also counts requests admitted but
 #     still in flight when wrk stopped;
 #   - failover: a get load while one of the three nodes is SIGKILLed; failed requests;
-#   - with FLOOR (the stoa-http-floor binary; built here when STOA is): the floor under a cache
-#     hit, the gateway's hit answered byte for byte by SwiftNIO alone, through NIO's HTTP/1 server
-#     pipeline and with no HTTP codec, beside nginx's cache hits; and the floor under a proxied
+#   - with FLOOR (the stoa-http-floor binary; built here when STOA is): the floors under a cache
+#     hit, the gateway's hit answered byte for byte by SwiftNIO alone, through NIO's HTTP/1
+#     server pipeline with its defaults, through NIO's request decoder alone with the answer
+#     written as prepared bytes (as the gateway writes a hit), and with no HTTP codec, beside
+#     nginx's cache hits; and the floor under a proxied
 #     request (`stoa-http-floor proxy`: NIO's server and client pipelines relaying, nothing else).
 #
 # The proxied and cache-hit runs also report the proxy's CPU per request: utime+stime of the
@@ -290,12 +292,13 @@ print(" ".join(f"{x / y:.2f}" for x, y in zip(a, b)))
 PY
 }
 # The floors (see the header): the gateway's cache hit answered by SwiftNIO alone, through NIO's
-# HTTP/1 codec as the gateway configures it (codec) and with no HTTP codec at all (raw); and
-# NIO's server and client pipelines relaying each request to the same three nodes (proxy).
+# HTTP/1 server pipeline with its defaults (codec), through its request decoder alone with the
+# answer written as prepared bytes (decoder), and with no HTTP codec at all (raw); and NIO's
+# server and client pipelines relaying each request to the same three nodes (proxy).
 if [ -n "${FLOOR:-}" ]; then
     curl -s -i -H "Authorization: $TOKEN" "http://127.0.0.1:$GW_CACHE/api/collections/quotes/records/$QUOTE" >"$TMP/hit.http"
     declare -A FLOOR_PORT FLOOR_PID
-    for mode in codec raw proxy; do
+    for mode in codec decoder raw proxy; do
         take_port p
         if [ "$mode" = proxy ]; then spec="127.0.0.1:${HTTP[n1]},127.0.0.1:${HTTP[n2]},127.0.0.1:${HTTP[n3]}"; probe=/api/health; else spec=$TMP/hit.http; probe=/; fi
         "$FLOOR" "$mode" "$p" "$spec" >>"$TMP/floor-$mode.log" 2>&1 &
@@ -320,6 +323,7 @@ for round in $(seq 1 "$ROUNDS"); do
     if [ -n "${BASELINE_STOA:-}" ]; then measure base-cache "base-cache-r$round" "$BASE_CACHE" "${GWPID[base-cache]}"; fi
     if [ -n "${FLOOR:-}" ]; then
         measure floor-codec "floor-codec-r$round" "${FLOOR_PORT[codec]}" "${FLOOR_PID[codec]}"
+        measure floor-decoder "floor-decoder-r$round" "${FLOOR_PORT[decoder]}" "${FLOOR_PID[decoder]}"
         measure floor-raw "floor-raw-r$round" "${FLOOR_PORT[raw]}" "${FLOOR_PID[raw]}"
     fi
 done
@@ -339,11 +343,11 @@ fi
 if [ -n "${FLOOR:-}" ]; then
     read -r fp_rps fp_p50 fp_p99 fp_err fp_cpu <<<"$(medians floor-proxy)"
     fp_rounds=$(per_round floor-proxy nginx-proxy)
-    for mode in codec raw; do
+    for mode in codec decoder raw; do
         read -r rps p50 p99 err cpu <<<"$(medians "floor-$mode")"
         printf -v "floor_$mode" '%s' "$rps ($p50, $p99) | $cpu | $(ratio "$rps" "$nc_rps") ($(per_round "floor-$mode" nginx-cache)) | errors $err"
     done
-    for mode in codec raw proxy; do kill "${FLOOR_PID[$mode]}" 2>/dev/null || true; done
+    for mode in codec decoder raw proxy; do kill "${FLOOR_PID[$mode]}" 2>/dev/null || true; done
 fi
 # The gateway's admitted counter. On a build without the admin listener /metrics is on the client
 # port, where the request for it is one more admitted request.
@@ -399,7 +403,8 @@ if [ -n "${FLOOR:-}" ]; then
     echo "|---|---|---|---|---|"
     echo "| nginx, cache hit | $nc_rps ($nc_p50, $nc_p99) | $nc_cpu | 1.00x | |"
     echo "| Stoa gateway, cache hit | $gc_rps ($gc_p50, $gc_p99) | $gc_cpu | $(ratio "$gc_rps" "$nc_rps") ($gc_rounds) | |"
-    echo "| SwiftNIO HTTP/1 server pipeline, fixed answer, no other work | $floor_codec |"
+    echo "| SwiftNIO HTTP/1 server pipeline (its defaults), fixed answer, no other work | $floor_codec |"
+    echo "| SwiftNIO request decoder, the answer written as prepared bytes (as the gateway writes a hit) | $floor_decoder |"
     echo "| SwiftNIO, no HTTP codec (writes the bytes per blank line read) | $floor_raw |"
 fi
 if [ -n "${FLOOR:-}" ]; then

@@ -2,18 +2,24 @@ import NIOCore
 import NIOHTTP1
 import StoaNode
 
-/// One client connection of the gateway's HTTP/1.1 server (after NIO's codec and pipelining
-/// handler, so requests come one at a time): reads a request whole, at most the body limit of
-/// its route (``GatewayServerLimits``; more is a 413 and the connection closes), has the
+/// One client connection of the gateway's HTTP/1.1 server, right after NIO's request decoder and
+/// response encoder (``GatewayServer``). Answers requests one at a time and in order: a request
+/// read while an answer is being written is held (``HeldRequestParts``) and the connection reads
+/// nothing more until that answer ended, as NIO's pipelining handler would (one pipeline hop
+/// fewer per request part and per answer part). Reads a request whole, at most the body limit
+/// of its route (``GatewayServerLimits``; more is a 413 and the connection closes), has the
 /// ``GatewayResponder`` answer it on the connection's loop (the public API or, on the admin
-/// listener, the gateway's own pages) and writes the answer: a whole body with
-/// `Content-Length`, a streamed one chunked as it arrives, reading from the node only while the
-/// client keeps up. Closes the connection when the client sent no byte for the idle timeout
-/// (as its ``RequestHeadDeadline`` saw them arrive) while nothing of it is being answered; tells
-/// that deadline of each head, request end and answer end (the gateway's pipeline has no part
-/// watcher of its own). Answers a request NIO's decoder cannot parse with PocketBase's 400.
-final class GatewayConnectionHandler: ChannelInboundHandler, GatewayAnswerTarget, @unchecked Sendable {
+/// listener, the gateway's own pages) and writes the answer: a whole body with `Content-Length`,
+/// a prepared one (a cache hit's, ``EncodedHead``) as its bytes past the encoder, a streamed
+/// one chunked as it arrives, reading from the node only while the client keeps up. Closes the
+/// connection when the client sent no byte for the idle timeout (as its ``RequestHeadDeadline``
+/// saw them arrive) while nothing of it is being answered; tells that deadline of each head,
+/// request end and answer end. Answers a request NIO's decoder cannot parse with PocketBase's
+/// 400 (after the answers before it). On graceful shutdown (`ChannelShouldQuiesceEvent`) an idle
+/// connection closes at once, a busy one after the answer in progress.
+final class GatewayConnectionHandler: ChannelDuplexHandler, GatewayAnswerTarget, @unchecked Sendable {
     typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
 
     let responder: GatewayResponder
@@ -25,6 +31,8 @@ final class GatewayConnectionHandler: ChannelInboundHandler, GatewayAnswerTarget
     /// Checks the idle timeout: one timer per connection, moved on only when it fires.
     private var idleTimer: Scheduled<Void>?
     private var context: ChannelHandlerContext?
+    /// NIO's response encoder: a prepared answer's bytes are written from its place, past it.
+    private var encoderContext: ChannelHandlerContext?
     private var channel: (any Channel)?
     private var head: HTTPRequestHead?
     private var body = ByteBuffer()
@@ -41,6 +49,17 @@ final class GatewayConnectionHandler: ChannelInboundHandler, GatewayAnswerTarget
     private var token: RememberedToken?
     /// A malformed request was answered 400: nothing more goes out, the connection closes.
     private var refusedMalformed = false
+    /// The last answer ended with a close (or shutdown began): nothing more is read.
+    private var closing = false
+    /// Graceful shutdown began: the answer in progress is the last.
+    private var quiescing = false
+    /// Requests read while an answer is being written, and a read asked for meanwhile.
+    private var held = HeldRequestParts()
+    /// Held requests are being answered (an answer ending meanwhile does not start again).
+    private var delivering = false
+
+    /// An answer is being written or awaited: what comes next is held.
+    private var answerPending: Bool { awaitingAnswer || stream != nil }
 
     init(responder: GatewayResponder, role: GatewayServer.Role = .api, limits: GatewayServerLimits, headDeadline: RequestHeadDeadline,
          registry: GatewayConnectionRegistry? = nil, counters: GatewayServerCounters? = nil) {
@@ -54,6 +73,7 @@ final class GatewayConnectionHandler: ChannelInboundHandler, GatewayAnswerTarget
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        encoderContext = try? context.pipeline.syncOperations.context(handlerType: HTTPResponseEncoder.self)
         channel = context.channel
         peerIP = context.channel.remoteAddress?.ipAddress ?? ""
         registry?.add(self)
@@ -62,6 +82,7 @@ final class GatewayConnectionHandler: ChannelInboundHandler, GatewayAnswerTarget
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+        encoderContext = nil
         idleTimer?.cancel()
         idleTimer = nil
         registry?.remove(self)
@@ -78,7 +99,7 @@ final class GatewayConnectionHandler: ChannelInboundHandler, GatewayAnswerTarget
             let now = NIODeadline.now()
             let due = headDeadline.lastRead + limits.idleTimeout
             if due > now { return armIdleTimer(at: due) }
-            if awaitingAnswer || stream != nil { return armIdleTimer(at: now + limits.idleTimeout) }
+            if answerPending { return armIdleTimer(at: now + limits.idleTimeout) }
             counters?.closed(.idle)
             context.close(promise: nil)
         }
@@ -98,7 +119,48 @@ final class GatewayConnectionHandler: ChannelInboundHandler, GatewayAnswerTarget
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
+        let part = unwrapInboundIn(data)
+        if answerPending || !held.isEmpty { return held.append(.part(part)) }
+        receive(part, context: context)
+    }
+
+    /// Holds the channel's reads while an answer is being written (HTTP/1.1 pipelining).
+    func read(context: ChannelHandlerContext) {
+        if answerPending { held.readPending = true } else { context.read() }
+    }
+
+    /// Graceful shutdown: an idle connection closes; a busy one answers what it is reading or
+    /// answering with `Connection: close` and then closes; what it holds is dropped.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard event is ChannelShouldQuiesceEvent else { return context.fireUserInboundEventTriggered(event) }
+        quiescing = true
+        held.removeAll()
+        if !answerPending, head == nil { context.close(promise: nil) }
+    }
+
+    /// An answer ended on a connection kept open: the requests held meanwhile are answered in
+    /// turn (until one of them is not answered at once), then the read held meanwhile is done.
+    private func answerEnded(_ context: ChannelHandlerContext) {
+        headDeadline.answerEnded()
+        guard !delivering else { return }
+        delivering = true
+        defer { delivering = false }
+        while !answerPending, !closing, let event = held.next() {
+            switch event {
+            case .part(let part): receive(part, context: context)
+            case .malformed: refuseMalformed(context)
+            }
+        }
+        if !answerPending, !closing, held.readPending {
+            held.readPending = false
+            context.read()
+        }
+    }
+
+    private func receive(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
+        // After a close began nothing more is read; once shutdown began no new request is.
+        if closing || refusedMalformed || (quiescing && head == nil) { return }
+        switch part {
         case .head(let head):
             headDeadline.headDecoded()
             self.head = head
@@ -168,12 +230,19 @@ final class GatewayConnectionHandler: ChannelInboundHandler, GatewayAnswerTarget
 
     /// Writes `response` to the client; closes the connection after it unless `keepAlive`.
     private func write(_ response: GatewayResponse, for request: HTTPRequestHead, keepAlive: Bool) {
-        guard let context, context.channel.isActive, !refusedMalformed else {
+        guard let context, context.channel.isActive, !refusedMalformed, !closing else {
             if case .stream(let stream) = response.body { stream.cancel() }
             return
         }
+        var keepAlive = keepAlive && !quiescing
+        // A prepared answer (a cache hit's) to HTTP/1.1 kept alive: its bytes as they are.
+        if let encoded = response.encodedHead, keepAlive, request.version == .http1_1, let encoderContext, case .buffer(let body) = response.body {
+            encoderContext.write(NIOAny(IOData.byteBuffer(encoded.bytes)), promise: nil)
+            if body.readableBytes > 0, !request.method.isHEAD { encoderContext.write(NIOAny(IOData.byteBuffer(body)), promise: nil) }
+            encoderContext.flush()
+            return answerEnded(context)
+        }
         var headers = response.headers
-        var keepAlive = keepAlive
         // HTTP/1.0 has no chunked encoding: a streamed body ends with the connection.
         if case .stream = response.body, request.version.minor == 0 { keepAlive = false }
         if !keepAlive {
@@ -203,6 +272,11 @@ final class GatewayConnectionHandler: ChannelInboundHandler, GatewayAnswerTarget
             context.write(wrapOutboundOut(.head(HTTPResponseHead(version: request.version, status: response.status, headers: headers))), promise: nil)
             if buffer.readableBytes > 0, !request.method.isHEAD { context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil) }
             end(context, keepAlive: keepAlive)
+        case .stream(let stream) where request.method.isHEAD:
+            // No body to HEAD: the head as the node gave it.
+            stream.cancel()
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: request.version, status: response.status, headers: headers))), promise: nil)
+            end(context, keepAlive: keepAlive)
         case .stream(let stream):
             self.stream = stream
             // Chunked to HTTP/1.1 (a node's streamed answer comes without a length); to
@@ -224,11 +298,16 @@ final class GatewayConnectionHandler: ChannelInboundHandler, GatewayAnswerTarget
         }
     }
 
+    /// Ends the answer; closes the connection after it unless `keepAlive` (and shutdown did
+    /// not begin meanwhile, as it may while a stream runs).
     private func end(_ context: ChannelHandlerContext, keepAlive: Bool) {
-        headDeadline.answerEnded()
-        if keepAlive {
+        if keepAlive, !quiescing {
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            answerEnded(context)
         } else {
+            headDeadline.answerEnded()
+            closing = true
+            held.removeAll()
             let channel = context.channel
             context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
         }
@@ -241,15 +320,18 @@ final class GatewayConnectionHandler: ChannelInboundHandler, GatewayAnswerTarget
 
     /// A malformed request (NIO's decoder failed: a bad request line, header, chunk or length,
     /// a head too large) is answered PocketBase's 400 with `Connection: close`, counted, and
-    /// nothing is written after it; any other error closes the connection. NIO's pipelining
-    /// handler holds a decoder error back while an answer is pending, so it comes here only when
-    /// no answer is being written (a streamed one, should one be, is cut by the close).
+    /// nothing is written after it, once the answers before it ended (it is held meanwhile); any
+    /// other error closes the connection.
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        guard error is HTTPParserError, !refusedMalformed, stream == nil else {
-            context.close(promise: nil)
-            return
-        }
+        guard error is HTTPParserError else { return context.close(promise: nil) }
+        if answerPending || !held.isEmpty { return held.append(.malformed) }
+        refuseMalformed(context)
+    }
+
+    private func refuseMalformed(_ context: ChannelHandlerContext) {
+        guard !refusedMalformed, !closing else { return context.close(promise: nil) }
         refusedMalformed = true
+        held.removeAll()
         counters?.closed(.malformed)
         HTTPProtocolErrorHandler.writeBadRequest(context)
     }
@@ -259,6 +341,7 @@ final class GatewayConnectionHandler: ChannelInboundHandler, GatewayAnswerTarget
         idleTimer = nil
         stream?.cancel()
         stream = nil
+        held.removeAll()
         registry?.remove(self)
         context.fireChannelInactive()
     }

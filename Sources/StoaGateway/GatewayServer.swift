@@ -8,7 +8,7 @@ import ServiceLifecycle
 import StoaNode
 
 /// The gateway's HTTP/1.1 server (HTTPS when given a TLS context), built from SwiftNIO's codec
-/// and pipelining handlers with ``GatewayConnectionHandler`` answering: a proxied request is
+/// with ``GatewayConnectionHandler`` answering (in order, one at a time): a proxied request is
 /// read, sent to a node and answered on its connection's event loop, without a task. One runs
 /// for the clients (``Role/api``) and one for the gateway's own pages (``Role/admin``).
 ///
@@ -91,19 +91,22 @@ public struct GatewayServer: Service {
                     // of heads, request ends and answer ends.
                     let headDeadline = RequestHeadDeadline(timeout: limits.headTimeout) { counters.closed(.headTimeout) }
                     try pipeline.addHandler(headDeadline.makeByteWatcher())
-                    // No outbound header validation: every header the gateway writes is either
-                    // parsed (by llhttp, strictly) from a node's answer, so it holds no control
-                    // character, or its own (constants, numbers, and policy names limited to
-                    // A-Z a-z 0-9 - _ .). Checking each again cost a cache hit about 2 µs.
-                    // No framing by the encoder: the connection handler sets every answer's
-                    // `Content-Length` or chunked coding itself. The encoder would otherwise
-                    // remove `Transfer-Encoding` from every head, which copies a cache hit's
-                    // shared headers (about 0.6 µs a hit).
+                    // NIO's request decoder and response encoder, without its pipelining handler
+                    // (the connection handler answers one request at a time itself) and not
+                    // paired: the encoder does not learn each request's method, so it can be
+                    // passed by a prepared answer's bytes; the connection handler sends no body
+                    // to HEAD itself. No outbound header validation: every header the gateway
+                    // writes is either parsed (by llhttp, strictly) from a node's answer, so it
+                    // holds no control character, or its own (constants, numbers, and policy
+                    // names limited to A-Z a-z 0-9 - _ .). Checking each again cost a cache hit
+                    // about 2 µs. No framing by the encoder: the connection handler sets every
+                    // answer's `Content-Length` or chunked coding itself. The encoder would
+                    // otherwise remove `Transfer-Encoding` from every head, which copies a cache
+                    // hit's shared headers (about 0.6 µs a hit).
                     var encoder = HTTPResponseEncoder.Configuration()
                     encoder.automaticallySetFramingHeaders = false
-                    try pipeline.configureHTTPServerPipeline(
-                        withPipeliningAssistance: true, withErrorHandling: false, withOutboundHeaderValidation: false, withEncoderConfiguration: encoder
-                    )
+                    try pipeline.addHandler(HTTPResponseEncoder(configuration: encoder))
+                    try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
                     try pipeline.addHandler(GatewayConnectionHandler(
                         responder: responder, role: role, limits: limits, headDeadline: headDeadline, registry: connections, counters: counters
                     ))

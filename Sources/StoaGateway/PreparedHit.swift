@@ -4,8 +4,9 @@ import NIOHTTP1
 /// A cached answer in the form the gateway writes it, built once when the answer is stored
 /// (``CachedResponse/prepared``): its status, the kept headers with its `Content-Length` and
 /// `X-Cache-Status: HIT`, and its body in a `ByteBuffer`. A hit then copies neither: the body is
-/// shared by every write of it, and the headers with `Age` are built once per age (in whole
-/// seconds) and shared by every hit of that age. A class: finding it in an entry is a cast of a
+/// shared by every write of it, and the headers with `Age`, and the head's bytes
+/// (``EncodedHead``), are built once per age (in whole seconds) and shared by every hit of
+/// that age. A class: finding it in an entry is a cast of a
 /// class reference, cheaper than one from an existential of any type.
 ///
 /// The memo of the last age's headers is read and written only under the lock of the
@@ -14,8 +15,8 @@ final class PreparedHit: @unchecked Sendable {
     let status: HTTPResponseStatus
     let headers: HTTPHeaders
     let body: ByteBuffer
-    /// The headers of the last age answered, with its `Age`.
-    private var aged: (age: Int, headers: HTTPHeaders)?
+    /// The headers of the last age answered, with its `Age`, and the head's bytes.
+    private var aged: (age: Int, headers: HTTPHeaders, head: EncodedHead)?
 
     init(status: HTTPResponseStatus, kept: [(String, String)], body: ByteBuffer) {
         var headers = HTTPHeaders()
@@ -37,11 +38,12 @@ final class PreparedHit: @unchecked Sendable {
     /// of the cache holding this entry.
     func response(ageSeconds: Int) -> GatewayResponse {
         if let aged, aged.age == ageSeconds {
-            return GatewayResponse(status: status, headers: aged.headers, body: .buffer(body))
+            return GatewayResponse(status: status, headers: aged.headers, body: body, encodedHead: aged.head)
         }
         var headers = headers
         headers.add(name: "Age", value: String(ageSeconds))
-        aged = (ageSeconds, headers)
-        return GatewayResponse(status: status, headers: headers, body: .buffer(body))
+        let head = EncodedHead(status: status, headers: headers)
+        aged = (ageSeconds, headers, head)
+        return GatewayResponse(status: status, headers: headers, body: body, encodedHead: head)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import NIOEmbedded
 import NIOHTTP1
 import Synchronization
 import Testing
@@ -158,7 +159,10 @@ struct GatewayCacheTests {
         #expect(first.headers.first(name: "Age") == "0" && first.headers.first(name: "ETag") == "\"e1\"")
         #expect(first.headers.first(name: "Content-Length") == "8")
         #expect(try Self.body(first) == "{\"id\":1}")
+        // The hit's head comes encoded; a header added (the limiter's) drops the encoding.
+        #expect(first.encodedHead != nil)
         first.headers.add(name: "RateLimit", value: "x")
+        #expect(first.encodedHead == nil)
         if case .buffer(var body) = first.body { body.writeString("tail") }
         let second = try #require(cache.hit(key: key, headers: [:]))
         #expect(second.headers.map(\.name) == ["Content-Type", "ETag", "X-Cache-Status", "Content-Length", "Age"])
@@ -172,6 +176,29 @@ struct GatewayCacheTests {
         #expect(again.headers.map(\.name) == ["Content-Type", "ETag", "X-Cache-Status", "Content-Length", "Age"])
         let kept = "Content-Type".utf8.count + "application/json".utf8.count + "ETag".utf8.count + "\"e1\"".utf8.count
         #expect(cache.statistics.bytes == key.byteCount + kept + "{\"id\":1}".utf8.count)
+    }
+
+    @Test("a prepared head's bytes are what NIO's response encoder writes for the same head (version 1.1, no framing added)")
+    func encodedHeadMatchesNIO() throws {
+        let cases: [(HTTPResponseStatus, HTTPHeaders)] = [
+            (.ok, ["Content-Type": "application/json", "X-Cache-Status": "HIT", "Content-Length": "8", "Age": "0"]),
+            (.notFound, ["Content-Length": "0"]),
+            (HTTPResponseStatus(statusCode: 299, reasonPhrase: "Custom"), ["A": "b", "A": "c", "Set-Cookie": "x=1; Path=/"]),
+            (.ok, [:]),
+        ]
+        for (status, headers) in cases {
+            var configuration = HTTPResponseEncoder.Configuration()
+            configuration.automaticallySetFramingHeaders = false
+            let channel = EmbeddedChannel(handler: HTTPResponseEncoder(configuration: configuration))
+            try channel.writeOutbound(HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers)))
+            var written = ByteBuffer()
+            while var part = try channel.readOutbound(as: IOData.self).map({ data -> ByteBuffer in
+                guard case .byteBuffer(let buffer) = data else { return ByteBuffer() }
+                return buffer
+            }) { written.writeBuffer(&part) }
+            #expect(String(buffer: EncodedHead(status: status, headers: headers).bytes) == String(buffer: written), "\(status)")
+            _ = try channel.finish()
+        }
     }
 
     @Test("Cache-Control: no-cache bypasses the cache")

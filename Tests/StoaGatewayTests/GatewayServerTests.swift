@@ -11,16 +11,17 @@ import Testing
 
 @Suite("GatewayServer: the gateway's HTTP/1.1 server in front of a node")
 struct GatewayServerTests {
-    /// Runs a gateway server (no limiter, no cache, no tokens) in front of `node` for `body`
-    /// (given the port and a function that starts a graceful shutdown), then shuts it down
-    /// gracefully and waits until it stopped.
+    /// Runs a gateway server (no limiter, no tokens, no cache unless given) in front of `node`
+    /// for `body` (given the port and a function that starts a graceful shutdown), then shuts it
+    /// down gracefully and waits until it stopped.
     static func withServer(node: FakeNode, limits: GatewayServerLimits = GatewayServerLimits(maxBodyBytes: 1 << 20), role: GatewayServer.Role = .api,
-                           drainTimeout: TimeAmount = .seconds(2), _ body: (Int, @Sendable () async -> Void) async throws -> Void) async throws {
+                           cache: GatewayCache? = nil, drainTimeout: TimeAmount = .seconds(2),
+                           _ body: (Int, @Sendable () async -> Void) async throws -> Void) async throws {
         let pool = GatewayProxyTests.pool([("n1", node.url)])
         let proxy = GatewayProxy(pool: pool, connections: UpstreamConnections(), logger: Logger(label: "test"))
         let responder = GatewayResponder(
-            proxy: proxy, tokens: nil, limiter: nil, cache: nil,
-            status: GatewayStatusSource(pool: pool, membership: nil, limiter: nil, cache: nil, startedAt: 0), registry: PrometheusCollectorRegistry()
+            proxy: proxy, tokens: nil, limiter: nil, cache: cache,
+            status: GatewayStatusSource(pool: pool, membership: nil, limiter: nil, cache: cache, startedAt: 0), registry: PrometheusCollectorRegistry()
         )
         let port = Mutex<Int?>(nil)
         let server = GatewayServer(host: "127.0.0.1", port: 0, tls: nil, responder: responder, role: role, limits: limits,
@@ -71,6 +72,92 @@ struct GatewayServerTests {
             #expect(text.contains("\"x-forwarded-proto\":[\"http\"]"))
         }
         #expect(node.served == 2)
+        try await node.stop()
+    }
+
+    /// The answers in `text`, in order: each one's head (status line and headers, without the
+    /// blank line) and body, read by its `Content-Length` (none: no body).
+    static func answers(_ text: String) -> [(head: String, body: String)] {
+        var rest = Substring(text)
+        var answers: [(head: String, body: String)] = []
+        while let end = rest.range(of: "\r\n\r\n") {
+            let head = String(rest[..<end.lowerBound])
+            let length = head.split(separator: "\r\n").first { $0.lowercased().hasPrefix("content-length:") }
+                .flatMap { Int($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) } ?? 0
+            let body = rest[end.upperBound...].utf8.prefix(length)
+            answers.append((head, String(decoding: body, as: UTF8.self)))
+            rest = rest[end.upperBound...].dropFirst(length)
+        }
+        return answers
+    }
+
+    @Test("a cache hit on a connection kept alive is written as its prepared bytes, the same NIO's encoder writes for it, in order with proxied answers; to a closing connection it goes through the encoder with Connection: close")
+    func preparedHitsPipelined() async throws {
+        let node = try await FakeNode()
+        let cache = GatewayCache(byteBudget: 1 << 20, ttlNanos: 60_000_000_000, staleForNanos: 600_000_000_000)
+        try await Self.withServer(node: node, cache: cache) { port, _ in
+            let read = "GET /api/collections/quotes/records/r1 HTTP/1.1\r\nHost: gw\r\n\r\n"
+            // A miss (proxied, stored), two hits held until it is answered, a proxied request
+            // between hits, and a hit on a connection that closes after it.
+            let (text, closed) = try await RawClient.exchange(port: port, read + read + "GET /api/test/between HTTP/1.1\r\nHost: gw\r\n\r\n" + read
+                + "GET /api/collections/quotes/records/r1 HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n")
+            #expect(closed)
+            let answers = Self.answers(text)
+            try #require(answers.count == 5, "\(text)")
+            #expect(answers.map { $0.head.contains("X-Cache-Status: MISS") } == [true, false, false, false, false])
+            #expect(answers.map { $0.head.contains("X-Cache-Status: HIT") } == [false, true, false, true, true])
+            #expect(answers[2].body.contains("between"))
+            for hit in [1, 3, 4] {
+                #expect(answers[hit].head.hasPrefix("HTTP/1.1 200 OK\r\n"))
+                #expect(answers[hit].body == answers[0].body && answers[0].body.contains("records\\/r1"))
+            }
+            // The prepared bytes (hits 1 and 3) are the head NIO's encoder wrote for the last
+            // hit, without its Connection: close (Age is 0 for all three, within a second).
+            let encoded = answers[4].head.replacingOccurrences(of: "\r\nConnection: close", with: "")
+            #expect(answers[4].head.contains("Connection: close"))
+            if answers[4].head.contains("Age: 0") && answers[1].head.contains("Age: 0") {
+                #expect(answers[1].head == encoded && answers[3].head == encoded)
+            }
+        }
+        #expect(node.served == 2, "the hits never reached the node")
+        try await node.stop()
+    }
+
+    @Test("many pipelined requests are answered in order; a malformed one after them is answered 400 after them all, then the connection closes")
+    func pipelinedThenMalformed() async throws {
+        let node = try await FakeNode()
+        try await Self.withServer(node: node) { port, _ in
+            let requests = (0..<40).map { "GET /api/test/n\($0) HTTP/1.1\r\nHost: gw\r\n\r\n" }.joined()
+            let (text, closed) = try await RawClient.exchange(port: port, requests + "GET /bad path HTTP/1.1\r\n\r\n", timeout: .seconds(20))
+            #expect(closed)
+            let answers = Self.answers(text)
+            try #require(answers.count == 41, "\(answers.count) answers: \(text.suffix(400))")
+            for (index, answer) in answers.prefix(40).enumerated() {
+                #expect(answer.head.hasPrefix("HTTP/1.1 200") && answer.body.contains("n\(index)\""), "answer \(index)")
+            }
+            #expect(answers[40].head.hasPrefix("HTTP/1.1 400") && answers[40].body.contains("\"status\":400"))
+        }
+        #expect(node.served == 40)
+        try await node.stop()
+    }
+
+    @Test("graceful shutdown closes an idle kept-alive connection at once; a request waiting for its node is answered with Connection: close, then its connection closes")
+    func shutdownLetsRequestsFinish() async throws {
+        let node = try await FakeNode()
+        try await Self.withServer(node: node, drainTimeout: .seconds(20)) { port, shutdown in
+            let idle = try await RawConnection.open(port: port)
+            try await idle.send("GET /api/test/one HTTP/1.1\r\nHost: gw\r\n\r\n")
+            #expect(await idle.waitForText("X-Node: fake", timeout: .seconds(10)), "answered: \(idle.text)")
+            let busy = try await RawConnection.open(port: port)
+            try await busy.send("GET /api/test/delay?ms=5000 HTTP/1.1\r\nHost: gw\r\n\r\n")
+            for _ in 0..<500 where node.served < 2 { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(node.served == 2, "the slow request reached the node")
+            await shutdown()
+            #expect(await idle.waitForClose(timeout: .seconds(5)), "the idle connection closed")
+            #expect(!busy.text.contains("HTTP/1.1"), "not answered yet when the idle one closed")
+            #expect(await busy.waitForClose(timeout: .seconds(15)), "the busy connection closed after its answer")
+            #expect(busy.text.hasPrefix("HTTP/1.1 200") && busy.text.contains("Connection: close"), "\(busy.text)")
+        }
         try await node.stop()
     }
 

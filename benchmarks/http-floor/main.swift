@@ -2,11 +2,14 @@
 // fixed response and does nothing else, to measure what SwiftNIO itself costs per request beside
 // nginx in the same run (`benchmarks/gateway-vs-nginx.sh` runs it when FLOOR is set or built).
 //
-//   stoa-http-floor codec PORT RESPONSE_FILE   NIO's HTTP/1.1 server pipeline, as the gateway
-//                                              configures it (llhttp decoder, pipelining
-//                                              handler, response encoder, header validation);
-//                                              writes the response's head, body and end as the
-//                                              gateway does
+//   stoa-http-floor codec PORT RESPONSE_FILE   NIO's HTTP/1.1 server pipeline with its defaults
+//                                              (llhttp decoder, pipelining handler, response
+//                                              encoder, header validation, error handler);
+//                                              writes the response's head, body and end
+//   stoa-http-floor decoder PORT RESPONSE_FILE NIO's request decoder alone, the response
+//                                              written as prepared bytes once per request (as
+//                                              the gateway writes a cache hit on a connection
+//                                              kept alive)
 //   stoa-http-floor raw PORT RESPONSE_FILE     no HTTP codec: counts "\r\n\r\n" in the bytes
 //                                              read and writes the response's bytes once per
 //                                              request (bodiless requests only; not a server
@@ -29,8 +32,8 @@ import NIOHTTP1
 import NIOPosix
 
 let arguments = CommandLine.arguments
-guard arguments.count == 4, ["codec", "raw", "proxy"].contains(arguments[1]), let port = Int(arguments[2]) else {
-    print("usage: stoa-http-floor codec|raw PORT RESPONSE_FILE | proxy PORT HOST:PORT[,HOST:PORT...]")
+guard arguments.count == 4, ["codec", "decoder", "raw", "proxy"].contains(arguments[1]), let port = Int(arguments[2]) else {
+    print("usage: stoa-http-floor codec|decoder|raw PORT RESPONSE_FILE | proxy PORT HOST:PORT[,HOST:PORT...]")
     exit(2)
 }
 let upstreams: [(host: String, port: Int)] = arguments[1] != "proxy" ? [] : arguments[3].split(separator: ",").compactMap {
@@ -56,6 +59,7 @@ let headers: HTTPHeaders = {
 }()
 let body = ByteBuffer(string: bodyText)
 let whole = ByteBuffer(string: raw)
+let headBytes = ByteBuffer(string: String(raw[..<split.upperBound]))
 
 /// Answers each request with the fixed head and body, through NIO's HTTP/1 codec.
 final class CannedHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
@@ -67,6 +71,19 @@ final class CannedHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: statusCode), headers: headers))), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+    }
+}
+
+/// Writes the fixed response's head and body, as prepared bytes, once per request NIO's
+/// decoder parsed.
+final class PreparedBytesHandler: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = ByteBuffer
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard case .end = unwrapInboundIn(data) else { return }
+        context.write(wrapOutboundOut(headBytes), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(body), promise: nil)
     }
 }
 
@@ -190,6 +207,9 @@ let channel = try ServerBootstrap(group: group)
             if codec || proxy {
                 try pipeline.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
                 try pipeline.addHandler(proxy ? RelayServerHandler() as any ChannelHandler : CannedHTTPHandler())
+            } else if arguments[1] == "decoder" {
+                try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
+                try pipeline.addHandler(PreparedBytesHandler())
             } else {
                 try pipeline.addHandler(CannedBytesHandler())
             }

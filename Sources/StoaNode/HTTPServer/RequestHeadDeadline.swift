@@ -8,12 +8,12 @@ import NIOHTTP1
 /// arrive; ``PartWatcher``, right after the decoder, sees the head come out, the request end and
 /// its answer end. The common request, whose head arrives in one read, arms no timer.
 ///
-/// The gateway uses the ``ByteWatcher`` alone: its connection handler, after NIO's pipelining
-/// handler, calls ``headDecoded()``, ``requestDecoded()`` and ``answerEnded()`` itself (one
-/// handler fewer, and one cast of each request part fewer). A request the pipelining handler
-/// holds back while the previous one is answered is then noted when it is let through, in the
-/// same call that writes the previous answer's end (after ``answerEnded()``), so its head's
-/// deadline, re-armed while an answer is pending, cannot close the connection meanwhile.
+/// The gateway uses the ``ByteWatcher`` alone: its connection handler, which answers requests
+/// one at a time itself, calls ``headDecoded()``, ``requestDecoded()`` and ``answerEnded()``
+/// (one handler fewer, and one cast of each request part fewer). A request it holds back while
+/// the previous one is answered is then noted when it is let through, in the same call that
+/// ends the previous answer (after ``answerEnded()``), so its head's deadline, re-armed while an
+/// answer is pending, cannot close the connection meanwhile.
 ///
 /// Contract:
 /// - The deadline starts with the first byte read while no request is being read, and ends when
