@@ -2,9 +2,10 @@ import NIOCore
 import NIOHTTP1
 
 /// An answer's head as the gateway writes it to an HTTP/1.1 connection kept alive: the status
-/// line and the headers as given (the caller includes `Content-Length`), encoded once and
-/// written past NIO's response encoder, the body after it as it is (``GatewayConnectionHandler``).
-/// A cache hit keeps one per age (``PreparedHit``), so a hit's head is not encoded per hit.
+/// line and the headers as given (the caller includes `Content-Length`), written past NIO's
+/// response encoder with the body after it as it is (``GatewayConnectionHandler``: every whole
+/// answer to such a connection). A cache hit keeps one per age (``PreparedHit``), so a hit's
+/// head is not encoded per hit; other answers are encoded as they are written.
 ///
 /// Contract: the bytes are what NIO's `HTTPResponseEncoder` writes for the same head (version
 /// 1.1, no framing added), the blank line that ends the head included.

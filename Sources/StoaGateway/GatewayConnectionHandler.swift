@@ -9,14 +9,15 @@ import StoaNode
 /// fewer per request part and per answer part). Reads a request whole, at most the body limit
 /// of its route (``GatewayServerLimits``; more is a 413 and the connection closes), has the
 /// ``GatewayResponder`` answer it on the connection's loop (the public API or, on the admin
-/// listener, the gateway's own pages) and writes the answer: a whole body with `Content-Length`,
-/// a prepared one (a cache hit's, ``EncodedHead``) as its bytes past the encoder, a streamed
-/// one chunked as it arrives, reading from the node only while the client keeps up. Closes the
-/// connection when the client sent no byte for the idle timeout (as its ``RequestHeadDeadline``
-/// saw them arrive) while nothing of it is being answered; tells that deadline of each head,
-/// request end and answer end. Answers a request NIO's decoder cannot parse with PocketBase's
-/// 400 (after the answers before it). On graceful shutdown (`ChannelShouldQuiesceEvent`) an idle
-/// connection closes at once, a busy one after the answer in progress.
+/// listener, the gateway's own pages) and writes the answer: a whole body with `Content-Length`
+/// (to HTTP/1.1 kept alive as its head's bytes past NIO's encoder, ``EncodedHead``: a cache
+/// hit's prepared, others encoded here), a streamed one chunked as it arrives, reading from the
+/// node only while the client keeps up. Closes the connection when the client sent no byte for
+/// the idle timeout (as its ``RequestHeadDeadline`` saw them arrive) while nothing of it is
+/// being answered; tells that deadline of each head, request end and answer end. Answers a
+/// request NIO's decoder cannot parse with PocketBase's 400 (after the answers before it). On
+/// graceful shutdown (`ChannelShouldQuiesceEvent`) an idle connection closes at once, a busy
+/// one after the answer in progress.
 final class GatewayConnectionHandler: ChannelDuplexHandler, GatewayAnswerTarget, @unchecked Sendable {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundIn = HTTPServerResponsePart
@@ -235,13 +236,6 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, GatewayAnswerTarget,
             return
         }
         var keepAlive = keepAlive && !quiescing
-        // A prepared answer (a cache hit's) to HTTP/1.1 kept alive: its bytes as they are.
-        if let encoded = response.encodedHead, keepAlive, request.version == .http1_1, let encoderContext, case .buffer(let body) = response.body {
-            encoderContext.write(NIOAny(IOData.byteBuffer(encoded.bytes)), promise: nil)
-            if body.readableBytes > 0, !request.method.isHEAD { encoderContext.write(NIOAny(IOData.byteBuffer(body)), promise: nil) }
-            encoderContext.flush()
-            return answerEnded(context)
-        }
         var headers = response.headers
         // HTTP/1.0 has no chunked encoding: a streamed body ends with the connection.
         if case .stream = response.body, request.version.minor == 0 { keepAlive = false }
@@ -262,15 +256,27 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, GatewayAnswerTarget,
             // A node's whole answer carries its body's length already, and so does a hit; the
             // gateway's own answers carry none: added, and replaced only when it differs (so
             // the headers are not copied to be sent). An answer to HEAD keeps the length a GET
-            // would have.
-            let length = String(buffer.readableBytes)
-            if let declared = headers.first(name: "content-length") {
-                if !request.method.isHEAD, declared != length { headers.replaceOrAdd(name: "Content-Length", value: length) }
-            } else {
-                headers.add(name: "Content-Length", value: length)
+            // would have. A prepared answer (a cache hit's) has its length.
+            if response.encodedHead == nil {
+                let length = String(buffer.readableBytes)
+                if let declared = headers.first(name: "content-length") {
+                    if !request.method.isHEAD, declared != length { headers.replaceOrAdd(name: "Content-Length", value: length) }
+                } else {
+                    headers.add(name: "Content-Length", value: length)
+                }
+            }
+            let withBody = buffer.readableBytes > 0 && !request.method.isHEAD
+            // To HTTP/1.1 kept alive: the head's bytes (prepared, or encoded here) and the body
+            // written past NIO's encoder, which frames nothing for them anyway.
+            if keepAlive, request.version == .http1_1, let encoderContext {
+                let head = response.encodedHead ?? EncodedHead(status: response.status, headers: headers)
+                encoderContext.write(NIOAny(IOData.byteBuffer(head.bytes)), promise: nil)
+                if withBody { encoderContext.write(NIOAny(IOData.byteBuffer(buffer)), promise: nil) }
+                encoderContext.flush()
+                return answerEnded(context)
             }
             context.write(wrapOutboundOut(.head(HTTPResponseHead(version: request.version, status: response.status, headers: headers))), promise: nil)
-            if buffer.readableBytes > 0, !request.method.isHEAD { context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil) }
+            if withBody { context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil) }
             end(context, keepAlive: keepAlive)
         case .stream(let stream) where request.method.isHEAD:
             // No body to HEAD: the head as the node gave it.

@@ -94,8 +94,8 @@ public struct GatewayServer: Service {
                     // NIO's request decoder and response encoder, without its pipelining handler
                     // (the connection handler answers one request at a time itself) and not
                     // paired: the encoder does not learn each request's method, so it can be
-                    // passed by a prepared answer's bytes; the connection handler sends no body
-                    // to HEAD itself. No outbound header validation: every header the gateway
+                    // passed by the heads the connection handler encodes itself (``EncodedHead``);
+                    // the connection handler sends no body to HEAD itself. No outbound header validation: every header the gateway
                     // writes is either parsed (by llhttp, strictly) from a node's answer, so it
                     // holds no control character, or its own (constants, numbers, and policy
                     // names limited to A-Z a-z 0-9 - _ .). Checking each again cost a cache hit
