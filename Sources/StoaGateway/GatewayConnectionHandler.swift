@@ -6,7 +6,8 @@ import StoaNode
 /// response encoder (``GatewayServer``). Answers requests one at a time and in order: a request
 /// read while an answer is being written is held (``HeldRequestParts``) and the connection reads
 /// nothing more until that answer ended, as NIO's pipelining handler would (one pipeline hop
-/// fewer per request part and per answer part). Reads a request whole, at most the body limit
+/// fewer per request part and per answer part); the same while the client does not read its
+/// answers (more than the channel's high-water mark unsent). Reads a request whole, at most the body limit
 /// of its route (``GatewayServerLimits``; more is a 413 and the connection closes), has the
 /// ``GatewayResponder`` answer it on the connection's loop (the public API or, on the admin
 /// listener, the gateway's own pages) and writes the answer: a whole body with `Content-Length`
@@ -121,13 +122,21 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, GatewayAnswerTarget,
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = unwrapInboundIn(data)
-        if answerPending || !held.isEmpty { return held.append(.part(part)) }
+        if mustHold(context) || !held.isEmpty { return held.append(.part(part)) }
         receive(part, context: context)
     }
 
-    /// Holds the channel's reads while an answer is being written (HTTP/1.1 pipelining).
+    /// What comes next waits: an answer is being written or awaited (HTTP/1.1 pipelining), or
+    /// the client does not read its answers (the channel holds more than its high-water mark
+    /// unsent), so a client pipelining requests without reading is read no further and its
+    /// answers do not pile up unsent.
+    private func mustHold(_ context: ChannelHandlerContext) -> Bool {
+        answerPending || !context.channel.isWritable
+    }
+
+    /// Holds the channel's reads while what comes next must wait.
     func read(context: ChannelHandlerContext) {
-        if answerPending { held.readPending = true } else { context.read() }
+        if mustHold(context) { held.readPending = true } else { context.read() }
     }
 
     /// Graceful shutdown: an idle connection closes; a busy one answers what it is reading or
@@ -139,20 +148,25 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, GatewayAnswerTarget,
         if !answerPending, head == nil { context.close(promise: nil) }
     }
 
-    /// An answer ended on a connection kept open: the requests held meanwhile are answered in
-    /// turn (until one of them is not answered at once), then the read held meanwhile is done.
+    /// An answer ended on a connection kept open: what was held meanwhile goes on.
     private func answerEnded(_ context: ChannelHandlerContext) {
         headDeadline.answerEnded()
+        resumeHeld(context)
+    }
+
+    /// The requests held are answered in turn (until one must wait again), then the read held
+    /// meanwhile is done.
+    private func resumeHeld(_ context: ChannelHandlerContext) {
         guard !delivering else { return }
         delivering = true
         defer { delivering = false }
-        while !answerPending, !closing, let event = held.next() {
+        while !mustHold(context), !closing, let event = held.next() {
             switch event {
             case .part(let part): receive(part, context: context)
             case .malformed: refuseMalformed(context)
             }
         }
-        if !answerPending, !closing, held.readPending {
+        if held.isEmpty, !mustHold(context), !closing, held.readPending {
             held.readPending = false
             context.read()
         }
@@ -319,8 +333,13 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, GatewayAnswerTarget,
         }
     }
 
+    /// The client read its answers down to the low-water mark: a stream goes on, and so do
+    /// the requests held.
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable { stream?.resume() }
+        if context.channel.isWritable {
+            stream?.resume()
+            resumeHeld(context)
+        }
         context.fireChannelWritabilityChanged()
     }
 

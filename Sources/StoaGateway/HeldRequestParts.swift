@@ -2,9 +2,10 @@ import NIOCore
 import NIOHTTP1
 
 /// What a gateway connection read while one of its answers was still being written (HTTP/1.1
-/// pipelining: answers go out one at a time, in the order of the requests), kept in order until
-/// that answer ended, and whether the channel asked to read meanwhile (it reads nothing more
-/// until then, so what is kept is bounded by what one read brought).
+/// pipelining: answers go out one at a time, in the order of the requests) or while its client
+/// did not read its answers, kept in order until it may go on, and whether the channel asked to
+/// read meanwhile (it reads nothing more until then, so what is kept is bounded by what the
+/// reads already under way brought).
 struct HeldRequestParts {
     enum Event {
         /// A part of a request that came after the one being answered.

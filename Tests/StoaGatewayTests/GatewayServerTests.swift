@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOCore
+import NIOEmbedded
 import NIOHTTP1
 import NIOPosix
 import Prometheus
@@ -8,6 +9,7 @@ import ServiceLifecycle
 import Synchronization
 import Testing
 @testable import StoaGateway
+import StoaNode
 
 @Suite("GatewayServer: the gateway's HTTP/1.1 server in front of a node")
 struct GatewayServerTests {
@@ -139,6 +141,63 @@ struct GatewayServerTests {
         }
         #expect(node.served == 40)
         try await node.stop()
+    }
+
+    /// Counts the reads the handlers after it ask for.
+    final class ReadCounter: ChannelOutboundHandler, @unchecked Sendable {
+        typealias OutboundIn = IOData
+        var count = 0
+        func read(context: ChannelHandlerContext) {
+            count += 1
+            context.read()
+        }
+    }
+
+    @Test("a client that does not read its answers is read no further: while the channel holds more than its high-water mark unsent, requests wait and so do reads; once it drains they are answered in order")
+    func unreadAnswersHoldRequests() throws {
+        let pool = GatewayProxyTests.pool([("n1", "http://127.0.0.1:1")])
+        let responder = GatewayResponder(
+            proxy: GatewayProxy(pool: pool, connections: UpstreamConnections(), logger: Logger(label: "test")), tokens: nil, limiter: nil, cache: nil,
+            status: GatewayStatusSource(pool: pool, membership: nil, limiter: nil, cache: nil, startedAt: 0), registry: PrometheusCollectorRegistry()
+        )
+        var encoder = HTTPResponseEncoder.Configuration()
+        encoder.automaticallySetFramingHeaders = false
+        let reads = ReadCounter()
+        let channel = EmbeddedChannel()
+        try channel.pipeline.syncOperations.addHandler(reads)
+        try channel.pipeline.syncOperations.addHandler(HTTPResponseEncoder(configuration: encoder))
+        try channel.pipeline.syncOperations.addHandler(GatewayConnectionHandler(
+            responder: responder, limits: GatewayServerLimits(), headDeadline: RequestHeadDeadline(timeout: .seconds(10)) {}
+        ))
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        // Answered at once, without a node: a 404 (not the public API) and a 400 (absolute form).
+        func request(_ target: String) throws {
+            try channel.writeInbound(HTTPServerRequestPart.head(HTTPRequestHead(version: .http1_1, method: .GET, uri: target)))
+            try channel.writeInbound(HTTPServerRequestPart.end(nil))
+        }
+        func written() throws -> [String] {
+            var text = ""
+            while let data = try channel.readOutbound(as: IOData.self) {
+                if case .byteBuffer(let buffer) = data { text += String(buffer: buffer) }
+            }
+            return text.components(separatedBy: "HTTP/1.1 ").dropFirst().map { String($0.prefix(3)) }
+        }
+        try request("/one")
+        #expect(try written() == ["404"])
+        channel.isWritable = false
+        try request("/two")
+        try request("http://gw/api/three")
+        let readsBefore = reads.count
+        channel.read()
+        #expect(try written().isEmpty, "nothing answered while the client does not read")
+        #expect(reads.count == readsBefore, "the read waits")
+        channel.isWritable = true
+        channel.pipeline.fireChannelWritabilityChanged()
+        #expect(try written() == ["404", "400"], "answered in order once it drained")
+        #expect(reads.count == readsBefore + 1, "the read held is done")
+        try request("/four")
+        #expect(try written() == ["404"])
+        _ = try channel.finish(acceptAlreadyClosed: true)
     }
 
     @Test("graceful shutdown closes an idle kept-alive connection at once; a request waiting for its node is answered with Connection: close, then its connection closes")
