@@ -6,13 +6,14 @@
 # its RSS; one that goes on answering into its own buffers grows by what it could not send.
 #
 #   bash benchmarks/unread-answers.sh STOA [SECONDS]     (default 10)
+#   IDLE_TIMEOUT=5 bash benchmarks/unread-answers.sh STOA   (the gateway's --idle-timeout, s)
 set -u
 STOA=${1:?usage: bash benchmarks/unread-answers.sh STOA [SECONDS]}; SECS=${2:-10}
 fp() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 d=$(mktemp -d); H=$(fp); G=$(fp); P=$(fp); A=$(fp)
 "$STOA" node --name n1 --data "$d/n1" --http "127.0.0.1:$H" --gossip "127.0.0.1:$G" --cluster-key k --token-secret s --bcrypt-cost 4 --log-level warning >"$d/n.log" 2>&1 &
 NP=$!
-"$STOA" gateway --http "127.0.0.1:$P" --admin-http "127.0.0.1:$A" --join "127.0.0.1:$G" --cluster-key k --token-secret s --no-rate-limit --log-level warning >"$d/g.log" 2>&1 &
+"$STOA" gateway --http "127.0.0.1:$P" --admin-http "127.0.0.1:$A" --join "127.0.0.1:$G" --cluster-key k --token-secret s --no-rate-limit ${IDLE_TIMEOUT:+--idle-timeout "$IDLE_TIMEOUT"} --log-level warning >"$d/g.log" 2>&1 &
 GP=$!
 trap 'kill $NP $GP 2>/dev/null; wait 2>/dev/null; rm -rf "$d"' EXIT
 for _ in $(seq 50); do curl -sf -o /dev/null "http://127.0.0.1:$A/api/gateway" && break; sleep 0.2; done

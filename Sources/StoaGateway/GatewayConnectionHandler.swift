@@ -7,18 +7,19 @@ import StoaNode
 /// read while an answer is being written is held (``HeldRequestParts``) and the connection reads
 /// nothing more until that answer ended, as NIO's pipelining handler would (one pipeline hop
 /// fewer per request part and per answer part); the same while the client does not read its
-/// answers (more than the channel's high-water mark unsent). Reads a request whole, at most the body limit
-/// of its route (``GatewayServerLimits``; more is a 413 and the connection closes), has the
-/// ``GatewayResponder`` answer it on the connection's loop (the public API or, on the admin
-/// listener, the gateway's own pages) and writes the answer: a whole body with `Content-Length`
-/// (to HTTP/1.1 kept alive as its head's bytes past NIO's encoder, ``EncodedHead``: a cache
-/// hit's prepared, others encoded here), a streamed one chunked as it arrives, reading from the
-/// node only while the client keeps up. Closes the connection when the client sent no byte for
-/// the idle timeout (as its ``RequestHeadDeadline`` saw them arrive) while nothing of it is
-/// being answered; tells that deadline of each head, request end and answer end. Answers a
-/// request NIO's decoder cannot parse with PocketBase's 400 (after the answers before it). On
-/// graceful shutdown (`ChannelShouldQuiesceEvent`) an idle connection closes at once, a busy
-/// one after the answer in progress.
+/// answers (more than the channel's high-water mark unsent). Reads a request whole, at most the
+/// body limit of its route (``GatewayServerLimits``; more is a 413 and the connection closes),
+/// has the ``GatewayResponder`` answer it on the connection's loop (the public API or, on the
+/// admin listener, the gateway's own pages) and writes the answer: a whole body with
+/// `Content-Length` (to HTTP/1.1 kept alive as its head's bytes past NIO's encoder,
+/// ``EncodedHead``: a cache hit's prepared, others encoded here), a streamed one chunked as it
+/// arrives, reading from the node only while the client keeps up. Closes the connection when the
+/// client sent no byte (as its ``RequestHeadDeadline`` saw them arrive) and read none of its
+/// answers down for the idle timeout while nothing of it is being answered; tells that deadline
+/// of each head, request end and answer end. Answers a request NIO's decoder cannot parse with
+/// PocketBase's 400 (after the answers before it). On graceful shutdown
+/// (`ChannelShouldQuiesceEvent`) an idle connection closes at once, a busy one after the answer
+/// in progress.
 final class GatewayConnectionHandler: ChannelDuplexHandler, GatewayAnswerTarget, @unchecked Sendable {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundIn = HTTPServerResponsePart
@@ -60,6 +61,11 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, GatewayAnswerTarget,
     /// Held requests are being answered (an answer ending meanwhile does not start again).
     private var delivering = false
 
+    /// When the client last drained its answers below the channel's low-water mark.
+    private var lastDrained = NIODeadline.uptimeNanoseconds(0)
+    /// When the client last did something: sent bytes, or read its answers down.
+    private var lastActive: NIODeadline { max(headDeadline.lastRead, lastDrained) }
+
     /// An answer is being written or awaited: what comes next is held.
     private var answerPending: Bool { awaitingAnswer || stream != nil }
 
@@ -79,7 +85,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, GatewayAnswerTarget,
         channel = context.channel
         peerIP = context.channel.remoteAddress?.ipAddress ?? ""
         registry?.add(self)
-        armIdleTimer(at: headDeadline.lastRead + limits.idleTimeout)
+        armIdleTimer(at: lastActive + limits.idleTimeout)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -90,8 +96,9 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, GatewayAnswerTarget,
         registry?.remove(self)
     }
 
-    /// When the timer fires: the client sent nothing for the idle timeout and nothing of it is
-    /// being answered (a node slow to answer, a realtime stream) closes the connection; else
+    /// When the timer fires: the client sent nothing and drained none of its answers for the
+    /// idle timeout and nothing of it is being answered (a node slow to answer, a realtime
+    /// stream) closes the connection; else
     /// the check comes again when the timeout would next be over.
     private func armIdleTimer(at deadline: NIODeadline) {
         guard let loop = context?.eventLoop else { return }
@@ -99,7 +106,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, GatewayAnswerTarget,
             idleTimer = nil
             guard let context else { return }
             let now = NIODeadline.now()
-            let due = headDeadline.lastRead + limits.idleTimeout
+            let due = lastActive + limits.idleTimeout
             if due > now { return armIdleTimer(at: due) }
             if answerPending { return armIdleTimer(at: now + limits.idleTimeout) }
             counters?.closed(.idle)
@@ -333,10 +340,15 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, GatewayAnswerTarget,
         }
     }
 
-    /// The client read its answers down to the low-water mark: a stream goes on, and so do
-    /// the requests held.
+    /// The client read its answers down to the low-water mark (which counts as activity for the
+    /// idle timeout): a stream goes on, and so do the requests held. While it has not, a head
+    /// held meanwhile is not cut off by its deadline; a client that reads nothing is closed at
+    /// the idle timeout.
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable {
+        let writable = context.channel.isWritable
+        headDeadline.clientBehind = !writable
+        if writable {
+            lastDrained = .now()
             stream?.resume()
             resumeHeld(context)
         }
@@ -354,7 +366,8 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, GatewayAnswerTarget,
     }
 
     private func refuseMalformed(_ context: ChannelHandlerContext) {
-        guard !refusedMalformed, !closing else { return context.close(promise: nil) }
+        // A close is already on its way, after what was written (closing it now would cut that).
+        guard !refusedMalformed, !closing else { return }
         refusedMalformed = true
         held.removeAll()
         counters?.closed(.malformed)

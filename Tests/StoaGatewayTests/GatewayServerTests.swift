@@ -153,8 +153,10 @@ struct GatewayServerTests {
         }
     }
 
-    @Test("a client that does not read its answers is read no further: while the channel holds more than its high-water mark unsent, requests wait and so do reads; once it drains they are answered in order")
-    func unreadAnswersHoldRequests() throws {
+    /// A gateway connection handler on an embedded channel, after NIO's response encoder (and
+    /// `before` those, nearer the socket), with a responder that needs no node for the answers
+    /// the tests ask: a 404 (not the public API), a 400 (absolute-form target).
+    static func embedded(before: [any ChannelHandler] = [], decoder: Bool = false, headDeadline: RequestHeadDeadline? = nil) throws -> EmbeddedChannel {
         let pool = GatewayProxyTests.pool([("n1", "http://127.0.0.1:1")])
         let responder = GatewayResponder(
             proxy: GatewayProxy(pool: pool, connections: UpstreamConnections(), logger: Logger(label: "test")), tokens: nil, limiter: nil, cache: nil,
@@ -162,41 +164,104 @@ struct GatewayServerTests {
         )
         var encoder = HTTPResponseEncoder.Configuration()
         encoder.automaticallySetFramingHeaders = false
-        let reads = ReadCounter()
+        let deadline = headDeadline ?? RequestHeadDeadline(timeout: .seconds(10)) {}
         let channel = EmbeddedChannel()
-        try channel.pipeline.syncOperations.addHandler(reads)
-        try channel.pipeline.syncOperations.addHandler(HTTPResponseEncoder(configuration: encoder))
-        try channel.pipeline.syncOperations.addHandler(GatewayConnectionHandler(
-            responder: responder, limits: GatewayServerLimits(), headDeadline: RequestHeadDeadline(timeout: .seconds(10)) {}
-        ))
+        let pipeline = channel.pipeline.syncOperations
+        for handler in before { try pipeline.addHandler(handler) }
+        if headDeadline != nil { try pipeline.addHandler(deadline.makeByteWatcher()) }
+        try pipeline.addHandler(HTTPResponseEncoder(configuration: encoder))
+        if decoder { try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes))) }
+        try pipeline.addHandler(GatewayConnectionHandler(responder: responder, limits: GatewayServerLimits(), headDeadline: deadline))
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
-        // Answered at once, without a node: a 404 (not the public API) and a 400 (absolute form).
+        return channel
+    }
+
+    /// The status codes of the answers written to `channel` since last asked, in order.
+    static func written(_ channel: EmbeddedChannel) throws -> [String] {
+        var text = ""
+        while let data = try channel.readOutbound(as: IOData.self) {
+            if case .byteBuffer(let buffer) = data { text += String(buffer: buffer) }
+        }
+        return text.components(separatedBy: "HTTP/1.1 ").dropFirst().map { String($0.prefix(3)) }
+    }
+
+    @Test("a client that does not read its answers is read no further: while the channel holds more than its high-water mark unsent, requests wait and so do reads; once it drains they are answered in order")
+    func unreadAnswersHoldRequests() throws {
+        let reads = ReadCounter()
+        let channel = try Self.embedded(before: [reads])
         func request(_ target: String) throws {
             try channel.writeInbound(HTTPServerRequestPart.head(HTTPRequestHead(version: .http1_1, method: .GET, uri: target)))
             try channel.writeInbound(HTTPServerRequestPart.end(nil))
         }
-        func written() throws -> [String] {
-            var text = ""
-            while let data = try channel.readOutbound(as: IOData.self) {
-                if case .byteBuffer(let buffer) = data { text += String(buffer: buffer) }
-            }
-            return text.components(separatedBy: "HTTP/1.1 ").dropFirst().map { String($0.prefix(3)) }
-        }
         try request("/one")
-        #expect(try written() == ["404"])
+        #expect(try Self.written(channel) == ["404"])
         channel.isWritable = false
         try request("/two")
         try request("http://gw/api/three")
         let readsBefore = reads.count
         channel.read()
-        #expect(try written().isEmpty, "nothing answered while the client does not read")
+        #expect(try Self.written(channel).isEmpty, "nothing answered while the client does not read")
         #expect(reads.count == readsBefore, "the read waits")
         channel.isWritable = true
         channel.pipeline.fireChannelWritabilityChanged()
-        #expect(try written() == ["404", "400"], "answered in order once it drained")
+        #expect(try Self.written(channel) == ["404", "400"], "answered in order once it drained")
         #expect(reads.count == readsBefore + 1, "the read held is done")
         try request("/four")
-        #expect(try written() == ["404"])
+        #expect(try Self.written(channel) == ["404"])
+        _ = try channel.finish(acceptAlreadyClosed: true)
+    }
+
+    @Test("a head held while the client does not read its answers is not cut off by the head deadline; answered once the client drains")
+    func heldHeadOutlivesItsDeadline() throws {
+        let deadline = RequestHeadDeadline(timeout: .seconds(10)) {}
+        let channel = try Self.embedded(decoder: true, headDeadline: deadline)
+        try channel.writeInbound(ByteBuffer(string: "GET /one HTTP/1.1\r\nHost: gw\r\n\r\n"))
+        #expect(try Self.written(channel) == ["404"])
+        channel.isWritable = false
+        channel.pipeline.fireChannelWritabilityChanged()
+        try channel.writeInbound(ByteBuffer(string: "GET /two HTTP/1.1\r\nHost: gw\r\n\r\n"))
+        // The head's deadline (10 s from its first byte) passes while it is held.
+        channel.embeddedEventLoop.advanceTime(to: .now() + .seconds(25))
+        #expect(channel.isActive, "not closed by the held head's deadline")
+        channel.isWritable = true
+        channel.pipeline.fireChannelWritabilityChanged()
+        #expect(try Self.written(channel) == ["404"])
+        _ = try channel.finish(acceptAlreadyClosed: true)
+    }
+
+    /// Holds what is written through it until released (a socket that has not taken it yet).
+    final class WriteGate: ChannelOutboundHandler, @unchecked Sendable {
+        typealias OutboundIn = IOData
+        private var context: ChannelHandlerContext?
+        private var held: [(NIOAny, EventLoopPromise<Void>?)] = []
+        private var isOpen = false
+        func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+        func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+            if isOpen { context.write(data, promise: promise) } else { held.append((data, promise)) }
+        }
+        func flush(context: ChannelHandlerContext) { if isOpen { context.flush() } }
+        func release() {
+            guard let context else { return }
+            isOpen = true
+            for (data, promise) in held { context.write(data, promise: promise) }
+            held = []
+            context.flush()
+        }
+    }
+
+    @Test("a parse error after an answer that closes the connection does not cut that answer: the close comes after it")
+    func malformedAfterClosingAnswer() throws {
+        let gate = WriteGate()
+        let channel = try Self.embedded(before: [gate])
+        var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/one")
+        head.headers.add(name: "Connection", value: "close")
+        try channel.writeInbound(HTTPServerRequestPart.head(head))
+        try channel.writeInbound(HTTPServerRequestPart.end(nil))
+        channel.pipeline.fireErrorCaught(HTTPParserError.invalidHeaderToken)
+        #expect(channel.isActive, "the answer is still being written")
+        gate.release()
+        #expect(try Self.written(channel) == ["404"], "the answer went out whole")
+        #expect(!channel.isActive, "then the connection closed")
         _ = try channel.finish(acceptAlreadyClosed: true)
     }
 

@@ -18,8 +18,9 @@ import NIOHTTP1
 /// Contract:
 /// - The deadline starts with the first byte read while no request is being read, and ends when
 ///   the decoder produces that request's head.
-/// - While an earlier request of the connection is still being answered the server reads
-///   nothing more, so a deadline expiring then starts again instead of closing.
+/// - While an earlier request of the connection is still being answered, or the client has not
+///   read its answers (``clientBehind``), the server reads nothing more, so a deadline expiring
+///   then starts again instead of closing.
 /// - Bytes of a next head that arrived together with the end of a request start no deadline
 ///   (they cannot be told from the body); the idle timeout bounds such a connection.
 ///
@@ -42,6 +43,10 @@ package final class RequestHeadDeadline: @unchecked Sendable {
     private var answering = 0
     /// When the connection last read bytes (or was set up).
     package private(set) var lastRead = NIODeadline.now()
+    /// The client has not read what was written to it (the channel is not writable): a head
+    /// the server holds back meanwhile is not read late by the client's fault, so its deadline
+    /// starts again instead of closing (the idle timeout bounds a client that reads nothing).
+    package var clientBehind = false
 
     /// - Parameter onExpiry: called when a deadline closes the connection (to count it).
     package init(timeout: TimeAmount, onExpiry: @escaping @Sendable () -> Void) {
@@ -73,7 +78,7 @@ package final class RequestHeadDeadline: @unchecked Sendable {
         timer = channel.eventLoop.scheduleTask(deadline: deadline) { [self] in
             timer = nil
             guard case .head = state else { return }
-            if answering > 0 {
+            if answering > 0 || clientBehind {
                 arm(channel, at: .now() + timeout)
             } else {
                 onExpiry()
