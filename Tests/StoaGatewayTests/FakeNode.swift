@@ -149,9 +149,13 @@ private final class FakeNodeHandler: ChannelInboundHandler, @unchecked Sendable 
 }
 
 /// A raw HTTP/1.1 client for the server's tests: sends bytes as they are and collects what the
-/// server sends until it closes the connection (or `timeout`, then closes itself).
+/// server sends until it closes the connection (or `timeout`, then closes itself). Every exchange
+/// of the tests ends with the server's close, so the timeout is reached only when one does not:
+/// it is long, because when every suite starts at once on two cores the event loops can be held
+/// for seconds, and the close read one turn of the loop after the last bytes (a CI run saw a whole
+/// answer arrive and the 5 s timer fire before its close was read).
 enum RawClient {
-    static func exchange(port: Int, _ text: String, timeout: TimeAmount = .seconds(5)) async throws -> (text: String, closedByServer: Bool) {
+    static func exchange(port: Int, _ text: String, timeout: TimeAmount = .seconds(30)) async throws -> (text: String, closedByServer: Bool) {
         let collector = Collector()
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelInitializer { channel in channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(collector) } }
