@@ -95,14 +95,13 @@ public struct GatewayServer: Service {
                     // (the connection handler answers one request at a time itself) and not
                     // paired: the encoder does not learn each request's method, so it can be
                     // passed by the heads the connection handler encodes itself (``EncodedHead``);
-                    // the connection handler sends no body to HEAD itself. No outbound header validation: every header the gateway
-                    // writes is either parsed (by llhttp, strictly) from a node's answer, so it
-                    // holds no control character, or its own (constants, numbers, and policy
-                    // names limited to A-Z a-z 0-9 - _ .). Checking each again cost a cache hit
-                    // about 2 µs. No framing by the encoder: the connection handler sets every
-                    // answer's `Content-Length` or chunked coding itself. The encoder would
-                    // otherwise remove `Transfer-Encoding` from every head, which copies a cache
-                    // hit's shared headers (about 0.6 µs a hit).
+                    // the connection handler sends no body to HEAD itself.
+                    // No outbound header validation: every header the gateway writes is either
+                    // parsed (by llhttp, strictly) from a node's answer, so it holds no control
+                    // character, or its own (constants, numbers, and policy names limited to
+                    // A-Z a-z 0-9 - _ .). Checking each again cost a cache hit about 2 µs.
+                    // No framing by the encoder: the connection handler sets the `Content-Length`
+                    // or chunked coding of every answer that goes through it itself.
                     var encoder = HTTPResponseEncoder.Configuration()
                     encoder.automaticallySetFramingHeaders = false
                     try pipeline.addHandler(HTTPResponseEncoder(configuration: encoder))
