@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-log() { printf '\n== %s\n' "$*"; }
+# Each step's line carries the minutes and seconds since the start (CI's budget is 25 minutes).
+log() { printf '\n== [%d:%02d] %s\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*"; }
 
 # What the build needs on a fresh Debian machine: the system SQLite headers (GRDB links the
 # system libsqlite3) and python3-venv for the SDK check.
