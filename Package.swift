@@ -134,6 +134,9 @@ let package = Package(
             ],
             path: "benchmarks/http-floor"
         ),
+        /// Benchmark only: nanoseconds per operation of the gateway's pure core (rate limiter, client
+        /// address, response cache); `bash benchmarks/gateway-core/run.sh`.
+        .executableTarget(name: "stoa-gateway-core-bench", dependencies: ["StoaGateway"], path: "benchmarks/gateway-core"),
         .testTarget(name: "StoaCoreTests", dependencies: ["StoaCore"]),
         .testTarget(name: "StoaGossipTests", dependencies: ["StoaGossip"]),
         .testTarget(

@@ -72,13 +72,15 @@ public struct RawSQLiteTarget: BenchTarget {
                 try await pool.write { db in
                     try db.execute(sql: "UPDATE quotes SET content = ?, updated = ? WHERE id = ?", arguments: ["edited (bench)", Date().description, id])
                 }
+            // Reads use GRDB's synchronous `read` (its async one needs a Sendable result, and `Row`
+            // is not): each blocks its task's thread, as the anchor has since it was written.
             case .get:
                 let id = seededIDs[Int.random(in: 0..<seededIDs.count, using: &rng)]
-                let row = try await pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM quotes WHERE id = ?", arguments: [id]) }
+                let row = try pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM quotes WHERE id = ?", arguments: [id]) }
                 guard row != nil else { return .failure("not found") }
             case .list(let total):
                 let user = userID
-                _ = try await pool.read { db in
+                _ = try pool.read { db in
                     let rows = try Row.fetchAll(
                         db, sql: "SELECT * FROM quotes WHERE userId = ? ORDER BY created DESC LIMIT \(benchPageSize)", arguments: [user]
                     )

@@ -62,7 +62,7 @@ struct QuotesController<Repository: RecordRepository>: Sendable {
         let page = viewer == nil ? parameters.emptyPage : try await repository.list(schema, query: parameters.query)
         let expanded = try await RecordExpansion(query.get("expand"), schema: schema)
             .expand(page.items, viewer: viewer?.owner, superuser: context.identity?.isSuperuser == true, repository: repository)
-        return try .json(ListEnvelope(
+        return .json(ListEnvelope(
             items: page.items.map { RecordView(record: $0, schema: schema, fields: parameters.fields, showEmail: false, expand: expanded?[$0.id]) },
             page: page.page, perPage: page.perPage, totalItems: page.totalItems, totalPages: page.totalPages
         ))

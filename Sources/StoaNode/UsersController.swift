@@ -62,7 +62,7 @@ struct UsersController<Repository: RecordRepository>: Sendable {
         let record = try await repository.create(
             schema, id: input.id ?? RecordID.generate(using: &rng), fields: fields, tags: [], unique: ["email"]
         )
-        return try .json(view(record, viewer: try viewer(context)))
+        return .json(view(record, viewer: try viewer(context)))
     }
 
     /// A new password from a request body (sign-up, password reset), or the field error
@@ -146,7 +146,7 @@ struct UsersController<Repository: RecordRepository>: Sendable {
         let viewer = try self.viewer(context)
         let parameters = try ListParameters(FormQuery(request.uri.query), schema: schema, owner: viewer?.owner)
         let page = viewer == nil ? parameters.emptyPage : try await repository.list(schema, query: parameters.query)
-        return try .json(ListEnvelope(
+        return .json(ListEnvelope(
             items: page.items.map { view($0, viewer: viewer, fields: parameters.fields) },
             page: page.page, perPage: page.perPage, totalItems: page.totalItems, totalPages: page.totalPages
         ))
@@ -192,7 +192,7 @@ struct UsersController<Repository: RecordRepository>: Sendable {
             fields["tokenKey"] = .string(TokenService.newTokenKey())
         }
         let record = try await repository.update(schema, id: id, owner: viewer.owner, fields: fields, tags: nil, unique: fields["email"] == nil ? [] : ["email"])
-        return try .json(view(record, viewer: viewer))
+        return .json(view(record, viewer: viewer))
     }
 
     @Sendable func delete(_ request: Request, context: StoaRequestContext) async throws -> Response {

@@ -18,7 +18,7 @@ enum StoaProcess {
             throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: binary.path])
         }
         let outputURL = FileManager.default.temporaryDirectory.appendingPathComponent("stoa-sim-\(UUID().uuidString).out")
-        FileManager.default.createFile(atPath: outputURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: outputURL.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: outputURL) }
         let output = try FileHandle(forWritingTo: outputURL)
         let process = Process()

@@ -1,7 +1,8 @@
 // Micro-benchmark of the gateway's pure core (rate limiter, client address, response cache).
-// Not a SwiftPM target: `bash benchmarks/gateway-core/run.sh` compiles it together with
-// Sources/StoaGateway (-O, whole module) and prints nanoseconds per operation.
+// `bash benchmarks/gateway-core/run.sh` builds it in release (the `stoa-gateway-core-bench`
+// product) and prints nanoseconds per operation.
 import Dispatch
+import StoaGateway
 
 func measure(_ label: String, _ operations: Int, _ body: () -> Int) {
     let start = DispatchTime.now().uptimeNanoseconds

@@ -48,7 +48,7 @@ public final class MailQueue: Service, Sendable {
 
     /// Sends queued messages until graceful shutdown.
     public func run() async throws {
-        try await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             for await message in self.stream {
                 self.waiting.withLock { $0 -= 1 }
                 do {

@@ -174,7 +174,7 @@ public struct SMTPMailSender: MailSender {
             .replacingOccurrences(of: "\r\n.", with: "\r\n..")
         try await smtp.command(data + ".", expecting: [250], shown: "the message")
         // The message is accepted; a failed QUIT changes nothing.
-        try? await smtp.command("QUIT", expecting: [221])
+        _ = try? await smtp.command("QUIT", expecting: [221])
     }
 
     /// True when `address` can go between `<` and `>` in an SMTP command.
